@@ -1,0 +1,381 @@
+//! The durable store. This module alone talks to sled: every tree has a name, typed keys
+//! and serde values, and the store carries a schema version.
+
+use std::fs::{File, TryLockError};
+use std::io::{Read as _, Seek as _, Write as _};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The schema this build writes. Bump it with a migration in [`Store::open`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+const LOCK_FILE: &str = "deskcliq.lock";
+const SCHEMA_KEY: &str = "schema_version";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the state directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("another deskcliq{} holds {path}: stop it first, or give this one another storage.path", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked { path: PathBuf, pid: Option<u32> },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the store at {path}: {source}")]
+    Open { path: PathBuf, source: sled::Error },
+    #[error(
+        "the store at {path} has schema version {found}, newer than this deskcliq understands \
+         ({supported}): run the deskcliq that wrote it, or restore a backup"
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("store error in tree `{tree}`: {source}")]
+    Sled {
+        tree: &'static str,
+        source: sled::Error,
+    },
+    #[error("corrupt record in tree `{tree}`: {reason}")]
+    Corrupt { tree: &'static str, reason: String },
+}
+
+/// The named trees of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeName {
+    /// Webhook events made durable before the 200.
+    Inbox,
+    /// What deskcliq knows of each ticket (owner, due date, department…).
+    Tickets,
+    /// SLA alerts and activity reminders to fire.
+    Deadlines,
+    /// Cliq messages waiting to be sent.
+    Outbox,
+    /// Keys of changes already announced (deduplication across restarts).
+    Delivered,
+    /// Cliq send budget and lockout.
+    Budget,
+    /// OAuth tokens (service access token, agents' grants).
+    Tokens,
+    /// Schema version and small records of the daemon itself.
+    Meta,
+}
+
+impl TreeName {
+    pub const ALL: [TreeName; 8] = [
+        TreeName::Inbox,
+        TreeName::Tickets,
+        TreeName::Deadlines,
+        TreeName::Outbox,
+        TreeName::Delivered,
+        TreeName::Budget,
+        TreeName::Tokens,
+        TreeName::Meta,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TreeName::Inbox => "inbox",
+            TreeName::Tickets => "tickets",
+            TreeName::Deadlines => "deadlines",
+            TreeName::Outbox => "outbox",
+            TreeName::Delivered => "delivered",
+            TreeName::Budget => "budget",
+            TreeName::Tokens => "tokens",
+            TreeName::Meta => "meta",
+        }
+    }
+}
+
+/// A key that orders in the tree as it orders in Rust.
+pub trait Key: Sized {
+    fn encode(&self) -> Vec<u8>;
+    fn decode(bytes: &[u8]) -> Option<Self>;
+}
+
+impl Key for u64 {
+    fn encode(&self) -> Vec<u8> {
+        self.to_be_bytes().to_vec()
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        Some(u64::from_be_bytes(bytes.try_into().ok()?))
+    }
+}
+
+impl Key for String {
+    fn encode(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        String::from_utf8(bytes.to_vec()).ok()
+    }
+}
+
+/// `(text, number)`: groups by the text, then orders by the number (e.g. ticket id, due time).
+impl Key for (String, u64) {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.0.len() + 9);
+        out.extend_from_slice(self.0.as_bytes());
+        out.push(0);
+        out.extend_from_slice(&self.1.to_be_bytes());
+        out
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let split = bytes.len().checked_sub(9)?;
+        if bytes[split] != 0 {
+            return None;
+        }
+        let text = String::from_utf8(bytes[..split].to_vec()).ok()?;
+        let num = u64::from_be_bytes(bytes[split + 1..].try_into().ok()?);
+        Some((text, num))
+    }
+}
+
+struct Inner {
+    db: sled::Db,
+    path: PathBuf,
+    /// Held open for the life of the store: the OS lock is the "one daemon per directory" rule.
+    _lock: File,
+}
+
+/// The open store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.inner.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`, taking the directory's lock.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(path).map_err(|source| StoreError::CreateDir {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let lock = take_lock(path)?;
+        let db = sled::Config::new()
+            .path(path.join("db"))
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                db,
+                path: path.to_path_buf(),
+                _lock: lock,
+            }),
+        };
+        let meta = store.tree::<String, u32>(TreeName::Meta);
+        match meta.get(&SCHEMA_KEY.to_string())? {
+            None => {
+                meta.insert(&SCHEMA_KEY.to_string(), &SCHEMA_VERSION)?;
+                store.flush_blocking()?;
+            }
+            Some(found) if found > SCHEMA_VERSION => {
+                return Err(StoreError::SchemaTooNew {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(_) => {}
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        Ok(self
+            .tree::<String, u32>(TreeName::Meta)
+            .get(&SCHEMA_KEY.to_string())?
+            .unwrap_or(0))
+    }
+
+    /// A typed view of one tree.
+    pub fn tree<K: Key, V: Serialize + DeserializeOwned>(&self, name: TreeName) -> Tree<K, V> {
+        Tree {
+            db: self.inner.db.clone(),
+            name,
+            _types: PhantomData,
+        }
+    }
+
+    /// A new id, unique and increasing across restarts.
+    pub fn next_id(&self) -> Result<u64, StoreError> {
+        self.inner
+            .db
+            .generate_id()
+            .map_err(|source| StoreError::Sled { tree: "ids", source })
+    }
+
+    /// Makes everything written so far durable.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.inner
+            .db
+            .flush_async()
+            .await
+            .map(|_| ())
+            .map_err(|source| StoreError::Sled { tree: "(all)", source })
+    }
+
+    /// Like [`Store::flush`], for code that is not async (start-up, shutdown, tests).
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.inner
+            .db
+            .flush()
+            .map(|_| ())
+            .map_err(|source| StoreError::Sled { tree: "(all)", source })
+    }
+
+    /// Proves the store can still take a durable write (readiness probe, disk-full check).
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        self.tree::<String, u64>(TreeName::Meta)
+            .insert(&"probe".to_string(), &now)?;
+        self.flush().await
+    }
+
+    pub fn size_on_disk(&self) -> u64 {
+        self.inner.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+fn take_lock(dir: &Path) -> Result<File, StoreError> {
+    let lock_path = dir.join(LOCK_FILE);
+    let lock_err = |source| StoreError::Lock {
+        path: lock_path.clone(),
+        source,
+    };
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(lock_err)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let pid = file
+                .read_to_string(&mut text)
+                .ok()
+                .and_then(|_| text.trim().parse().ok());
+            return Err(StoreError::Locked {
+                path: dir.to_path_buf(),
+                pid,
+            });
+        }
+        Err(TryLockError::Error(e)) => return Err(lock_err(e)),
+    }
+    file.set_len(0).map_err(lock_err)?;
+    file.rewind().map_err(lock_err)?;
+    writeln!(file, "{}", std::process::id()).map_err(lock_err)?;
+    Ok(file)
+}
+
+/// A typed tree. Values are stored as JSON, so a record stays readable in a dump.
+pub struct Tree<K, V> {
+    db: sled::Db,
+    name: TreeName,
+    _types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
+    fn sled(&self) -> Result<sled::Tree, StoreError> {
+        self.db
+            .open_tree(self.name.as_str())
+            .map_err(|source| self.err(source))
+    }
+
+    fn err(&self, source: sled::Error) -> StoreError {
+        StoreError::Sled {
+            tree: self.name.as_str(),
+            source,
+        }
+    }
+
+    fn decode_value(&self, bytes: &[u8]) -> Result<V, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+            tree: self.name.as_str(),
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn get(&self, key: &K) -> Result<Option<V>, StoreError> {
+        match self.sled()?.get(key.encode()).map_err(|e| self.err(e))? {
+            Some(bytes) => self.decode_value(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn insert(&self, key: &K, value: &V) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
+            tree: self.name.as_str(),
+            reason: format!("cannot encode: {e}"),
+        })?;
+        self.sled()?
+            .insert(key.encode(), bytes)
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn remove(&self, key: &K) -> Result<Option<V>, StoreError> {
+        match self.sled()?.remove(key.encode()).map_err(|e| self.err(e))? {
+            Some(bytes) => self.decode_value(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every record in key order.
+    pub fn all(&self) -> Result<Vec<(K, V)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.sled()?.iter() {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            let key = K::decode(&k).ok_or_else(|| StoreError::Corrupt {
+                tree: self.name.as_str(),
+                reason: "undecodable key".into(),
+            })?;
+            out.push((key, self.decode_value(&v)?));
+        }
+        Ok(out)
+    }
+
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.sled()?.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn composite_keys_round_trip_and_order_by_number() {
+        let a = ("t1".to_string(), 5u64);
+        let b = ("t1".to_string(), 300u64);
+        assert_eq!(<(String, u64)>::decode(&a.encode()), Some(a.clone()));
+        assert!(a.encode() < b.encode());
+        assert_eq!(u64::decode(&7u64.encode()), Some(7));
+    }
+}
