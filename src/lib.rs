@@ -6,5 +6,13 @@
     clippy::await_holding_lock
 )]
 
+pub mod actors;
+pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod daemon;
+pub mod http;
+pub mod logging;
+pub mod metrics;
 pub mod store;
+pub mod systemd;

@@ -560,7 +560,7 @@ fn check_unique_name(value: &str, what: &str) -> Result<(), String> {
     }
     if let Some(rest) = value.strip_prefix('#') {
         return Err(format!(
-            "`{value}`: write the {what} unique name without `#` (`{rest}`)"
+            "`{value}`: write the {what} unique name without `#` (`{}`)", rest.to_lowercase()
         ));
     }
     if value.chars().count() > 100 {

@@ -1,0 +1,197 @@
+//! `deskcliq run`: the start-up story, the signal loop (SIGHUP reload, SIGTERM/SIGINT
+//! shutdown, watchdog) and the ordered shutdown.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+use crate::actors::{Shared, Supervisor};
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError, LoadEnv};
+use crate::http::{self, AppState, HttpError};
+use crate::metrics::{Metrics, MetricsError};
+use crate::store::{Store, StoreError};
+use crate::systemd;
+
+/// How long the actors get to persist their work on shutdown.
+const ACTOR_SHUTDOWN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    #[error("cannot install the {signal} handler: {source}")]
+    Signal {
+        signal: &'static str,
+        source: std::io::Error,
+    },
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(config_path: &Path) -> Result<(), DaemonError> {
+    let env = LoadEnv::from_process();
+    let config = Config::load(config_path, &env)?;
+    for w in &config.warnings {
+        tracing::warn!(key = %w.key, "{}", w.message);
+    }
+    let system = actix::System::new();
+    let result = system.block_on(serve(config_path.to_path_buf(), env, config));
+    actix::System::current().stop();
+    result
+}
+
+struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+fn install_signals() -> Result<Signals, DaemonError> {
+    let make = |kind, name| {
+        signal(kind).map_err(|source| DaemonError::Signal {
+            signal: name,
+            source,
+        })
+    };
+    Ok(Signals {
+        hup: make(SignalKind::hangup(), "SIGHUP")?,
+        term: make(SignalKind::terminate(), "SIGTERM")?,
+        int: make(SignalKind::interrupt(), "SIGINT")?,
+    })
+}
+
+async fn serve(path: PathBuf, env: LoadEnv, config: Config) -> Result<(), DaemonError> {
+    // Handlers first: SIGHUP's default action would kill us.
+    let mut signals = install_signals()?;
+    let metrics = Arc::new(Metrics::new()?);
+    let store = Store::open(&config.storage.path)?;
+    metrics
+        .store_schema_version
+        .set(i64::from(store.schema_version()?));
+    metrics.config_applied(&config);
+    tracing::info!(store = %store.path().display(), "store open");
+
+    let config = Arc::new(config);
+    let (config_tx, config_rx) = watch::channel(config.clone());
+    let shared = Shared {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        clock: Clock::system(),
+    };
+    let mut supervisor = Supervisor::start(shared, config.clone());
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = AppState {
+        metrics: metrics.clone(),
+        store: store.clone(),
+        config: config_rx,
+        ready: ready.clone(),
+    };
+    let (server, addrs) = http::bind(config.server.listen, state)?;
+    let handle = server.handle();
+    let server_task = actix_rt::spawn(server);
+    let listening = addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    tracing::info!(listen = %listening, departments = supervisor.department_ids().len(), "deskcliq ready");
+    ready.store(true, Ordering::SeqCst);
+    let status = format!("listening on {listening}");
+    systemd::ready(&status);
+
+    let mut watchdog = systemd::watchdog_interval().map(tokio::time::interval);
+    let reason = loop {
+        tokio::select! {
+            _ = signals.hup.recv() => {
+                reload(&path, &env, &mut supervisor, &metrics, &config_tx);
+                systemd::ready(&status);
+            }
+            _ = signals.term.recv() => break "SIGTERM",
+            _ = signals.int.recv() => break "SIGINT",
+            _ = tick(&mut watchdog) => {
+                if supervisor.responsive(Duration::from_secs(1)).await {
+                    systemd::watchdog();
+                } else {
+                    tracing::error!("actors unresponsive: withholding the watchdog ping");
+                }
+            }
+        }
+    };
+
+    tracing::info!(signal = reason, "shutting down");
+    systemd::stopping();
+    ready.store(false, Ordering::SeqCst);
+    // 1. Stop accepting; requests in flight finish (their events are stored before the 200).
+    handle.stop(true).await;
+    let _ = server_task.await;
+    // 2. Actors persist what they hold.
+    supervisor.shutdown(ACTOR_SHUTDOWN).await;
+    // 3. Everything durable.
+    store.flush().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn tick(watchdog: &mut Option<tokio::time::Interval>) {
+    match watchdog {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// SIGHUP: validate the whole file, and only then apply it.
+fn reload(
+    path: &Path,
+    env: &LoadEnv,
+    supervisor: &mut Supervisor,
+    metrics: &Metrics,
+    config_tx: &watch::Sender<Arc<Config>>,
+) {
+    systemd::reloading();
+    match Config::load(path, env) {
+        Ok(new) => {
+            let old = supervisor.config().clone();
+            if new.server.listen != old.server.listen {
+                tracing::warn!(key = "server.listen", "changed: takes effect at the next restart");
+            }
+            if new.storage.path != old.storage.path {
+                tracing::warn!(key = "storage.path", "changed: takes effect at the next restart");
+            }
+            for w in &new.warnings {
+                tracing::warn!(key = %w.key, "{}", w.message);
+            }
+            let new = Arc::new(new);
+            let report = supervisor.apply(new.clone());
+            metrics.config_applied(&new);
+            config_tx.send_replace(new);
+            tracing::info!(
+                started = ?report.started,
+                retired = ?report.retired,
+                rerouted = ?report.rerouted,
+                "config reloaded"
+            );
+        }
+        Err(e) => {
+            metrics.config_rejected();
+            for issue in e.issues() {
+                tracing::error!(key = %issue.key, "{}", issue.message);
+            }
+            tracing::error!(path = %path.display(), "config reload rejected; the previous config stays in force");
+        }
+    }
+}
