@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use crate::logging::LogFormat;
 
 #[derive(Debug, Parser)]
-#[command(name = "deskcliq", version, about = "Connects a Zoho Desk help desk to Zoho Cliq team chat")]
+#[command(
+    name = "deskcliq",
+    version,
+    about = "Connects a Zoho Desk help desk to Zoho Cliq team chat"
+)]
 pub struct Cli {
     /// Log line format.
     #[arg(long, global = true, value_enum, default_value = "human")]

@@ -167,10 +167,16 @@ fn reload(
         Ok(new) => {
             let old = supervisor.config().clone();
             if new.server.listen != old.server.listen {
-                tracing::warn!(key = "server.listen", "changed: takes effect at the next restart");
+                tracing::warn!(
+                    key = "server.listen",
+                    "changed: takes effect at the next restart"
+                );
             }
             if new.storage.path != old.storage.path {
-                tracing::warn!(key = "storage.path", "changed: takes effect at the next restart");
+                tracing::warn!(
+                    key = "storage.path",
+                    "changed: takes effect at the next restart"
+                );
             }
             for w in &new.warnings {
                 tracing::warn!(key = %w.key, "{}", w.message);

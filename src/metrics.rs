@@ -37,11 +37,17 @@ impl Metrics {
                 "Unix time of the last successful (re)load of config.toml",
             ))?,
             department_info: IntGaugeVec::new(
-                opts("department_info", "Listed departments and their routing (value 1)"),
+                opts(
+                    "department_info",
+                    "Listed departments and their routing (value 1)",
+                ),
                 &["id", "name", "channel", "enabled"],
             )?,
             actor_restarts_total: IntCounterVec::new(
-                opts("actor_restarts_total", "Actor restarts by the supervisor after a panic"),
+                opts(
+                    "actor_restarts_total",
+                    "Actor restarts by the supervisor after a panic",
+                ),
                 &["actor"],
             )?,
             store_size_bytes: IntGauge::with_opts(opts(
@@ -52,20 +58,27 @@ impl Metrics {
                 "store_schema_version",
                 "Schema version of the open store",
             ))?,
-            build_info: IntGaugeVec::new(opts("build_info", "deskcliq build (value 1)"), &["version"])?,
+            build_info: IntGaugeVec::new(
+                opts("build_info", "deskcliq build (value 1)"),
+                &["version"],
+            )?,
             registry,
         };
-        m.registry.register(Box::new(m.config_last_reload_successful.clone()))?;
+        m.registry
+            .register(Box::new(m.config_last_reload_successful.clone()))?;
         m.registry.register(Box::new(
             m.config_last_reload_success_timestamp_seconds.clone(),
         ))?;
         m.registry.register(Box::new(m.department_info.clone()))?;
-        m.registry.register(Box::new(m.actor_restarts_total.clone()))?;
-        m.registry.register(Box::new(m.store_size_bytes.clone()))?;
-        m.registry.register(Box::new(m.store_schema_version.clone()))?;
-        m.registry.register(Box::new(m.build_info.clone()))?;
         m.registry
-            .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+            .register(Box::new(m.actor_restarts_total.clone()))?;
+        m.registry.register(Box::new(m.store_size_bytes.clone()))?;
+        m.registry
+            .register(Box::new(m.store_schema_version.clone()))?;
+        m.registry.register(Box::new(m.build_info.clone()))?;
+        m.registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
         m.build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);

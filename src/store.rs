@@ -156,7 +156,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.inner.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish()
     }
 }
 
@@ -225,7 +227,10 @@ impl Store {
         self.inner
             .db
             .generate_id()
-            .map_err(|source| StoreError::Sled { tree: "ids", source })
+            .map_err(|source| StoreError::Sled {
+                tree: "ids",
+                source,
+            })
     }
 
     /// Makes everything written so far durable.
@@ -235,7 +240,10 @@ impl Store {
             .flush_async()
             .await
             .map(|_| ())
-            .map_err(|source| StoreError::Sled { tree: "(all)", source })
+            .map_err(|source| StoreError::Sled {
+                tree: "(all)",
+                source,
+            })
     }
 
     /// Like [`Store::flush`], for code that is not async (start-up, shutdown, tests).
@@ -244,7 +252,10 @@ impl Store {
             .db
             .flush()
             .map(|_| ())
-            .map_err(|source| StoreError::Sled { tree: "(all)", source })
+            .map_err(|source| StoreError::Sled {
+                tree: "(all)",
+                source,
+            })
     }
 
     /// Proves the store can still take a durable write (readiness probe, disk-full check).

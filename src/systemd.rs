@@ -19,7 +19,11 @@ pub fn ready(status: &str) {
 /// `RELOADING=1` with `MONOTONIC_USEC`, as `Type=notify-reload` requires.
 pub fn reloading() {
     match NotifyState::monotonic_usec_now() {
-        Ok(usec) => send(&[NotifyState::Reloading, usec, NotifyState::Status("reloading")]),
+        Ok(usec) => send(&[
+            NotifyState::Reloading,
+            usec,
+            NotifyState::Status("reloading"),
+        ]),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the monotonic clock");
             send(&[NotifyState::Reloading]);

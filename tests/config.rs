@@ -22,7 +22,11 @@ org_id = "6011234"
 "#;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse(text, Path::new("/etc/deskcliq/config.toml"), &LoadEnv::default())
+    Config::parse(
+        text,
+        Path::new("/etc/deskcliq/config.toml"),
+        &LoadEnv::default(),
+    )
 }
 
 fn parse_in(dir: &Path, text: &str, env: &LoadEnv) -> Result<Config, ConfigError> {
@@ -85,15 +89,35 @@ fn shipped_config_toml_sets_every_key_the_daemon_reads() {
     // Every section of the contract appears in the annotated example.
     let text = std::fs::read_to_string(shipped_config()).unwrap();
     for section in [
-        "[server]", "[storage]", "[zoho]", "[desk]", "[cliq]", "[org]", "[[departments]]",
-        "[notify.ticket]", "[notify.activity]", "[notify.dm]", "[sla]", "[digest]",
-        "[actions]", "[limits]",
+        "[server]",
+        "[storage]",
+        "[zoho]",
+        "[desk]",
+        "[cliq]",
+        "[org]",
+        "[[departments]]",
+        "[notify.ticket]",
+        "[notify.activity]",
+        "[notify.dm]",
+        "[sla]",
+        "[digest]",
+        "[actions]",
+        "[limits]",
     ] {
-        assert!(text.contains(section), "config.toml does not document {section}");
+        assert!(
+            text.contains(section),
+            "config.toml does not document {section}"
+        );
     }
     for key in [
-        "secret_key_file", "accounts_url", "desk_url", "cliq_url", "jwks_url", "webhook_id",
-        "public_key_file", "actions =",
+        "secret_key_file",
+        "accounts_url",
+        "desk_url",
+        "cliq_url",
+        "jwks_url",
+        "webhook_id",
+        "public_key_file",
+        "actions =",
     ] {
         assert!(text.contains(key), "config.toml does not document {key}");
     }
@@ -131,7 +155,11 @@ fn bad_cron_is_reported_with_its_key() {
     let issues = errors(&with("[digest]\nschedule = \"0 25 * * *\""));
     error_for(&issues, "digest.schedule");
     let issues = errors(&with("[digest]\nschedule = \"9 * *\""));
-    assert!(error_for(&issues, "digest.schedule").message.contains("3 field"));
+    assert!(
+        error_for(&issues, "digest.schedule")
+            .message
+            .contains("3 field")
+    );
 }
 
 #[test]
@@ -139,7 +167,11 @@ fn duplicate_department_id_is_reported() {
     let issues = errors(&with(
         "[[departments]]\nid = \"1\"\nchannel = \"a\"\n[[departments]]\nid = 1\nchannel = \"b\"",
     ));
-    assert!(error_for(&issues, "departments[1].id").message.contains("duplicate"));
+    assert!(
+        error_for(&issues, "departments[1].id")
+            .message
+            .contains("duplicate")
+    );
 }
 
 #[test]
@@ -151,7 +183,11 @@ fn channel_name_cliq_would_reject_is_reported() {
         error_for(&issues, "departments[0].channel");
     }
     let issues = errors(&with_in("cliq", "org_channel = \"#desk\""));
-    assert!(error_for(&issues, "cliq.org_channel").message.contains("without `#`"));
+    assert!(
+        error_for(&issues, "cliq.org_channel")
+            .message
+            .contains("without `#`")
+    );
 }
 
 #[test]
@@ -162,7 +198,10 @@ fn missing_secret_file_is_reported_with_its_key() {
     );
     let issues = errors(&cfg);
     let e = error_for(&issues, "zoho.client_secret_file");
-    assert!(e.message.contains("/nonexistent/deskcliq/client_secret"), "{e}");
+    assert!(
+        e.message.contains("/nonexistent/deskcliq/client_secret"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -234,13 +273,21 @@ fn unknown_key_is_an_error_with_the_nearest_known_key() {
 #[test]
 fn wrong_value_type_is_reported_with_its_key() {
     let issues = errors(&with("[notify.dm]\nenabled = \"no\""));
-    assert!(error_for(&issues, "notify.dm.enabled").message.contains("true or false"));
+    assert!(
+        error_for(&issues, "notify.dm.enabled")
+            .message
+            .contains("true or false")
+    );
 }
 
 #[test]
 fn posts_per_minute_above_cliqs_limit_is_rejected() {
     let issues = errors(&with("[limits]\ncliq_posts_per_minute = 51"));
-    assert!(error_for(&issues, "limits.cliq_posts_per_minute").message.contains("50"));
+    assert!(
+        error_for(&issues, "limits.cliq_posts_per_minute")
+            .message
+            .contains("50")
+    );
     assert!(parse(&with("[limits]\ncliq_posts_per_minute = 50")).is_ok());
 }
 
@@ -271,10 +318,15 @@ fn secrets_are_read_from_files_with_credentials_directory() {
     };
     let c = parse_in(dir.path(), &cfg, &env).unwrap();
     assert_eq!(c.zoho.client_secret.expose_str(), "cs-from-file-xyz");
-    assert_eq!(c.storage.secret_key.as_ref().unwrap().expose(), &[7u8; 40][..]);
+    assert_eq!(
+        c.storage.secret_key.as_ref().unwrap().expose(),
+        &[7u8; 40][..]
+    );
 
     // Without $CREDENTIALS_DIRECTORY the key that uses it is named.
-    let issues = parse_in(dir.path(), &cfg, &LoadEnv::default()).unwrap_err().issues();
+    let issues = parse_in(dir.path(), &cfg, &LoadEnv::default())
+        .unwrap_err()
+        .issues();
     assert!(
         error_for(&issues, "zoho.client_secret_file")
             .message
@@ -306,7 +358,11 @@ fn short_secret_key_is_rejected() {
         "[zoho]\n",
         "[storage]\nsecret_key = \"too-short\"\n[zoho]\n",
     ));
-    assert!(error_for(&issues, "storage.secret_key").message.contains("32"));
+    assert!(
+        error_for(&issues, "storage.secret_key")
+            .message
+            .contains("32")
+    );
 }
 
 #[test]
@@ -352,7 +408,10 @@ fn data_center_derives_every_zoho_url() {
     assert_eq!(c.zoho.urls.accounts, "https://accounts.zoho.jp");
     assert_eq!(c.zoho.urls.desk_api(), "https://desk.zoho.jp/api/v1");
     assert_eq!(c.zoho.urls.cliq_api(), "https://cliq.zoho.jp/api/v2");
-    assert_eq!(c.zoho.urls.jwks, "https://desk.zoho.jp/.well-known/jwks.json");
+    assert_eq!(
+        c.zoho.urls.jwks,
+        "https://desk.zoho.jp/.well-known/jwks.json"
+    );
     let eu = parse(&MINIMAL.replace("\"jp\"", "\"eu\"")).unwrap();
     assert_eq!(eu.zoho.urls.desk, "https://desk.zoho.eu");
     let ca = parse(&MINIMAL.replace("\"jp\"", "\"ca\"")).unwrap();
@@ -371,8 +430,15 @@ fn zoho_urls_can_each_be_overridden() {
     assert_eq!(c.zoho.urls.desk_api(), "http://127.0.0.1:9002/api/v1");
     assert_eq!(c.zoho.urls.cliq, "http://127.0.0.1:9003");
     // The JWKS follows an overridden Desk host unless overridden itself.
-    assert_eq!(c.zoho.urls.jwks, "http://127.0.0.1:9002/.well-known/jwks.json");
-    let c = parse(&with_in("zoho", "jwks_url = \"http://127.0.0.1:9004/keys\"")).unwrap();
+    assert_eq!(
+        c.zoho.urls.jwks,
+        "http://127.0.0.1:9002/.well-known/jwks.json"
+    );
+    let c = parse(&with_in(
+        "zoho",
+        "jwks_url = \"http://127.0.0.1:9004/keys\"",
+    ))
+    .unwrap();
     assert_eq!(c.zoho.urls.jwks, "http://127.0.0.1:9004/keys");
     let issues = errors(&with_in("zoho", "desk_url = \"ftp://x\""));
     error_for(&issues, "zoho.desk_url");
@@ -383,14 +449,23 @@ fn crontab_day_of_week_seven_is_sunday_and_days_are_ored() {
     let tz = chrono_tz::Asia::Tokyo;
     // Wednesday 2026-11-25 10:00 JST.
     let now = tz.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
-    let sunday = Schedule::parse("0 9 * * 7").unwrap().next_after(&now).unwrap();
+    let sunday = Schedule::parse("0 9 * * 7")
+        .unwrap()
+        .next_after(&now)
+        .unwrap();
     assert_eq!(sunday.weekday(), chrono::Weekday::Sun);
     assert_eq!((sunday.day(), sunday.hour()), (29, 9));
     // crontab(5): "on the 1st OR on Fridays" — the next match is Friday the 27th.
-    let ored = Schedule::parse("0 9 1 * 5").unwrap().next_after(&now).unwrap();
+    let ored = Schedule::parse("0 9 1 * 5")
+        .unwrap()
+        .next_after(&now)
+        .unwrap();
     assert_eq!(ored.day(), 27);
     // 6 fields: seconds first.
-    let secs = Schedule::parse("30 0 9 * * *").unwrap().next_after(&now).unwrap();
+    let secs = Schedule::parse("30 0 9 * * *")
+        .unwrap()
+        .next_after(&now)
+        .unwrap();
     assert_eq!((secs.hour(), secs.minute(), secs.second()), (9, 0, 30));
 }
 
@@ -398,8 +473,11 @@ fn crontab_day_of_week_seven_is_sunday_and_days_are_ored() {
 fn check_config_reports_errors_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
-    std::fs::write(&path, MINIMAL.replace("\"jp\"", "\"mars\"") + "[org]\ntimezone = \"X/Y\"\n")
-        .unwrap();
+    std::fs::write(
+        &path,
+        MINIMAL.replace("\"jp\"", "\"mars\"") + "[org]\ntimezone = \"X/Y\"\n",
+    )
+    .unwrap();
     let out = check_config(&path);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -426,10 +504,18 @@ fn check_config_never_prints_a_secret() {
     let path = dir.path().join("config.toml");
     std::fs::write(&path, &cfg).unwrap();
     let ok = check_config(&path);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     // And when the file has an error elsewhere, the error output shows no secret either.
     let broken = dir.path().join("broken.toml");
-    std::fs::write(&broken, cfg.replace("\"jp\"", "\"mars\"") + "[limits]\nbogus = 1\n").unwrap();
+    std::fs::write(
+        &broken,
+        cfg.replace("\"jp\"", "\"mars\"") + "[limits]\nbogus = 1\n",
+    )
+    .unwrap();
     let bad = check_config(&broken);
     assert_eq!(bad.status.code(), Some(1));
     for out in [&ok, &bad] {
@@ -442,7 +528,10 @@ fn check_config_never_prints_a_secret() {
     }
     let stdout = String::from_utf8_lossy(&ok.stdout);
     assert!(stdout.contains("<desk.webhook_token>"), "{stdout}");
-    assert!(stdout.contains(&format!("read from {}", secret_file.display())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("read from {}", secret_file.display())),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -457,7 +546,10 @@ fn check_config_prints_routing_and_switches() {
     let out = check_config(&path);
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("department 7 \"Billing\" -> #billing"), "{stdout}");
+    assert!(
+        stdout.contains("department 7 \"Billing\" -> #billing"),
+        "{stdout}"
+    );
     assert!(stdout.contains("DISABLED"), "{stdout}");
     assert!(stdout.contains("any other department -> #desk"), "{stdout}");
     assert!(stdout.contains("closed=off"), "{stdout}");

@@ -22,7 +22,10 @@ fn healthz_readyz_and_metrics_answer_once_ready_arrives() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = d.get("/metrics");
     assert_eq!(status, 200);
-    assert!(body.contains("deskcliq_config_last_reload_successful 1"), "{body}");
+    assert!(
+        body.contains("deskcliq_config_last_reload_successful 1"),
+        "{body}"
+    );
     assert!(
         body.contains(
             r#"deskcliq_department_info{channel="support",enabled="true",id="100",name="Support"} 1"#
@@ -38,7 +41,9 @@ fn healthz_readyz_and_metrics_answer_once_ready_arrives() {
 #[test]
 fn sighup_applies_a_new_department_with_reloading_then_ready() {
     let mut d = Daemon::start("");
-    let before = d.metric("deskcliq_config_last_reload_success_timestamp_seconds").unwrap();
+    let before = d
+        .metric("deskcliq_config_last_reload_success_timestamp_seconds")
+        .unwrap();
     d.write_config(NEW_DEPARTMENT);
     d.signal("HUP");
     let msgs = d.wait_for_notify("READY=1", Duration::from_secs(10));
@@ -54,20 +59,30 @@ fn sighup_applies_a_new_department_with_reloading_then_ready() {
         ),
         "{body}"
     );
-    assert_eq!(d.metric("deskcliq_config_last_reload_successful"), Some(1.0));
-    let after = d.metric("deskcliq_config_last_reload_success_timestamp_seconds").unwrap();
+    assert_eq!(
+        d.metric("deskcliq_config_last_reload_successful"),
+        Some(1.0)
+    );
+    let after = d
+        .metric("deskcliq_config_last_reload_success_timestamp_seconds")
+        .unwrap();
     assert!(after >= before);
 }
 
 #[test]
 fn sighup_with_a_broken_file_keeps_the_old_config_and_reports_0() {
     let mut d = Daemon::start("");
-    let before = d.metric("deskcliq_config_last_reload_success_timestamp_seconds").unwrap();
+    let before = d
+        .metric("deskcliq_config_last_reload_success_timestamp_seconds")
+        .unwrap();
     d.write_config("[org]\ntimezone = \"Mars/Olympus\"\n[[departments]]\nid = \"300\"\n");
     d.signal("HUP");
     d.wait_for_notify("READY=1", Duration::from_secs(10));
     assert_eq!(d.get("/healthz").0, 200);
-    assert_eq!(d.metric("deskcliq_config_last_reload_successful"), Some(0.0));
+    assert_eq!(
+        d.metric("deskcliq_config_last_reload_successful"),
+        Some(0.0)
+    );
     assert_eq!(
         d.metric("deskcliq_config_last_reload_success_timestamp_seconds"),
         Some(before)
@@ -81,7 +96,10 @@ fn sighup_with_a_broken_file_keeps_the_old_config_and_reports_0() {
     d.write_config(NEW_DEPARTMENT);
     d.signal("HUP");
     d.wait_for_notify("READY=1", Duration::from_secs(10));
-    assert_eq!(d.metric("deskcliq_config_last_reload_successful"), Some(1.0));
+    assert_eq!(
+        d.metric("deskcliq_config_last_reload_successful"),
+        Some(1.0)
+    );
 }
 
 #[test]
@@ -94,10 +112,17 @@ fn fifty_sighups_in_a_row_leave_it_healthy() {
     d.wait_for_notify("READY=1", Duration::from_secs(10));
     // Let the last signals be handled, then it must still answer and be in one piece.
     std::thread::sleep(Duration::from_millis(300));
-    assert!(d.child.try_wait().unwrap().is_none(), "it exited:\n{}", d.stderr());
+    assert!(
+        d.child.try_wait().unwrap().is_none(),
+        "it exited:\n{}",
+        d.stderr()
+    );
     assert_eq!(d.get("/healthz").0, 200);
     assert_eq!(d.get("/readyz").0, 200);
-    assert_eq!(d.metric("deskcliq_config_last_reload_successful"), Some(1.0));
+    assert_eq!(
+        d.metric("deskcliq_config_last_reload_successful"),
+        Some(1.0)
+    );
     let (_, body) = d.get("/metrics");
     assert!(body.contains(r#"id="200""#), "{body}");
 }
@@ -129,7 +154,10 @@ fn a_second_instance_on_the_same_state_dir_fails_with_a_clear_message() {
         if let Some(s) = second.try_wait().unwrap() {
             break s;
         }
-        assert!(std::time::Instant::now() < deadline, "second instance kept running");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "second instance kept running"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(!status.success());
@@ -153,9 +181,13 @@ fn state_survives_a_restart_on_the_same_directory() {
     let config = dir.path().join("config.toml");
     std::fs::write(&config, config_for(&d.state_dir, "")).unwrap();
     let (mut again, notify, _stderr) = spawn(dir.path(), &config, &[], &[]);
-    notify.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let mut buf = [0u8; 1024];
-    let n = notify.recv(&mut buf).expect("READY from the restarted daemon");
+    let n = notify
+        .recv(&mut buf)
+        .expect("READY from the restarted daemon");
     assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
     let _ = again.kill();
     let _ = again.wait();
@@ -192,7 +224,11 @@ fn logs_never_contain_a_secret() {
     d.signal("TERM");
     d.wait_exit(Duration::from_secs(15));
     let logs = d.stderr();
-    for secret in ["cs-test-0123456789", "rt-test-0123456789", "wh-test-token-0123456789"] {
+    for secret in [
+        "cs-test-0123456789",
+        "rt-test-0123456789",
+        "wh-test-token-0123456789",
+    ] {
         assert!(!logs.contains(secret), "{secret} in logs:\n{logs}");
     }
 }

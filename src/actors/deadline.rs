@@ -34,7 +34,7 @@ impl Handler<Reconfigure> for DeadlineWatcher {
     type Result = ();
 
     fn handle(&mut self, msg: Reconfigure, ctx: &mut Self::Context) {
-        guarded::<Self, _, _>("deadline_watcher", ctx, || {
+        guarded("deadline_watcher", ctx, || {
             let old = &self.config;
             let new = &msg.0;
             if old.sla.alert_before_minutes != new.sla.alert_before_minutes

@@ -3,7 +3,7 @@
 
 use actix::{ActorContext, Handler, Message, MessageResult};
 
-use super::guard::{guarded, status_handler, supervised_actor};
+use super::guard::{guarded, status_handler};
 use super::{ActorStatus, Shared, Shutdown};
 
 /// A department's routing as its actor needs it.
@@ -19,6 +19,9 @@ pub struct Department {
     route: DepartmentRoute,
     starts: u32,
     handled: u64,
+    /// Set by [`Retire`]. A retired actor that is restarted (because someone still holds its
+    /// address) stays inert until the last address is dropped.
+    retired: bool,
 }
 
 impl Department {
@@ -28,11 +31,35 @@ impl Department {
             route,
             starts: 0,
             handled: 0,
+            retired: false,
         }
     }
 }
 
-supervised_actor!(Department, "department");
+impl actix::Actor for Department {
+    type Context = actix::Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Self::Context) {
+        if !self.retired {
+            self.starts += 1;
+            tracing::debug!(department = %self.route.id, starts = self.starts, "department actor started");
+        }
+    }
+}
+
+impl actix::Supervised for Department {
+    fn restarting(&mut self, _ctx: &mut Self::Context) {
+        if self.retired {
+            return;
+        }
+        tracing::warn!(actor = "department", department = %self.route.id, "actor restarting");
+        self.shared
+            .metrics
+            .actor_restarts_total
+            .with_label_values(&["department"])
+            .inc();
+    }
+}
 
 /// The department's channel or name changed.
 #[derive(Message)]
@@ -40,7 +67,7 @@ supervised_actor!(Department, "department");
 pub struct UpdateRoute(pub DepartmentRoute);
 
 /// The department was removed or disabled: handle what is queued, then stop. The supervisor
-/// has dropped its address, so the actor is not restarted.
+/// has dropped its address, so the actor is not restarted (see `retired`).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Retire;
@@ -49,6 +76,7 @@ pub struct Retire;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepartmentStatus {
     pub route: DepartmentRoute,
+    pub retired: bool,
     pub actor: ActorStatus,
 }
 
@@ -56,7 +84,7 @@ impl Handler<UpdateRoute> for Department {
     type Result = ();
 
     fn handle(&mut self, msg: UpdateRoute, ctx: &mut Self::Context) {
-        guarded::<Self, _, _>("department", ctx, || {
+        guarded("department", ctx, || {
             if msg.0 != self.route {
                 tracing::info!(department = %msg.0.id, channel = %msg.0.channel, "department routing updated");
             }
@@ -71,6 +99,7 @@ impl Handler<Retire> for Department {
 
     fn handle(&mut self, _msg: Retire, ctx: &mut Self::Context) {
         tracing::info!(department = %self.route.id, "department actor retired");
+        self.retired = true;
         ctx.stop();
     }
 }
@@ -97,6 +126,7 @@ impl Handler<RouteStatus> for Department {
     fn handle(&mut self, _msg: RouteStatus, _ctx: &mut Self::Context) -> Self::Result {
         MessageResult(DepartmentStatus {
             route: self.route.clone(),
+            retired: self.retired,
             actor: ActorStatus {
                 starts: self.starts,
                 handled: self.handled,
@@ -116,7 +146,7 @@ impl Handler<Panic> for Department {
     type Result = ();
 
     fn handle(&mut self, _msg: Panic, ctx: &mut Self::Context) {
-        guarded::<Self, _, _>("department", ctx, || {
+        guarded("department", ctx, || {
             self.handled += 1;
             panic!("panic requested by a test");
         });

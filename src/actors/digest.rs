@@ -32,7 +32,11 @@ impl DigestActor {
     }
 
     fn plan(&mut self) {
-        let now = self.shared.clock.now().with_timezone(&self.config.org.timezone);
+        let now = self
+            .shared
+            .clock
+            .now()
+            .with_timezone(&self.config.org.timezone);
         self.next = self
             .config
             .digest
@@ -68,8 +72,9 @@ impl Handler<Reconfigure> for DigestActor {
     type Result = ();
 
     fn handle(&mut self, msg: Reconfigure, ctx: &mut Self::Context) {
-        guarded::<Self, _, _>("digest", ctx, || {
-            let changed = self.config.digest.schedule.expression != msg.0.digest.schedule.expression
+        guarded("digest", ctx, || {
+            let changed = self.config.digest.schedule.expression
+                != msg.0.digest.schedule.expression
                 || self.config.org.timezone != msg.0.org.timezone;
             self.config = msg.0;
             if changed {

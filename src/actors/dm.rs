@@ -33,7 +33,7 @@ impl Handler<Reconfigure> for DmRouter {
     type Result = ();
 
     fn handle(&mut self, msg: Reconfigure, ctx: &mut Self::Context) {
-        guarded::<Self, _, _>("dm_router", ctx, || {
+        guarded("dm_router", ctx, || {
             if self.switches != msg.0.notify.dm {
                 tracing::info!(dm = ?msg.0.notify.dm, "DM switches changed");
             }

@@ -4,13 +4,12 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use actix::{Actor, ActorContext};
+use actix::ActorContext;
 
 /// Runs `body`; on a panic logs it, stops the actor (so its supervisor restarts it) and
 /// returns `None`.
-pub fn guarded<A, C, R>(actor: &str, ctx: &mut C, body: impl FnOnce() -> R) -> Option<R>
+pub fn guarded<C, R>(actor: &str, ctx: &mut C, body: impl FnOnce() -> R) -> Option<R>
 where
-    A: Actor<Context = C>,
     C: ActorContext,
 {
     match catch_unwind(AssertUnwindSafe(body)) {

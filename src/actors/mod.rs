@@ -20,7 +20,9 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 
 pub use deadline::DeadlineWatcher;
-pub use department::{Department, DepartmentRoute, DepartmentStatus, Retire, RouteStatus, UpdateRoute};
+pub use department::{
+    Department, DepartmentRoute, DepartmentStatus, Retire, RouteStatus, UpdateRoute,
+};
 pub use digest::{DigestActor, NextDigest};
 pub use dm::DmRouter;
 pub use outbox::Outbox;
@@ -59,3 +61,6 @@ pub struct ActorStatus {
 #[derive(Message, Clone, Copy)]
 #[rtype(result = "ActorStatus")]
 pub struct Status;
+
+#[cfg(test)]
+mod tests;

@@ -34,7 +34,7 @@ impl Handler<Reconfigure> for Outbox {
     type Result = ();
 
     fn handle(&mut self, msg: Reconfigure, ctx: &mut Self::Context) {
-        guarded::<Self, _, _>("outbox", ctx, || {
+        guarded("outbox", ctx, || {
             let new = msg.0.limits.cliq_posts_per_minute;
             if new != self.posts_per_minute {
                 tracing::info!(posts_per_minute = new, "Cliq send budget changed");

@@ -166,7 +166,11 @@ impl Supervisor {
             self.dm.clone().recipient(),
             self.digest.clone().recipient(),
         ];
-        out.extend(self.departments.values().map(|(_, a)| a.clone().recipient()));
+        out.extend(
+            self.departments
+                .values()
+                .map(|(_, a)| a.clone().recipient()),
+        );
         out
     }
 

@@ -99,7 +99,10 @@ mod tests {
         );
         assert_eq!(DataCenter::ComAu.desk_url(), "https://desk.zoho.com.au");
         assert_eq!(DataCenter::Ca.cliq_url(), "https://cliq.zohocloud.ca");
-        assert_eq!(DataCenter::Cn.accounts_url(), "https://accounts.zoho.com.cn");
+        assert_eq!(
+            DataCenter::Cn.accounts_url(),
+            "https://accounts.zoho.com.cn"
+        );
         assert_eq!(DataCenter::Sa.desk_url(), "https://desk.zoho.sa");
         assert_eq!(DataCenter::Com.cliq_url(), "https://cliq.zoho.com");
     }

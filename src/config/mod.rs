@@ -188,7 +188,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [Action::Status, Action::Assign, Action::Reply, Action::Comment];
+    pub const ALL: [Action; 4] = [
+        Action::Status,
+        Action::Assign,
+        Action::Reply,
+        Action::Comment,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -296,7 +301,7 @@ impl Schedule {
     pub fn parse(expression: &str) -> Result<Schedule, String> {
         let trimmed = expression.trim();
         let fields = trimmed.split_whitespace().count();
-        if !trimmed.starts_with('@') && !(fields == 5 || fields == 6) {
+        if !(trimmed.starts_with('@') || fields == 5 || fields == 6) {
             return Err(format!(
                 "`{trimmed}` has {fields} field(s); write 5 (minute hour day-of-month month \
                  day-of-week, as in crontab) or 6 (seconds first)"
@@ -316,10 +321,7 @@ impl Schedule {
     }
 
     /// The first run strictly after `after`, in the given zone.
-    pub fn next_after(
-        &self,
-        after: &chrono::DateTime<Tz>,
-    ) -> Option<chrono::DateTime<Tz>> {
+    pub fn next_after(&self, after: &chrono::DateTime<Tz>) -> Option<chrono::DateTime<Tz>> {
         self.cron.find_next_occurrence(after, false).ok()
     }
 }
@@ -454,7 +456,11 @@ impl Ctx<'_> {
             return Err("must not be empty".into());
         }
         let p = PathBuf::from(s);
-        Ok(if p.is_relative() { self.base.join(p) } else { p })
+        Ok(if p.is_relative() {
+            self.base.join(p)
+        } else {
+            p
+        })
     }
 }
 
@@ -560,7 +566,8 @@ fn check_unique_name(value: &str, what: &str) -> Result<(), String> {
     }
     if let Some(rest) = value.strip_prefix('#') {
         return Err(format!(
-            "`{value}`: write the {what} unique name without `#` (`{}`)", rest.to_lowercase()
+            "`{value}`: write the {what} unique name without `#` (`{}`)",
+            rest.to_lowercase()
         ));
     }
     if value.chars().count() > 100 {
@@ -595,7 +602,10 @@ fn base_url(s: &mut Section<'_>, d: &mut Diagnostics, key: &'static str) -> Opti
     match url::Url::parse(raw.trim()) {
         Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some() => {
             if u.query().is_some() || u.fragment().is_some() {
-                d.error(s.key(key), format!("`{raw}` must not have a query or fragment"));
+                d.error(
+                    s.key(key),
+                    format!("`{raw}` must not have a query or fragment"),
+                );
                 return None;
             }
             Some(u.as_str().trim_end_matches('/').to_string())
@@ -645,7 +655,10 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
         Some(raw) => match url::Url::parse(raw.trim()) {
             Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some() => {
                 if u.query().is_some() || u.fragment().is_some() {
-                    d.error(s.key("public_url"), format!("`{raw}` must not have a query or fragment"));
+                    d.error(
+                        s.key("public_url"),
+                        format!("`{raw}` must not have a query or fragment"),
+                    );
                     None
                 } else {
                     if u.scheme() == "http" {
@@ -658,7 +671,10 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
                 }
             }
             Ok(_) => {
-                d.error(s.key("public_url"), format!("`{raw}` is not an http(s) URL"));
+                d.error(
+                    s.key("public_url"),
+                    format!("`{raw}` is not an http(s) URL"),
+                );
                 None
             }
             Err(e) => {
@@ -683,7 +699,15 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
             }
         }
     };
-    let secret_key = secret(&mut s, d, ctx, "secret_key", "secret_key_file", SecretKind::Bytes, false);
+    let secret_key = secret(
+        &mut s,
+        d,
+        ctx,
+        "secret_key",
+        "secret_key_file",
+        SecretKind::Bytes,
+        false,
+    );
     if let Some(k) = &secret_key
         && k.len() < 32
     {
@@ -739,8 +763,24 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
         base_url(&mut s, d, "jwks_url"),
     ];
     let client_id = s.required_string(d, "client_id");
-    let client_secret = secret(&mut s, d, ctx, "client_secret", "client_secret_file", SecretKind::Text, true);
-    let refresh_token = secret(&mut s, d, ctx, "refresh_token", "refresh_token_file", SecretKind::Text, true);
+    let client_secret = secret(
+        &mut s,
+        d,
+        ctx,
+        "client_secret",
+        "client_secret_file",
+        SecretKind::Text,
+        true,
+    );
+    let refresh_token = secret(
+        &mut s,
+        d,
+        ctx,
+        "refresh_token",
+        "refresh_token_file",
+        SecretKind::Text,
+        true,
+    );
     s.finish(d);
     let urls = data_center.map(|dc| {
         let [accounts, desk, cliq, jwks] = overrides;
@@ -757,7 +797,15 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
     // [desk]
     let mut s = root.section(d, "desk");
     let desk_org_id = s.required_numeric_id(d, "org_id");
-    let webhook_token = secret(&mut s, d, ctx, "webhook_token", "webhook_token_file", SecretKind::Text, true);
+    let webhook_token = secret(
+        &mut s,
+        d,
+        ctx,
+        "webhook_token",
+        "webhook_token_file",
+        SecretKind::Text,
+        true,
+    );
     if let Some(t) = &webhook_token {
         let key = s.key(match t.source() {
             SecretSource::Inline => "webhook_token",
@@ -770,7 +818,10 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
         {
-            d.error(key, "may use only letters, digits, `-` and `_` (it is a URL path segment)");
+            d.error(
+                key,
+                "may use only letters, digits, `-` and `_` (it is a URL path segment)",
+            );
         }
     }
     let webhook_id = s.numeric_id(d, "webhook_id");
@@ -795,7 +846,15 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
     if let Err(reason) = check_unique_name(&org_channel, "channel") {
         d.error(s.key("org_channel"), reason);
     }
-    let public_key = secret(&mut s, d, ctx, "public_key", "public_key_file", SecretKind::Text, false);
+    let public_key = secret(
+        &mut s,
+        d,
+        ctx,
+        "public_key",
+        "public_key_file",
+        SecretKind::Text,
+        false,
+    );
     match &public_key {
         Some(k) => {
             let text = k.expose_str();
@@ -829,7 +888,10 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
                 let hint = suggest(&raw, &names)
                     .map(|n| format!("; did you mean `{n}`?"))
                     .unwrap_or_else(|| " (an IANA zone name such as \"Asia/Tokyo\")".into());
-                d.error(s.key("timezone"), format!("unknown time zone `{raw}`{hint}"));
+                d.error(
+                    s.key("timezone"),
+                    format!("unknown time zone `{raw}`{hint}"),
+                );
                 None
             }
         }
@@ -838,7 +900,10 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
         None | Some("en") => Locale::En,
         Some("ja") => Locale::Ja,
         Some(other) => {
-            d.error(s.key("locale"), format!("`{other}` is not a locale deskcliq has: ja or en"));
+            d.error(
+                s.key("locale"),
+                format!("`{other}` is not a locale deskcliq has: ja or en"),
+            );
             Locale::En
         }
     };
@@ -873,7 +938,9 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
         s.finish(d);
         if let Some(id) = id {
             departments.push(Department {
-                name: name.filter(|n| !n.is_empty()).unwrap_or_else(|| format!("department {id}")),
+                name: name
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| format!("department {id}")),
                 id,
                 channel,
                 enabled,
@@ -911,7 +978,9 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
 
     // [digest]
     let mut s = root.section(d, "digest");
-    let raw = s.string(d, "schedule").unwrap_or_else(|| "0 9 * * *".into());
+    let raw = s
+        .string(d, "schedule")
+        .unwrap_or_else(|| "0 9 * * *".into());
     let schedule = match Schedule::parse(&raw) {
         Ok(sched) => Some(sched),
         Err(reason) => {
@@ -995,7 +1064,11 @@ fn build(doc: &toml::Table, ctx: &Ctx<'_>, d: &mut Diagnostics, path: &Path) -> 
     })
 }
 
-fn read_actions(s: &mut Section<'_>, d: &mut Diagnostics, key: &'static str) -> Option<Vec<Action>> {
+fn read_actions(
+    s: &mut Section<'_>,
+    d: &mut Diagnostics,
+    key: &'static str,
+) -> Option<Vec<Action>> {
     let names = s.string_list(d, key)?;
     let mut out = Vec::new();
     let mut ok = true;
@@ -1011,7 +1084,9 @@ fn read_actions(s: &mut Section<'_>, d: &mut Diagnostics, key: &'static str) -> 
                     .unwrap_or_default();
                 d.error(
                     format!("{}[{i}]", s.key(key)),
-                    format!("unknown action `{name}`: expected status, assign, reply or comment{hint}"),
+                    format!(
+                        "unknown action `{name}`: expected status, assign, reply or comment{hint}"
+                    ),
                 );
             }
         }

@@ -138,7 +138,11 @@ impl<'t> Section<'t> {
         Some(value)
     }
 
-    pub fn required_numeric_id(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<String> {
+    pub fn required_numeric_id(
+        &mut self,
+        d: &mut Diagnostics,
+        key: &'static str,
+    ) -> Option<String> {
         if !self.table.contains_key(key) {
             self.known.push(key);
             d.error(self.key(key), "missing (this key is required)");
@@ -218,7 +222,10 @@ impl<'t> Section<'t> {
                 },
                 other => {
                     ok = false;
-                    d.error(item_key, format!("expected an integer, found {}", describe(other)));
+                    d.error(
+                        item_key,
+                        format!("expected an integer, found {}", describe(other)),
+                    );
                 }
             }
         }
@@ -324,7 +331,12 @@ pub fn suggest<'a, S: AsRef<str>>(word: &str, candidates: &'a [S]) -> Option<&'a
     let lower = word.to_lowercase();
     candidates
         .iter()
-        .map(|c| (c.as_ref(), strsim::damerau_levenshtein(&lower, &c.as_ref().to_lowercase())))
+        .map(|c| {
+            (
+                c.as_ref(),
+                strsim::damerau_levenshtein(&lower, &c.as_ref().to_lowercase()),
+            )
+        })
         .filter(|(c, dist)| *dist <= (c.chars().count() / 3).max(2))
         .min_by_key(|(_, dist)| *dist)
         .map(|(c, _)| c)

@@ -34,14 +34,37 @@ pub fn render_check(c: &Config) -> String {
     let u = &c.zoho.urls;
     let _ = writeln!(out, "  accounts   {}", u.accounts);
     let _ = writeln!(out, "  token      {}", u.token_endpoint());
-    let _ = writeln!(out, "  desk API   {}  (orgId {})", u.desk_api(), c.desk.org_id);
-    let _ = writeln!(out, "  cliq API   {}  (org {}, bot {})", u.cliq_api(), c.cliq.org_id, c.cliq.bot);
+    let _ = writeln!(
+        out,
+        "  desk API   {}  (orgId {})",
+        u.desk_api(),
+        c.desk.org_id
+    );
+    let _ = writeln!(
+        out,
+        "  cliq API   {}  (org {}, bot {})",
+        u.cliq_api(),
+        c.cliq.org_id,
+        c.cliq.bot
+    );
     let _ = writeln!(out, "  jwks       {}", u.jwks);
     let _ = writeln!(out, "  webhook    {}", c.webhook_url_redacted());
     let _ = writeln!(out, "  client_id      {}", c.zoho.client_id);
-    let _ = writeln!(out, "  client_secret  {}", secret_line(Some(&c.zoho.client_secret)));
-    let _ = writeln!(out, "  refresh_token  {}", secret_line(Some(&c.zoho.refresh_token)));
-    let _ = writeln!(out, "  webhook_token  {}", secret_line(Some(&c.desk.webhook_token)));
+    let _ = writeln!(
+        out,
+        "  client_secret  {}",
+        secret_line(Some(&c.zoho.client_secret))
+    );
+    let _ = writeln!(
+        out,
+        "  refresh_token  {}",
+        secret_line(Some(&c.zoho.refresh_token))
+    );
+    let _ = writeln!(
+        out,
+        "  webhook_token  {}",
+        secret_line(Some(&c.desk.webhook_token))
+    );
     let _ = writeln!(
         out,
         "  webhook JWT    {}",
@@ -59,8 +82,16 @@ pub fn render_check(c: &Config) -> String {
     let _ = writeln!(out, "  listen       {}", c.server.listen);
     let _ = writeln!(out, "  public_url   {}", c.server.public_url);
     let _ = writeln!(out, "  store        {}", c.storage.path.display());
-    let _ = writeln!(out, "  secret_key   {}", secret_line(c.storage.secret_key.as_ref()));
-    let _ = writeln!(out, "  cliq key     {}", secret_line(c.cliq.public_key.as_ref()));
+    let _ = writeln!(
+        out,
+        "  secret_key   {}",
+        secret_line(c.storage.secret_key.as_ref())
+    );
+    let _ = writeln!(
+        out,
+        "  cliq key     {}",
+        secret_line(c.cliq.public_key.as_ref())
+    );
     let _ = writeln!(out);
     let _ = writeln!(out, "Routing (org channel #{}):", c.cliq.org_channel);
     for dep in &c.departments {
@@ -72,25 +103,62 @@ pub fn render_check(c: &Config) -> String {
             dep.id,
             dep.name,
             route.channel,
-            if dep.channel.is_none() { " (org channel)" } else { "" },
-            if dep.enabled { "enabled" } else { "DISABLED (no channel posts; DMs still go)" },
-            if actions.is_empty() { "none".to_string() } else { actions.join(", ") },
+            if dep.channel.is_none() {
+                " (org channel)"
+            } else {
+                ""
+            },
+            if dep.enabled {
+                "enabled"
+            } else {
+                "DISABLED (no channel posts; DMs still go)"
+            },
+            if actions.is_empty() {
+                "none".to_string()
+            } else {
+                actions.join(", ")
+            },
         );
     }
-    let _ = writeln!(out, "  any other department -> #{} (org channel)", c.cliq.org_channel);
+    let _ = writeln!(
+        out,
+        "  any other department -> #{} (org channel)",
+        c.cliq.org_channel
+    );
     let _ = writeln!(out);
     let _ = writeln!(out, "Notifications:");
-    let _ = writeln!(out, "  ticket    {}", switch_line(&c.notify.ticket.entries()));
-    let _ = writeln!(out, "  activity  {}", switch_line(&c.notify.activity.entries()));
+    let _ = writeln!(
+        out,
+        "  ticket    {}",
+        switch_line(&c.notify.ticket.entries())
+    );
+    let _ = writeln!(
+        out,
+        "  activity  {}",
+        switch_line(&c.notify.activity.entries())
+    );
     let _ = writeln!(out, "  dm        {}", switch_line(&c.notify.dm.entries()));
-    let offsets: Vec<String> = c.sla.alert_before_minutes.iter().map(|m| format!("{m} min")).collect();
+    let offsets: Vec<String> = c
+        .sla
+        .alert_before_minutes
+        .iter()
+        .map(|m| format!("{m} min"))
+        .collect();
     let _ = writeln!(
         out,
         "  sla       alerts {} before due; reconcile every {} min",
-        if offsets.is_empty() { "none".to_string() } else { offsets.join(", ") },
+        if offsets.is_empty() {
+            "none".to_string()
+        } else {
+            offsets.join(", ")
+        },
         c.sla.reconcile_minutes
     );
-    let _ = writeln!(out, "  ratings   polled every {} min", c.desk.rating_poll_minutes);
+    let _ = writeln!(
+        out,
+        "  ratings   polled every {} min",
+        c.desk.rating_poll_minutes
+    );
     let now = chrono::Utc::now().with_timezone(&c.org.timezone);
     let next = c
         .digest

@@ -67,7 +67,9 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             .body("not ready: starting or stopping\n");
     }
     match state.store.probe().await {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ready\n"),
+        Ok(()) => HttpResponse::Ok()
+            .content_type("text/plain")
+            .body("ready\n"),
         Err(e) => {
             tracing::error!(error = %e, "readiness probe: store unusable");
             HttpResponse::ServiceUnavailable()

@@ -95,7 +95,11 @@ pub fn spawn(
 fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 impl Daemon {
@@ -138,7 +142,10 @@ impl Daemon {
     }
 
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Collects notifications until one contains `needle`; panics after `timeout`.
@@ -206,7 +213,10 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("deskcliq did not exit within {timeout:?}\nstderr:\n{}", self.stderr());
+        panic!(
+            "deskcliq did not exit within {timeout:?}\nstderr:\n{}",
+            self.stderr()
+        );
     }
 }
 

@@ -1,0 +1,149 @@
+//! The store: one owner per directory, clear errors, typed trees that survive a reopen.
+
+use deskcliq::store::{SCHEMA_VERSION, Store, StoreError, TreeName};
+
+#[test]
+fn a_locked_directory_is_refused_with_another_deskcliq_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Store::open(dir.path()).unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!(
+            "another deskcliq (pid {}) holds {}",
+            std::process::id(),
+            dir.path().display()
+        )),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_lock_is_released_when_the_store_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    Store::open(dir.path()).unwrap();
+}
+
+#[test]
+fn an_uncreatable_state_directory_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let path = file.join("state");
+    let err = Store::open(&path).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "cannot create the state directory {}",
+            path.display()
+        )),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_new_store_records_the_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+}
+
+#[test]
+fn a_store_from_a_newer_deskcliq_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .tree::<String, u32>(TreeName::Meta)
+            .insert(&"schema_version".to_string(), &(SCHEMA_VERSION + 1))
+            .unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err:?}");
+    assert!(err.to_string().contains("newer than this deskcliq"));
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Queued {
+    channel: String,
+    text: String,
+}
+
+#[test]
+fn typed_records_survive_a_reopen_in_key_order() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let outbox = store.tree::<u64, Queued>(TreeName::Outbox);
+        for (id, text) in [(2u64, "second"), (1, "first"), (300, "third")] {
+            outbox
+                .insert(
+                    &id,
+                    &Queued {
+                        channel: "desk".into(),
+                        text: text.into(),
+                    },
+                )
+                .unwrap();
+        }
+        store.flush_blocking().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let outbox = store.tree::<u64, Queued>(TreeName::Outbox);
+    let texts: Vec<String> = outbox
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|(_, q)| q.text)
+        .collect();
+    assert_eq!(texts, ["first", "second", "third"]);
+    assert_eq!(outbox.remove(&1).unwrap().unwrap().text, "first");
+    assert!(outbox.get(&1).unwrap().is_none());
+    // Trees are separate namespaces.
+    assert!(
+        store
+            .tree::<u64, Queued>(TreeName::Inbox)
+            .is_empty()
+            .unwrap()
+    );
+}
+
+#[test]
+fn a_record_of_the_wrong_shape_is_a_corrupt_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .tree::<String, String>(TreeName::Tickets)
+        .insert(&"t".to_string(), &"not a Queued".to_string())
+        .unwrap();
+    let err = store
+        .tree::<String, Queued>(TreeName::Tickets)
+        .get(&"t".to_string())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Corrupt {
+                tree: "tickets",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn ids_increase_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = {
+        let store = Store::open(dir.path()).unwrap();
+        let id = store.next_id().unwrap();
+        store.flush_blocking().unwrap();
+        id
+    };
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.next_id().unwrap() > first);
+}
