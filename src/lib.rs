@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod http;
+pub mod jwt;
 pub mod logging;
 pub mod metrics;
 pub mod store;
