@@ -9,11 +9,15 @@
 pub mod actors;
 pub mod cli;
 pub mod clock;
+pub mod cliq;
 pub mod config;
 pub mod daemon;
 pub mod http;
 pub mod jwt;
 pub mod logging;
 pub mod metrics;
+pub mod oauth;
+pub mod sim;
 pub mod store;
 pub mod systemd;
+pub mod zoho_http;

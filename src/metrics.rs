@@ -1,7 +1,7 @@
 //! Every metric deskcliq exports, described in one place (names as in DESIGN.md, all
 //! prefixed `deskcliq_`), rendered in the Prometheus text format.
 
-use prometheus::{Encoder as _, Gauge, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{Encoder as _, Gauge, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 use crate::config::Config;
 
@@ -17,6 +17,11 @@ pub struct Metrics {
     pub store_size_bytes: IntGauge,
     pub store_schema_version: IntGauge,
     pub build_info: IntGaugeVec,
+    pub token_refreshes_total: IntCounter,
+    pub token_refresh_refused_total: IntCounter,
+    pub desk_credits_used_total: IntCounter,
+    pub desk_requests_total: IntCounterVec,
+    pub cliq_requests_total: IntCounterVec,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +67,26 @@ impl Metrics {
                 opts("build_info", "deskcliq build (value 1)"),
                 &["version"],
             )?,
+            token_refreshes_total: IntCounter::with_opts(opts(
+                "token_refreshes_total",
+                "Access tokens requested from Zoho's accounts server",
+            ))?,
+            token_refresh_refused_total: IntCounter::with_opts(opts(
+                "token_refresh_refused_total",
+                "Refreshes refused locally: 10 in 10 minutes already (Zoho would block the grant)",
+            ))?,
+            desk_credits_used_total: IntCounter::with_opts(opts(
+                "desk_credits_used_total",
+                "Desk API credits spent (X-Rate-Limit-Request-Weight-v3, or the documented cost)",
+            ))?,
+            desk_requests_total: IntCounterVec::new(
+                opts("desk_requests_total", "Desk API calls by outcome"),
+                &["outcome"],
+            )?,
+            cliq_requests_total: IntCounterVec::new(
+                opts("cliq_requests_total", "Cliq API calls by outcome"),
+                &["outcome"],
+            )?,
             registry,
         };
         m.registry
@@ -76,6 +101,11 @@ impl Metrics {
         m.registry
             .register(Box::new(m.store_schema_version.clone()))?;
         m.registry.register(Box::new(m.build_info.clone()))?;
+        m.registry.register(Box::new(m.token_refreshes_total.clone()))?;
+        m.registry.register(Box::new(m.token_refresh_refused_total.clone()))?;
+        m.registry.register(Box::new(m.desk_credits_used_total.clone()))?;
+        m.registry.register(Box::new(m.desk_requests_total.clone()))?;
+        m.registry.register(Box::new(m.cliq_requests_total.clone()))?;
         m.registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;

@@ -1,0 +1,319 @@
+//! Zoho OAuth: the token endpoint, and a [`TokenManager`] per grant that caches the access
+//! token in the store (a restart spends no new one), refreshes it ahead of expiry with one
+//! refresh in flight, and never asks for more than 10 tokens in 10 minutes: past that Zoho
+//! blocks the refresh token itself.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::config::Secret;
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError, TreeName};
+use crate::zoho_http::{self, CallError};
+
+/// Zoho issues at most this many access tokens per refresh token…
+pub const MAX_REFRESHES: usize = 10;
+/// …in this window.
+pub const REFRESH_WINDOW: Duration = Duration::minutes(10);
+/// A token this close to its expiry is refreshed before use.
+pub const REFRESH_AHEAD: Duration = Duration::minutes(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error(
+        "token refresh refused locally: {MAX_REFRESHES} refreshes in the last 10 minutes already \
+         (Zoho would block the grant); next allowed at {next_allowed}"
+    )]
+    Budget { next_allowed: DateTime<Utc> },
+    #[error("Zoho refused the {grant} grant: {error}")]
+    Rejected { grant: String, error: String },
+    #[error("token endpoint answered HTTP {status}: {message}")]
+    Http { status: u16, message: String },
+    #[error("token endpoint: {0}")]
+    Transport(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The accounts server's token endpoint, for one OAuth client.
+#[derive(Clone)]
+pub struct OAuthClient {
+    http: reqwest::Client,
+    token_url: String,
+    client_id: String,
+    client_secret: Secret,
+}
+
+/// A token endpoint answer: Zoho answers HTTP 200 with `{"error": …}` for a bad grant.
+#[derive(Debug, Deserialize)]
+struct TokenResponse {
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// A new access token (and, for the authorization-code grant, a refresh token).
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_in: Duration,
+}
+
+impl OAuthClient {
+    pub fn new(
+        http: reqwest::Client,
+        accounts_url: &str,
+        client_id: &str,
+        client_secret: Secret,
+    ) -> Self {
+        OAuthClient {
+            http,
+            token_url: format!("{}/oauth/v2/token", accounts_url.trim_end_matches('/')),
+            client_id: client_id.to_string(),
+            client_secret,
+        }
+    }
+
+    async fn token_call(&self, grant: &str, params: &[(&str, &str)]) -> Result<Issued, TokenError> {
+        let mut query: Vec<(&str, &str)> = vec![
+            ("client_id", &self.client_id),
+            ("client_secret", self.client_secret.expose_str()),
+        ];
+        query.extend_from_slice(params);
+        // Zoho documents the parameters in the query string of the POST.
+        let resp = self
+            .http
+            .post(&self.token_url)
+            .query(&query)
+            .send()
+            .await
+            .map_err(|e| TokenError::Transport(e.without_url().to_string()))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| TokenError::Transport(e.without_url().to_string()))?;
+        let parsed: Result<TokenResponse, _> = serde_json::from_slice(&body);
+        match parsed {
+            Ok(TokenResponse {
+                error: Some(error),
+                error_description,
+                ..
+            }) => Err(TokenError::Rejected {
+                grant: grant.to_string(),
+                error: match error_description {
+                    Some(d) => format!("{error} ({d})"),
+                    None => error,
+                },
+            }),
+            Ok(TokenResponse {
+                access_token: Some(access_token),
+                refresh_token,
+                expires_in,
+                ..
+            }) if status == 200 => {
+                let secs = expires_in
+                    .and_then(|v| match v {
+                        serde_json::Value::Number(n) => n.as_i64(),
+                        serde_json::Value::String(s) => s.parse().ok(),
+                        _ => None,
+                    })
+                    .unwrap_or(3600);
+                Ok(Issued {
+                    access_token,
+                    refresh_token,
+                    expires_in: Duration::seconds(secs),
+                })
+            }
+            _ => Err(TokenError::Http {
+                status,
+                message: String::from_utf8_lossy(&body).chars().take(200).collect(),
+            }),
+        }
+    }
+
+    /// `grant_type=refresh_token`.
+    pub async fn refresh(&self, grant: &str, refresh_token: &Secret) -> Result<Issued, TokenError> {
+        self.token_call(
+            grant,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose_str()),
+            ],
+        )
+        .await
+    }
+
+    /// `grant_type=authorization_code` (an agent linking their account).
+    pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<Issued, TokenError> {
+        self.token_call(
+            "authorization_code",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+            ],
+        )
+        .await
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CachedToken {
+    access_token: String,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct RefreshLog {
+    at: Vec<DateTime<Utc>>,
+}
+
+/// Access tokens for one grant (the service grant, or one agent's).
+pub struct TokenManager {
+    oauth: OAuthClient,
+    grant: String,
+    refresh_token: Secret,
+    store: Store,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+    cached: Mutex<Option<CachedToken>>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl TokenManager {
+    /// `grant` names the grant in the store (`service`, `agent:<zuid>`).
+    pub fn new(
+        oauth: OAuthClient,
+        grant: &str,
+        refresh_token: Secret,
+        store: Store,
+        clock: Clock,
+        metrics: Arc<Metrics>,
+    ) -> Result<TokenManager, TokenError> {
+        let cached = store
+            .tree::<String, CachedToken>(TreeName::Tokens)
+            .get(&format!("{grant}:access"))?;
+        Ok(TokenManager {
+            oauth,
+            grant: grant.to_string(),
+            refresh_token,
+            store,
+            clock,
+            metrics,
+            cached: Mutex::new(cached),
+            refreshing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn grant_name(&self) -> &str {
+        &self.grant
+    }
+
+    fn fresh(&self) -> Option<String> {
+        let now = self.clock.now();
+        let guard = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .as_ref()
+            .filter(|t| t.expires_at - REFRESH_AHEAD > now)
+            .map(|t| t.access_token.clone())
+    }
+
+    /// A valid access token: the cached one, or a new one (one refresh in flight at a time).
+    pub async fn access_token(&self) -> Result<String, TokenError> {
+        if let Some(t) = self.fresh() {
+            return Ok(t);
+        }
+        let _one_at_a_time = self.refreshing.lock().await;
+        // Whoever held the lock before us may have refreshed already.
+        if let Some(t) = self.fresh() {
+            return Ok(t);
+        }
+        self.refresh().await
+    }
+
+    /// Forgets `token` after Zoho refused it, so the next call refreshes.
+    pub fn invalidate(&self, token: &str) {
+        let mut guard = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.as_ref().is_some_and(|t| t.access_token == token) {
+            *guard = None;
+        }
+    }
+
+    async fn refresh(&self) -> Result<String, TokenError> {
+        let now = self.clock.now();
+        let log_tree = self.store.tree::<String, RefreshLog>(TreeName::Tokens);
+        let log_key = format!("{}:refreshes", self.grant);
+        let mut log = log_tree.get(&log_key)?.unwrap_or_default();
+        log.at.retain(|t| *t > now - REFRESH_WINDOW);
+        if log.at.len() >= MAX_REFRESHES {
+            let next_allowed = log.at.iter().min().copied().unwrap_or(now) + REFRESH_WINDOW;
+            self.metrics.token_refresh_refused_total.inc();
+            tracing::error!(
+                grant = %self.grant,
+                %next_allowed,
+                "token refresh refused: {MAX_REFRESHES} in 10 minutes already; Zoho would block the grant"
+            );
+            return Err(TokenError::Budget { next_allowed });
+        }
+        // Counted before the call: a call that reaches Zoho counts there even if it fails here.
+        log.at.push(now);
+        log_tree.insert(&log_key, &log)?;
+        self.metrics.token_refreshes_total.inc();
+        let issued = self.oauth.refresh(&self.grant, &self.refresh_token).await?;
+        let token = CachedToken {
+            access_token: issued.access_token.clone(),
+            expires_at: self.clock.now() + issued.expires_in,
+        };
+        self.store
+            .tree::<String, CachedToken>(TreeName::Tokens)
+            .insert(&format!("{}:access", self.grant), &token)?;
+        self.store.flush().await?;
+        tracing::info!(grant = %self.grant, expires_at = %token.expires_at, "access token refreshed");
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
+        Ok(issued.access_token)
+    }
+}
+
+impl From<CallError> for TokenError {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::Token(t) => t,
+            CallError::Transport(t) => TokenError::Transport(t),
+        }
+    }
+}
+
+/// Builds the service grant's manager from the config.
+pub fn service_tokens(
+    config: &crate::config::Config,
+    store: Store,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+) -> Result<TokenManager, TokenError> {
+    let oauth = OAuthClient::new(
+        zoho_http::client(),
+        &config.zoho.urls.accounts,
+        &config.zoho.client_id,
+        config.zoho.client_secret.clone(),
+    );
+    TokenManager::new(
+        oauth,
+        "service",
+        config.zoho.refresh_token.clone(),
+        store,
+        clock,
+        metrics,
+    )
+}

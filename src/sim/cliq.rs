@@ -1,0 +1,296 @@
+//! The Cliq API: bot posts to channels and DMs, edits, channel creation, bot association;
+//! 50 posts a minute per sender, then a 10-minute lockout.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use super::Inner;
+use super::gate::{self, Api, cliq_error};
+use super::state::{CliqRecord, CliqTarget, State};
+
+/// Posts a sender may make in any minute…
+pub const POSTS_PER_MINUTE: usize = 50;
+/// …before being locked out for this long.
+pub const LOCKOUT_MINUTES: i64 = 10;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/api/v2/channelsbyname/{channel}/message",
+        web::post().to(post_channel),
+    )
+    .route("/api/v2/bots/{bot}/message", web::post().to(post_bot_dm))
+    .route(
+        "/api/v2/chats/{chat}/messages/{message}",
+        web::put().to(edit_message),
+    )
+    .route("/api/v2/channels", web::post().to(create_channel))
+    .route("/api/v3/bots/{bot}/associate", web::post().to(associate))
+    .route("/api/v2/bots/{bot}/associate", web::post().to(associate));
+}
+
+async fn enter(sim: &Inner, req: &HttpRequest) -> Result<String, HttpResponse> {
+    if let Some(r) = gate::faults(sim, req, Api::Cliq).await {
+        return Err(r);
+    }
+    gate::authenticate(sim, req, Api::Cliq)
+}
+
+/// Counts a post against the sender's minute; past 50, locks the sender out for 10 minutes.
+fn spend_post(st: &mut State, sender: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), HttpResponse> {
+    let throttled = || {
+        cliq_error(
+            400,
+            "request_limit_exceeded",
+            "You have exceeded the URL throttle limits.",
+        )
+    };
+    if st.cliq.locked_until.get(sender).is_some_and(|t| *t > now) {
+        return Err(throttled());
+    }
+    let sent = st.cliq.sent.entry(sender.to_string()).or_default();
+    while sent.front().is_some_and(|t| *t <= now - Duration::minutes(1)) {
+        sent.pop_front();
+    }
+    if sent.len() >= POSTS_PER_MINUTE {
+        st.cliq
+            .locked_until
+            .insert(sender.to_string(), now + Duration::minutes(LOCKOUT_MINUTES));
+        return Err(throttled());
+    }
+    sent.push_back(now);
+    Ok(())
+}
+
+/// Checks a message body as Cliq would; returns the message object.
+fn check_message(body: &[u8], allow: &[&str]) -> Result<serde_json::Map<String, Value>, HttpResponse> {
+    let invalid = |m: &str| cliq_error(400, "input_invalid", m);
+    let obj = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(o)) => o,
+        _ => return Err(invalid("The request body must be a JSON object.")),
+    };
+    const KEYS: [&str; 6] = ["text", "bot", "card", "buttons", "slides", "styles"];
+    for k in obj.keys() {
+        if !KEYS.contains(&k.as_str()) && !allow.contains(&k.as_str()) {
+            return Err(cliq_error(400, "extra_key_found", &format!("Extra key found: {k}")));
+        }
+    }
+    match obj.get("text") {
+        Some(Value::String(t)) if !t.trim().is_empty() && t.chars().count() <= 5_000 => {}
+        Some(Value::String(t)) if t.chars().count() > 5_000 => {
+            return Err(invalid("text is longer than 5000 characters."));
+        }
+        _ => return Err(invalid("text is required.")),
+    }
+    if let Some(b) = obj.get("buttons") {
+        let Some(buttons) = b.as_array() else {
+            return Err(invalid("buttons must be an array."));
+        };
+        if buttons.len() > 5 {
+            return Err(invalid("At most 5 buttons are allowed."));
+        }
+        for button in buttons {
+            let label = button.get("label").and_then(|l| l.as_str()).unwrap_or("");
+            if label.is_empty() || label.chars().count() > 30 {
+                return Err(invalid("A button label is required (at most 30 characters)."));
+            }
+            if button.get("action").and_then(|a| a.get("type")).and_then(|t| t.as_str()).is_none() {
+                return Err(invalid("A button needs an action type."));
+            }
+        }
+    }
+    if let Some(s) = obj.get("slides") {
+        let Some(slides) = s.as_array() else {
+            return Err(invalid("slides must be an array."));
+        };
+        if slides.len() > 20 || s.to_string().chars().count() > 10_000 {
+            return Err(invalid("At most 20 slides and 10000 characters are allowed."));
+        }
+    }
+    if let Some(c) = obj.get("card")
+        && c.get("title").and_then(|t| t.as_str()).is_some_and(|t| t.chars().count() > 200)
+    {
+        return Err(invalid("card title is longer than 200 characters."));
+    }
+    Ok(obj)
+}
+
+fn record(st: &mut State, target: CliqTarget, sender: &str, chat_id: String, message: Value, now: chrono::DateTime<chrono::Utc>) {
+    st.cliq.next += 1;
+    let message_id = format!("{} {}", now.timestamp_millis(), 160_000_000_000u64 + st.cliq.next);
+    st.cliq.records.push(CliqRecord {
+        target,
+        sender: sender.to_string(),
+        message,
+        chat_id,
+        message_id,
+        at: now,
+        edits: Vec::new(),
+    });
+}
+
+#[derive(serde::Deserialize)]
+struct BotQuery {
+    bot_unique_name: Option<String>,
+}
+
+async fn post_channel(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: web::Query<BotQuery>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let sender = match enter(&sim, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let msg = match check_message(&body, &["reply_to", "sync_message"]) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let now = sim.clock.now();
+    let mut st = sim.state();
+    let Some(channel) = st.cliq.channels.get(path.as_str()).cloned() else {
+        return cliq_error(400, "channel_not_found", "The channel does not exist.");
+    };
+    if let Some(bot) = &q.bot_unique_name {
+        if !st.cliq.bots.contains(bot) {
+            return cliq_error(400, "bot_not_found", "No bot with this unique name.");
+        }
+        if !channel.bot_member {
+            return cliq_error(400, "bot_not_participant", "The bot is not a participant of this channel.");
+        }
+    }
+    if let Err(r) = spend_post(&mut st, &sender, now) {
+        return r;
+    }
+    record(&mut st, CliqTarget::Channel(channel.unique_name.clone()), &sender, channel.chat_id, Value::Object(msg), now);
+    HttpResponse::NoContent().finish()
+}
+
+async fn post_bot_dm(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+    let sender = match enter(&sim, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let mut msg = match check_message(&body, &["userids", "broadcast", "sync_message"]) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let now = sim.clock.now();
+    let mut st = sim.state();
+    if !st.cliq.bots.contains(&path) {
+        return cliq_error(400, "bot_not_found", "No bot with this unique name.");
+    }
+    let users: Vec<String> = match msg.remove("userids") {
+        // One comma-separated string of ids or emails.
+        Some(Value::String(s)) => s.split(',').map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect(),
+        Some(_) => return cliq_error(400, "input_invalid", "userids must be a comma-separated string."),
+        None if msg.get("broadcast") == Some(&Value::Bool(true)) => vec!["*".into()],
+        None => return cliq_error(400, "botmessage_no_valid_users", "No valid users to message."),
+    };
+    if users.is_empty() || users.len() > 100 {
+        return cliq_error(400, "botmessage_no_valid_users", "No valid users to message.");
+    }
+    if let Err(r) = spend_post(&mut st, &sender, now) {
+        return r;
+    }
+    let chat_id = format!("CT_dm_{}", users.join("_"));
+    record(&mut st, CliqTarget::Dm(users), &sender, chat_id, Value::Object(msg), now);
+    HttpResponse::NoContent().finish()
+}
+
+async fn edit_message(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<(String, String)>, body: web::Bytes) -> HttpResponse {
+    if let Err(r) = enter(&sim, &req).await {
+        return r;
+    }
+    let (chat, message) = path.into_inner();
+    let obj = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(o)) => o,
+        _ => return cliq_error(400, "input_invalid", "The request body must be a JSON object."),
+    };
+    let Some(text) = obj.get("text").and_then(|t| t.as_str()).filter(|t| !t.is_empty() && t.chars().count() <= 5_000) else {
+        return cliq_error(400, "input_invalid", "text is required (at most 5000 characters).");
+    };
+    let mut st = sim.state();
+    let Some(rec) = st
+        .cliq
+        .records
+        .iter_mut()
+        .find(|r| r.chat_id == chat && r.message_id == message)
+    else {
+        return cliq_error(400, "message_not_found", "No such message.");
+    };
+    rec.edits.push(text.to_string());
+    if let Some(o) = rec.message.as_object_mut() {
+        o.insert("text".into(), text.into());
+    }
+    HttpResponse::NoContent().finish()
+}
+
+async fn create_channel(sim: web::Data<Inner>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if let Err(r) = enter(&sim, &req).await {
+        return r;
+    }
+    let obj = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(o)) => o,
+        _ => return cliq_error(400, "input_invalid", "The request body must be a JSON object."),
+    };
+    let Some(name) = obj.get("name").and_then(|n| n.as_str()).filter(|n| !n.trim().is_empty() && n.chars().count() <= 50) else {
+        return cliq_error(400, "input_invalid", "name is required (at most 50 characters).");
+    };
+    let level = obj.get("level").and_then(|l| l.as_str()).unwrap_or("");
+    if !["organization", "team", "private", "external"].contains(&level) {
+        return cliq_error(400, "input_invalid", "level must be organization, team, private or external.");
+    }
+    let unique: String = name.to_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
+    let mut st = sim.state();
+    if st.cliq.channels.contains_key(&unique) {
+        return cliq_error(400, "channel_name_exists", "A channel with this name exists.");
+    }
+    st.add_channel(&unique, false);
+    let c = st.cliq.channels.get(&unique).cloned();
+    match c {
+        Some(c) => HttpResponse::Ok().json(json!({
+            "channel_id": c.channel_id, "chat_id": c.chat_id, "name": name, "unique_name": c.unique_name,
+            "level": level, "status": "created", "participant_count": 1,
+        })),
+        None => cliq_error(500, "internal_error", "channel creation failed"),
+    }
+}
+
+async fn associate(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+    let sender = match enter(&sim, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let now = sim.clock.now();
+    let mut st = sim.state();
+    // 5 a minute per user, then a 5-minute lock.
+    let calls = st.cliq.associate_calls.entry(sender).or_default();
+    while calls.front().is_some_and(|t| *t <= now - Duration::minutes(1)) {
+        calls.pop_front();
+    }
+    if calls.len() >= 5 {
+        return cliq_error(429, "request_limit_exceeded", "You have exceeded the URL throttle limits.");
+    }
+    calls.push_back(now);
+    if !st.cliq.bots.contains(&path) {
+        return cliq_error(400, "bot_not_found", "No bot with this unique name.");
+    }
+    let name = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("channel_unique_name").and_then(|n| n.as_str()).map(str::to_string));
+    let Some(name) = name else {
+        return cliq_error(400, "input_invalid", "channel_unique_name is required.");
+    };
+    let Some(channel) = st.cliq.channels.get_mut(&name) else {
+        return cliq_error(400, "channel_not_found", "The channel does not exist.");
+    };
+    if channel.bot_member {
+        return cliq_error(400, "bot_already_member", "The bot is already a member of this channel.");
+    }
+    channel.bot_member = true;
+    HttpResponse::NoContent().finish()
+}

@@ -1,0 +1,239 @@
+//! A faithful in-process fake of Zoho's accounts server, Desk API and Cliq API, for
+//! `deskcliq demo` and the integration tests. Written from Zoho's documents
+//! (`shared/zoho/*.md`, Zoho's OpenAPI files): same paths, JSON shapes, 204s, error bodies,
+//! limits and JWT signing. When a client sends a wrong shape it answers as Zoho would.
+//!
+//! All three services are served from one loopback port; [`Simulator::config_urls`] gives the
+//! `[zoho]` overrides that point deskcliq at it. Its clock is the one the tests control.
+
+mod accounts;
+mod cliq;
+mod desk;
+mod gate;
+mod state;
+mod webhooks;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+
+use crate::clock::Clock;
+use crate::jwt::{Jwks, SigningKey};
+
+pub use state::{
+    CliqRecord, CliqTarget, Delivery, Fault, FaultKind, NewTicket, SimAgent, SimComment,
+    SimDepartment, SimTask, SimTeam, SimTicket, SimWebhook, TicketPatch,
+};
+
+/// The OAuth client the simulator accepts.
+pub const CLIENT_ID: &str = "1000.SIMULATORCLIENT";
+pub const CLIENT_SECRET: &str = "sim-client-secret";
+/// The service grant (a refresh token with Desk and Cliq scopes).
+pub const SERVICE_REFRESH_TOKEN: &str = "1000.sim-service-refresh-token";
+/// The Desk portal and the Cliq organisation.
+pub const DESK_ORG_ID: &str = "54983163";
+pub const CLIQ_ORG_ID: &str = "6011234";
+pub const BOT: &str = "deskbot";
+/// Access tokens live this long, as Zoho's do.
+pub const TOKEN_LIFETIME_SECS: i64 = 3600;
+
+const DESK_PRIVATE_KEY: &str = include_str!("keys/desk-jwt.pkcs8.pem");
+/// The Cliq extension's key pair: the simulator signs callbacks; deskcliq verifies them.
+pub const CLIQ_EXTENSION_PRIVATE_KEY: &str = include_str!("keys/cliq-extension.pkcs8.pem");
+pub const CLIQ_EXTENSION_PUBLIC_KEY: &str = include_str!("keys/cliq-extension.pub.pem");
+pub const DESK_JWT_KID: &str = "sim-desk-2026";
+
+pub(crate) struct Inner {
+    pub(crate) state: Mutex<state::State>,
+    pub(crate) clock: Clock,
+    pub(crate) desk_key: SigningKey,
+    pub(crate) http: reqwest::Client,
+    pub(crate) deliveries: tokio::sync::mpsc::UnboundedSender<webhooks::Outgoing>,
+}
+
+impl Inner {
+    pub(crate) fn state(&self) -> MutexGuard<'_, state::State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("simulator: {0}")]
+    Start(String),
+}
+
+/// A running simulator. Dropping it stops its server.
+pub struct Simulator {
+    pub addr: SocketAddr,
+    inner: Arc<Inner>,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl Simulator {
+    /// Starts the simulator on a free loopback port (inside an actix runtime), with one
+    /// department, agents, channels and the bot as [`state::State::seeded`] sets them up.
+    pub async fn start(clock: Clock) -> Result<Simulator, SimError> {
+        let desk_key = SigningKey::from_pkcs8_pem(DESK_PRIVATE_KEY, DESK_JWT_KID)
+            .map_err(|e| SimError::Start(e.to_string()))?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            state: Mutex::new(state::State::seeded(clock.now())),
+            clock,
+            desk_key,
+            http: crate::zoho_http::client(),
+            deliveries: tx,
+        });
+        let data = web::Data::from(inner.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::JsonConfig::default().limit(4 << 20))
+                .configure(accounts::routes)
+                .configure(desk::routes)
+                .configure(cliq::routes)
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .bind(("127.0.0.1", 0))
+        .map_err(|e| SimError::Start(e.to_string()))?;
+        let addr = server
+            .addrs()
+            .first()
+            .copied()
+            .ok_or_else(|| SimError::Start("no address bound".into()))?;
+        let server = server.run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        actix_rt::spawn(webhooks::deliver(inner.clone(), rx));
+        Ok(Simulator {
+            addr,
+            inner,
+            server: handle,
+        })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `[zoho]` lines that point deskcliq at this simulator.
+    pub fn config_urls(&self) -> String {
+        let b = self.base_url();
+        format!(
+            "accounts_url = \"{b}\"\ndesk_url = \"{b}\"\ncliq_url = \"{b}\"\njwks_url = \"{b}/.well-known/jwks.json\"\n"
+        )
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The JWKS the simulator's Desk serves.
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: self.inner.desk_key.jwk().into_iter().collect(),
+        }
+    }
+
+    /// Signs a JWT as the simulator's Desk does (for tests of the verifier).
+    pub fn sign_desk_jwt(&self, claims: &serde_json::Value) -> Option<String> {
+        self.inner.desk_key.sign_jwt(claims).ok()
+    }
+
+    /// Runs `f` on the simulator's state (the scripting API of tests and the demo).
+    pub fn with<R>(&self, f: impl FnOnce(&mut state::State) -> R) -> R {
+        let mut guard = self.inner.state();
+        f(&mut guard)
+    }
+
+    /// Ticket changes made through the scripting API, delivered as Desk would.
+    pub fn create_ticket(&self, t: NewTicket) -> SimTicket {
+        let now = self.inner.clock.now();
+        let (ticket, events) = self.inner.state().create_ticket(t, now);
+        self.emit(events);
+        ticket
+    }
+
+    pub fn update_ticket(&self, id: &str, patch: TicketPatch, actor: Option<&str>) -> Option<SimTicket> {
+        let now = self.inner.clock.now();
+        let (ticket, events) = self.inner.state().update_ticket(id, patch, actor, now)?;
+        self.emit(events);
+        Some(ticket)
+    }
+
+    pub fn add_comment(&self, ticket_id: &str, author: &str, content: &str, public: bool) -> Option<SimComment> {
+        let now = self.inner.clock.now();
+        let (comment, events) = self
+            .inner
+            .state()
+            .add_comment(ticket_id, author, content, public, now)?;
+        self.emit(events);
+        Some(comment)
+    }
+
+    fn emit(&self, events: Vec<webhooks::Outgoing>) {
+        for e in events {
+            let _ = self.inner.deliveries.send(e);
+        }
+    }
+
+    /// Everything posted to Cliq, in order.
+    pub fn cliq_messages(&self) -> Vec<CliqRecord> {
+        self.inner.state().cliq.records.clone()
+    }
+
+    /// Every webhook delivery attempt, in order.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.inner.state().deliveries.clone()
+    }
+
+    /// Waits until `n` deliveries were attempted (or `timeout` passes).
+    pub async fn wait_deliveries(&self, n: usize, timeout: Duration) -> Vec<Delivery> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let d = self.deliveries();
+            if d.len() >= n || tokio::time::Instant::now() >= deadline {
+                return d;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Makes the next matching requests fail (see [`Fault`]).
+    pub fn inject(&self, fault: Fault) {
+        self.inner.state().faults.push(fault);
+    }
+
+    /// Adds latency to every request.
+    pub fn set_latency(&self, latency: Duration) {
+        self.inner.state().latency = latency;
+    }
+
+    /// Token grants issued so far (refresh and authorization code).
+    pub fn tokens_issued(&self) -> usize {
+        self.inner.state().accounts.issued
+    }
+
+    /// Forgets every access token, as if Zoho had revoked them: the next call gets a 401.
+    pub fn revoke_access_tokens(&self) {
+        self.inner.state().accounts.access.clear();
+    }
+
+    /// Desk API credits spent so far.
+    pub fn desk_credits_used(&self) -> u64 {
+        self.inner.state().desk_credits
+    }
+
+    /// The highest number of Desk calls that were in flight at once.
+    pub fn desk_max_in_flight(&self) -> usize {
+        self.inner.state().desk_max_in_flight
+    }
+
+    pub async fn stop(self) {
+        self.server.stop(false).await;
+    }
+}

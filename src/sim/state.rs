@@ -1,0 +1,744 @@
+//! The simulator's world: OAuth grants, the Desk portal, the Cliq organisation, faults.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::webhooks::Outgoing;
+use super::{BOT, CLIQ_ORG_ID, DESK_ORG_ID, SERVICE_REFRESH_TOKEN};
+
+/// Zoho's timestamp format: ISO-8601 UTC with milliseconds.
+pub fn zoho_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&zoho_time(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+fn time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&zoho_time(*t))
+}
+
+// ---------------------------------------------------------------- accounts
+
+pub struct Grant {
+    /// The Zoho user the grant acts as (zuid).
+    pub zuid: String,
+    pub email: String,
+}
+
+pub struct AccessToken {
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub struct AuthCode {
+    pub zuid: String,
+    pub email: String,
+    pub redirect_uri: String,
+}
+
+#[derive(Default)]
+pub struct Accounts {
+    pub grants: HashMap<String, Grant>,
+    pub access: HashMap<String, AccessToken>,
+    pub refresh_log: HashMap<String, VecDeque<DateTime<Utc>>>,
+    pub codes: HashMap<String, AuthCode>,
+    /// Access tokens issued (both grants).
+    pub issued: usize,
+    pub next: u64,
+}
+
+// ---------------------------------------------------------------- desk
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimDepartment {
+    pub id: String,
+    pub name: String,
+    pub is_enabled: bool,
+    pub description: String,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimAgent {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub name: String,
+    pub email_id: String,
+    pub zuid: String,
+    pub status: String,
+    pub associated_department_ids: Vec<String>,
+    pub role_id: String,
+    pub is_confirmed: bool,
+    #[serde(rename = "photoURL")]
+    pub photo_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimTeam {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub department_id: String,
+    pub roles: Vec<String>,
+    pub sub_roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimTicket {
+    pub id: String,
+    pub ticket_number: String,
+    pub subject: String,
+    pub description: Option<String>,
+    pub status: String,
+    pub status_type: String,
+    #[serde(serialize_with = "opt_time")]
+    pub due_date: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "opt_time")]
+    pub response_due_date: Option<DateTime<Utc>>,
+    pub is_over_due: bool,
+    pub is_escalated: bool,
+    pub is_spam: bool,
+    pub department_id: String,
+    pub assignee_id: Option<String>,
+    pub team_id: Option<String>,
+    pub contact_id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub priority: Option<String>,
+    pub channel: String,
+    pub language: Option<String>,
+    #[serde(serialize_with = "time")]
+    pub created_time: DateTime<Utc>,
+    #[serde(serialize_with = "time")]
+    pub modified_time: DateTime<Utc>,
+    #[serde(serialize_with = "opt_time")]
+    pub closed_time: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "opt_time")]
+    pub onhold_time: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "opt_time")]
+    pub customer_response_time: Option<DateTime<Utc>>,
+    pub created_by: String,
+    pub modified_by: String,
+    pub web_url: String,
+    /// Zoho's samples send these counts as strings.
+    pub thread_count: String,
+    pub comment_count: String,
+    pub cf: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewTicket {
+    pub subject: String,
+    pub description: Option<String>,
+    pub department_id: String,
+    pub contact_email: String,
+    pub assignee_id: Option<String>,
+    pub team_id: Option<String>,
+    pub due_date: Option<DateTime<Utc>>,
+    pub priority: Option<String>,
+    /// The agent who created it (`None`: the customer, by email).
+    pub created_by: Option<String>,
+}
+
+/// A change to a ticket; `Some(None)` clears a field.
+#[derive(Debug, Clone, Default)]
+pub struct TicketPatch {
+    pub subject: Option<String>,
+    pub status: Option<String>,
+    pub assignee_id: Option<Option<String>>,
+    pub team_id: Option<Option<String>>,
+    pub department_id: Option<String>,
+    pub due_date: Option<Option<DateTime<Utc>>>,
+    pub priority: Option<String>,
+    pub is_escalated: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimComment {
+    pub id: String,
+    #[serde(skip)]
+    pub ticket_id: String,
+    pub content: String,
+    pub content_type: String,
+    pub is_public: bool,
+    #[serde(serialize_with = "time")]
+    pub commented_time: DateTime<Utc>,
+    #[serde(serialize_with = "opt_time")]
+    pub modified_time: Option<DateTime<Utc>>,
+    pub commenter_id: String,
+    pub commenter: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimThread {
+    pub id: String,
+    #[serde(skip)]
+    pub ticket_id: String,
+    pub channel: String,
+    pub direction: String,
+    pub content: String,
+    pub content_type: String,
+    pub from_email_address: String,
+    pub to: String,
+    #[serde(serialize_with = "time")]
+    pub created_time: DateTime<Utc>,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimTask {
+    pub id: String,
+    pub subject: String,
+    pub department_id: String,
+    pub ticket_id: Option<String>,
+    pub owner_id: String,
+    pub creator_id: String,
+    pub status: String,
+    pub status_type: String,
+    /// Task examples give times as epoch milliseconds.
+    pub due_date: Option<i64>,
+    pub completed_time: Option<i64>,
+    pub reminder: Vec<serde_json::Value>,
+    pub created_time: i64,
+    pub modified_time: i64,
+    pub web_url: String,
+    pub modified_by: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimRating {
+    pub id: String,
+    pub rating: String,
+    pub feedback: Option<String>,
+    pub ticket_id: String,
+    pub ticket_number: String,
+    pub department_id: String,
+    pub agent_id: Option<String>,
+    pub contact_id: String,
+    #[serde(serialize_with = "time")]
+    pub rated_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimWebhook {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub subscriptions: serde_json::Value,
+    pub include_events_from: Vec<String>,
+    pub ignore_source_id: Option<String>,
+    pub is_enabled: bool,
+    #[serde(serialize_with = "time")]
+    pub created_time: DateTime<Utc>,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// One delivery attempt of a batch of events.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub webhook_id: String,
+    pub url: String,
+    pub jwt: String,
+    pub body: serde_json::Value,
+    /// The receiver's status, or `None` when it could not be reached.
+    pub status: Option<u16>,
+}
+
+pub struct Desk {
+    pub org_id: String,
+    pub departments: Vec<SimDepartment>,
+    pub agents: Vec<SimAgent>,
+    pub teams: Vec<SimTeam>,
+    pub tickets: BTreeMap<u64, SimTicket>,
+    pub comments: Vec<SimComment>,
+    pub threads: Vec<SimThread>,
+    pub tasks: Vec<SimTask>,
+    pub ratings: Vec<SimRating>,
+    pub webhooks: Vec<SimWebhook>,
+    pub next_id: u64,
+    pub next_number: u64,
+}
+
+impl Desk {
+    pub fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        self.next_id.to_string()
+    }
+}
+
+// ---------------------------------------------------------------- cliq
+
+#[derive(Debug, Clone)]
+pub struct SimChannel {
+    pub channel_id: String,
+    pub chat_id: String,
+    pub name: String,
+    pub unique_name: String,
+    pub bot_member: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CliqTarget {
+    Channel(String),
+    /// A bot DM to these users (ids or emails, as given).
+    Dm(Vec<String>),
+}
+
+/// A message Cliq accepted.
+#[derive(Debug, Clone)]
+pub struct CliqRecord {
+    pub target: CliqTarget,
+    /// The Zoho user whose token posted it.
+    pub sender: String,
+    pub message: serde_json::Value,
+    pub chat_id: String,
+    pub message_id: String,
+    pub at: DateTime<Utc>,
+    pub edits: Vec<String>,
+}
+
+pub struct Cliq {
+    pub org_id: String,
+    pub bots: Vec<String>,
+    pub channels: BTreeMap<String, SimChannel>,
+    pub records: Vec<CliqRecord>,
+    pub sent: HashMap<String, VecDeque<DateTime<Utc>>>,
+    pub locked_until: HashMap<String, DateTime<Utc>>,
+    pub associate_calls: HashMap<String, VecDeque<DateTime<Utc>>>,
+    pub next: u64,
+}
+
+// ---------------------------------------------------------------- faults
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Answer with this status and a Zoho error body.
+    Status(u16),
+    /// Answer 429 TOO_MANY_REQUESTS with this `Retry-After` (seconds).
+    TooManyRequests { retry_after: u64 },
+    /// Answer only after this long (a client timeout).
+    Delay(Duration),
+}
+
+/// Makes the next `times` requests whose path contains `path_contains` fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub path_contains: String,
+    pub kind: FaultKind,
+    pub times: u32,
+}
+
+pub struct State {
+    pub accounts: Accounts,
+    pub desk: Desk,
+    pub cliq: Cliq,
+    pub faults: Vec<Fault>,
+    pub latency: Duration,
+    pub deliveries: Vec<Delivery>,
+    /// Deliver every batch twice (Desk may).
+    pub deliver_twice: bool,
+    /// Send the JWT's `exp` in milliseconds instead of seconds (Desk has done both).
+    pub jwt_exp_in_millis: bool,
+    pub desk_credits: u64,
+    pub desk_in_flight: usize,
+    pub desk_max_in_flight: usize,
+    /// The plan's concurrent-call limit; past it Desk answers 429.
+    pub desk_concurrency_limit: usize,
+    /// From-addresses configured in the portal (a reply must use one).
+    pub from_addresses: Vec<String>,
+}
+
+impl State {
+    /// A portal with two departments, three agents and a team; a Cliq org with the bot in
+    /// the `desk` channel; the service grant.
+    pub fn seeded(now: DateTime<Utc>) -> State {
+        let mut accounts = Accounts::default();
+        accounts.grants.insert(
+            SERVICE_REFRESH_TOKEN.to_string(),
+            Grant {
+                zuid: "70000001".into(),
+                email: "deskcliq-service@example.co.jp".into(),
+            },
+        );
+        let departments = vec![
+            SimDepartment {
+                id: "1892000000082069".into(),
+                name: "Support".into(),
+                is_enabled: true,
+                description: "Support".into(),
+                is_default: true,
+            },
+            SimDepartment {
+                id: "1892000000082070".into(),
+                name: "Billing".into(),
+                is_enabled: true,
+                description: "請求".into(),
+                is_default: false,
+            },
+        ];
+        let agent = |id: &str, first: &str, last: &str, email: &str, zuid: &str, deps: &[&str]| SimAgent {
+            id: id.into(),
+            first_name: first.into(),
+            last_name: last.into(),
+            name: format!("{first} {last}"),
+            email_id: email.into(),
+            zuid: zuid.into(),
+            status: "ACTIVE".into(),
+            associated_department_ids: deps.iter().map(|d| d.to_string()).collect(),
+            role_id: "1892000000056005".into(),
+            is_confirmed: true,
+            photo_url: None,
+        };
+        let agents = vec![
+            agent("1892000000056007", "Hanako", "Sato", "sato@example.co.jp", "55667788", &["1892000000082069"]),
+            agent("1892000000056008", "Taro", "Suzuki", "suzuki@example.co.jp", "55667789", &["1892000000082069", "1892000000082070"]),
+            agent("1892000000056009", "Alex", "Kim", "kim@example.com", "55667790", &["1892000000082070"]),
+        ];
+        let teams = vec![SimTeam {
+            id: "1892000000090001".into(),
+            name: "Tier 2".into(),
+            description: "Escalations".into(),
+            department_id: "1892000000082069".into(),
+            roles: vec![],
+            sub_roles: vec![],
+        }];
+        let mut channels = BTreeMap::new();
+        channels.insert(
+            "desk".to_string(),
+            SimChannel {
+                channel_id: "O1000000000001".into(),
+                chat_id: "CT_1000000000001".into(),
+                name: "desk".into(),
+                unique_name: "desk".into(),
+                bot_member: true,
+            },
+        );
+        let _ = now;
+        State {
+            accounts,
+            desk: Desk {
+                org_id: DESK_ORG_ID.into(),
+                departments,
+                agents,
+                teams,
+                tickets: BTreeMap::new(),
+                comments: Vec::new(),
+                threads: Vec::new(),
+                tasks: Vec::new(),
+                ratings: Vec::new(),
+                webhooks: Vec::new(),
+                next_id: 1_892_000_000_100_000,
+                next_number: 100,
+            },
+            cliq: Cliq {
+                org_id: CLIQ_ORG_ID.into(),
+                bots: vec![BOT.into()],
+                channels,
+                records: Vec::new(),
+                sent: HashMap::new(),
+                locked_until: HashMap::new(),
+                associate_calls: HashMap::new(),
+                next: 0,
+            },
+            faults: Vec::new(),
+            latency: Duration::ZERO,
+            deliveries: Vec::new(),
+            deliver_twice: false,
+            jwt_exp_in_millis: false,
+            desk_credits: 0,
+            desk_in_flight: 0,
+            desk_max_in_flight: 0,
+            desk_concurrency_limit: 10,
+            from_addresses: vec!["support@example.zohodesk.jp".into()],
+        }
+    }
+
+    /// Adds a Cliq channel (with the bot as a member when `bot_member`).
+    pub fn add_channel(&mut self, unique_name: &str, bot_member: bool) {
+        self.cliq.next += 1;
+        let n = self.cliq.next;
+        self.cliq.channels.insert(
+            unique_name.to_string(),
+            SimChannel {
+                channel_id: format!("O20000000{n:05}"),
+                chat_id: format!("CT_20000000{n:05}"),
+                name: unique_name.to_string(),
+                unique_name: unique_name.to_string(),
+                bot_member,
+            },
+        );
+    }
+
+    /// Adds an OAuth grant acting as a Zoho user (an agent who linked their account).
+    pub fn add_grant(&mut self, refresh_token: &str, zuid: &str, email: &str) {
+        self.accounts.grants.insert(
+            refresh_token.to_string(),
+            Grant {
+                zuid: zuid.into(),
+                email: email.into(),
+            },
+        );
+    }
+
+    /// An authorization code the token endpoint exchanges for a new grant.
+    pub fn add_auth_code(&mut self, code: &str, zuid: &str, email: &str, redirect_uri: &str) {
+        self.accounts.codes.insert(
+            code.to_string(),
+            AuthCode {
+                zuid: zuid.into(),
+                email: email.into(),
+                redirect_uri: redirect_uri.into(),
+            },
+        );
+    }
+
+    pub fn ticket(&self, id: &str) -> Option<&SimTicket> {
+        id.parse::<u64>().ok().and_then(|n| self.desk.tickets.get(&n))
+    }
+
+    pub fn create_ticket(&mut self, t: NewTicket, now: DateTime<Utc>) -> (SimTicket, Vec<Outgoing>) {
+        let id = self.desk.new_id();
+        self.desk.next_number += 1;
+        let contact_id = self.desk.new_id();
+        let ticket = SimTicket {
+            web_url: format!("https://desk.zoho.jp/support/example/ShowHomePage.do#Cases/dv/{id}"),
+            id: id.clone(),
+            ticket_number: self.desk.next_number.to_string(),
+            subject: t.subject,
+            description: t.description,
+            status: "Open".into(),
+            status_type: "Open".into(),
+            due_date: t.due_date,
+            response_due_date: None,
+            is_over_due: false,
+            is_escalated: false,
+            is_spam: false,
+            department_id: t.department_id,
+            assignee_id: t.assignee_id,
+            team_id: t.team_id,
+            contact_id,
+            email: Some(t.contact_email),
+            phone: None,
+            priority: t.priority,
+            channel: "Email".into(),
+            language: Some("Japanese".into()),
+            created_time: now,
+            modified_time: now,
+            closed_time: None,
+            onhold_time: None,
+            customer_response_time: Some(now),
+            created_by: t.created_by.clone().unwrap_or_else(|| "0".into()),
+            modified_by: t.created_by.unwrap_or_else(|| "0".into()),
+            thread_count: "1".into(),
+            comment_count: "0".into(),
+            cf: serde_json::json!({}),
+        };
+        let n: u64 = id.parse().unwrap_or_default();
+        self.desk.tickets.insert(n, ticket.clone());
+        let events = self.events_for("Ticket_Add", &ticket.department_id, now, |_| {
+            (serde_json::to_value(&ticket).unwrap_or_default(), None)
+        });
+        (ticket, events)
+    }
+
+    pub fn update_ticket(
+        &mut self,
+        id: &str,
+        patch: TicketPatch,
+        actor: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Option<(SimTicket, Vec<Outgoing>)> {
+        let n: u64 = id.parse().ok()?;
+        let before = self.desk.tickets.get(&n)?.clone();
+        let t = self.desk.tickets.get_mut(&n)?;
+        if let Some(s) = patch.subject {
+            t.subject = s;
+        }
+        if let Some(status) = patch.status {
+            let kind = status_type_of(&status);
+            if kind == "Closed" && t.status_type != "Closed" {
+                t.closed_time = Some(now);
+            }
+            if kind != "Closed" {
+                t.closed_time = None;
+            }
+            t.onhold_time = (kind == "On Hold").then_some(now);
+            t.status_type = kind.to_string();
+            t.status = status;
+        }
+        if let Some(a) = patch.assignee_id {
+            t.assignee_id = a;
+        }
+        if let Some(team) = patch.team_id {
+            t.team_id = team;
+        }
+        if let Some(d) = patch.department_id {
+            t.department_id = d;
+        }
+        if let Some(d) = patch.due_date {
+            t.due_date = d;
+        }
+        if let Some(p) = patch.priority {
+            t.priority = Some(p);
+        }
+        if let Some(e) = patch.is_escalated {
+            t.is_escalated = e;
+        }
+        t.modified_time = now;
+        if let Some(a) = actor {
+            t.modified_by = a.to_string();
+        }
+        let after = t.clone();
+        let events = self.events_for("Ticket_Update", &after.department_id, now, |wh| {
+            let prev = wh
+                .subscriptions
+                .get("Ticket_Update")
+                .and_then(|s| s.get("includePrevState"))
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false)
+                .then(|| serde_json::to_value(&before).unwrap_or_default());
+            (serde_json::to_value(&after).unwrap_or_default(), prev)
+        });
+        Some((after, events))
+    }
+
+    pub fn add_comment(
+        &mut self,
+        ticket_id: &str,
+        author: &str,
+        content: &str,
+        public: bool,
+        now: DateTime<Utc>,
+    ) -> Option<(SimComment, Vec<Outgoing>)> {
+        let department = self.ticket(ticket_id)?.department_id.clone();
+        let id = self.desk.new_id();
+        let commenter = self
+            .desk
+            .agents
+            .iter()
+            .find(|a| a.id == author)
+            .map(|a| {
+                serde_json::json!({"id": a.id, "firstName": a.first_name, "lastName": a.last_name,
+                                   "name": a.name, "email": a.email_id, "type": "AGENT"})
+            })
+            .unwrap_or_else(|| serde_json::json!({"id": author, "type": "AGENT"}));
+        let comment = SimComment {
+            id,
+            ticket_id: ticket_id.to_string(),
+            content: content.to_string(),
+            content_type: "plainText".into(),
+            is_public: public,
+            commented_time: now,
+            modified_time: None,
+            commenter_id: author.to_string(),
+            commenter,
+        };
+        self.desk.comments.push(comment.clone());
+        if let Some(t) = ticket_id
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| self.desk.tickets.get_mut(&n))
+        {
+            let count: u64 = t.comment_count.parse().unwrap_or(0);
+            t.comment_count = (count + 1).to_string();
+        }
+        let events = self.events_for("Ticket_Comment_Add", &department, now, |_| {
+            let mut v = serde_json::to_value(&comment).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("ticketId".into(), ticket_id.into());
+            }
+            (v, None)
+        });
+        Some((comment, events))
+    }
+
+    /// A customer-satisfaction rating on a ticket.
+    pub fn add_rating(&mut self, ticket_id: &str, rating: &str, feedback: Option<&str>, now: DateTime<Utc>) -> Option<SimRating> {
+        let t = self.ticket(ticket_id)?.clone();
+        let id = self.desk.new_id();
+        let r = SimRating {
+            id,
+            rating: rating.to_string(),
+            feedback: feedback.map(str::to_string),
+            ticket_id: t.id,
+            ticket_number: t.ticket_number,
+            department_id: t.department_id,
+            agent_id: t.assignee_id,
+            contact_id: t.contact_id,
+            rated_time: now,
+        };
+        self.desk.ratings.push(r.clone());
+        Some(r)
+    }
+
+    /// The webhook events one change makes: one per subscribed webhook.
+    fn events_for(
+        &self,
+        event_type: &str,
+        department_id: &str,
+        now: DateTime<Utc>,
+        body: impl Fn(&SimWebhook) -> (serde_json::Value, Option<serde_json::Value>),
+    ) -> Vec<Outgoing> {
+        self.desk
+            .webhooks
+            .iter()
+            .filter(|w| w.is_enabled)
+            .filter_map(|w| {
+                let sub = w.subscriptions.get(event_type)?;
+                let deps = sub
+                    .get("departmentIds")
+                    .and_then(|d| d.as_array())
+                    .filter(|d| !d.is_empty());
+                if let Some(deps) = deps
+                    && !deps.iter().any(|d| d.as_str() == Some(department_id))
+                {
+                    return None;
+                }
+                let (payload, prev) = body(w);
+                let mut event = serde_json::json!({
+                    "eventType": event_type,
+                    "orgId": self.desk.org_id,
+                    "eventTime": now.timestamp_millis().to_string(),
+                    "payload": payload,
+                });
+                if let (Some(prev), Some(o)) = (prev, event.as_object_mut()) {
+                    o.insert("prevState".into(), prev);
+                }
+                Some(Outgoing {
+                    webhook_id: w.id.clone(),
+                    url: w.url.clone(),
+                    events: vec![event],
+                })
+            })
+            .collect()
+    }
+}
+
+/// The status type Desk gives a status name (custom statuses are Open).
+pub fn status_type_of(status: &str) -> &'static str {
+    match status {
+        "Closed" => "Closed",
+        "On Hold" => "On Hold",
+        _ => "Open",
+    }
+}

@@ -1,0 +1,59 @@
+//! Desk → webhook delivery: JSON arrays of events, signed with an RS256 `X-ZDesk-JWT`.
+
+use std::sync::Arc;
+
+use super::Inner;
+use super::state::Delivery;
+
+/// A batch of events for one webhook.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub webhook_id: String,
+    pub url: String,
+    pub events: Vec<serde_json::Value>,
+}
+
+/// The JWT Desk puts on a delivery to webhook `webhook_id`.
+pub fn jwt_for(sim: &Inner, webhook_id: &str) -> String {
+    let now = sim.clock.now().timestamp();
+    let (org, millis) = {
+        let st = sim.state();
+        (st.desk.org_id.clone(), st.jwt_exp_in_millis)
+    };
+    let exp = if millis { (now + 300) * 1000 } else { now + 300 };
+    let claims = serde_json::json!({
+        "iss": format!("orgId:{org}"),
+        "aud": format!("webhookId:{webhook_id}"),
+        "iat": now,
+        "exp": exp,
+    });
+    sim.desk_key.sign_jwt(&claims).unwrap_or_default()
+}
+
+/// Delivers batches in order, each once (twice when `deliver_twice`), recording every attempt.
+pub async fn deliver(sim: Arc<Inner>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Outgoing>) {
+    while let Some(batch) = rx.recv().await {
+        let copies = if sim.state().deliver_twice { 2 } else { 1 };
+        for _ in 0..copies {
+            let jwt = jwt_for(&sim, &batch.webhook_id);
+            let body = serde_json::Value::Array(batch.events.clone());
+            let status = sim
+                .http
+                .post(&batch.url)
+                .header("X-ZDesk-JWT", &jwt)
+                .json(&body)
+                .timeout(std::time::Duration::from_secs(5))
+                .send()
+                .await
+                .ok()
+                .map(|r| r.status().as_u16());
+            sim.state().deliveries.push(Delivery {
+                webhook_id: batch.webhook_id.clone(),
+                url: batch.url.clone(),
+                jwt,
+                body,
+                status,
+            });
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! HTTP plumbing shared by the Zoho clients: one reqwest client (rustls on ring), calls made
+//! with the service grant's access token, and one refresh-and-retry after a dead token.
+
+use std::sync::Once;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+
+use crate::oauth::{TokenError, TokenManager};
+
+/// The raw outcome of a call: status, headers and body, for the client to decode.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `Retry-After` in seconds, when present.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+    }
+
+    /// The Zoho error code of the body: Desk's `errorCode` or Cliq's `code`.
+    pub fn error_code(&self) -> Option<String> {
+        let v: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
+        v.get("errorCode")
+            .or_else(|| v.get("code"))
+            .and_then(|c| c.as_str())
+            .map(str::to_string)
+    }
+
+    pub fn error_message(&self) -> String {
+        serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .unwrap_or_else(|| {
+                let text = String::from_utf8_lossy(&self.body);
+                text.chars().take(200).collect()
+            })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// Connection, TLS or timeout; the message never carries the URL (it may hold secrets).
+    #[error("transport: {0}")]
+    Transport(String),
+}
+
+pub fn transport(e: reqwest::Error) -> CallError {
+    CallError::Transport(e.without_url().to_string())
+}
+
+/// The reqwest client every Zoho call uses.
+pub fn client() -> reqwest::Client {
+    static PROVIDER: Once = Once::new();
+    PROVIDER.call_once(|| {
+        // Another part of the process may have installed one already; either is ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+        .user_agent(concat!("deskcliq/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e.without_url(), "cannot build the HTTP client; using defaults");
+            reqwest::Client::new()
+        })
+}
+
+/// True for the answers Zoho gives to a dead or revoked access token.
+/// Desk says `INVALID_OAUTH`; Cliq `oauthtoken_invalid`, or only a message about an
+/// invalid AuthToken (its v3 spec).
+fn token_is_dead(r: &RawResponse) -> bool {
+    r.status == 401
+        && (matches!(
+            r.error_code().as_deref(),
+            Some("INVALID_OAUTH") | Some("oauthtoken_invalid") | Some("invalid_oauthtoken")
+        ) || r.error_message().contains("invalid AuthToken"))
+}
+
+async fn send_once(request: reqwest::RequestBuilder) -> Result<RawResponse, CallError> {
+    let resp = request.send().await.map_err(transport)?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await.map_err(transport)?.to_vec();
+    Ok(RawResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Sends the request `build` makes with a current access token; after a 401 INVALID_OAUTH /
+/// oauthtoken_invalid, refreshes once and sends it once more.
+pub async fn send_authed(
+    tokens: &TokenManager,
+    build: impl Fn(&str) -> reqwest::RequestBuilder,
+) -> Result<RawResponse, CallError> {
+    let token = tokens.access_token().await?;
+    let first = send_once(build(&format!("Zoho-oauthtoken {token}"))).await?;
+    if !token_is_dead(&first) {
+        return Ok(first);
+    }
+    tracing::info!(grant = tokens.grant_name(), "access token refused; refreshing once");
+    tokens.invalidate(&token);
+    let token = tokens.access_token().await?;
+    send_once(build(&format!("Zoho-oauthtoken {token}"))).await
+}
