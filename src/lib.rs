@@ -12,6 +12,7 @@ pub mod clock;
 pub mod cliq;
 pub mod config;
 pub mod daemon;
+pub mod desk;
 pub mod http;
 pub mod jwt;
 pub mod logging;

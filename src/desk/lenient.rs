@@ -1,0 +1,116 @@
+//! Lenient decoding of Desk's JSON: ids and counts as strings or numbers, flags as booleans
+//! or "true"/"false", times as ISO-8601 or epoch milliseconds, enums as "X" or ["X"].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// An id: `"123"`, `123`, or absent/null/"" (→ `None`).
+pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// A required id; an unusable value becomes "".
+pub fn id_req<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    id(d).map(Option::unwrap_or_default)
+}
+
+/// A list of ids, each a string or a number.
+pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::String(s) if !s.is_empty() => Some(s),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// A count: `3`, `"3"`, or absent (→ `None`). Negative counts (Zoho's `"-1"`) are `None`.
+pub fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(value_count(&Option::<Value>::deserialize(d)?.unwrap_or(Value::Null)))
+}
+
+pub fn value_count(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A flag: `true`, `"true"`, `1`; anything else is false.
+pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Bool(b)) => b,
+        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
+        Some(Value::Number(n)) => n.as_i64() == Some(1),
+        _ => false,
+    })
+}
+
+/// A time: `"2016-05-25T10:06:09.686Z"`, `1466514974000`, `"1466514974000"`; null, "" or 0
+/// (Zoho's "unset") → `None`.
+pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    Ok(value_time(&Option::<Value>::deserialize(d)?.unwrap_or(Value::Null)))
+}
+
+pub fn value_time(v: &Value) -> Option<DateTime<Utc>> {
+    let from_ms = |ms: i64| (ms > 0).then(|| DateTime::from_timestamp_millis(ms)).flatten();
+    match v {
+        Value::Number(n) => n.as_i64().and_then(from_ms),
+        Value::String(s) => {
+            let s = s.trim();
+            if s.is_empty() {
+                None
+            } else if let Ok(ms) = s.parse::<i64>() {
+                from_ms(ms)
+            } else {
+                DateTime::parse_from_rfc3339(s)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc))
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A string that Zoho's samples sometimes wrap in a one-element array.
+pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Array(items)) => items.first().and_then(|v| v.as_str()).map(str::to_string),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_come_as_iso_or_epoch_milliseconds() {
+        let iso = value_time(&Value::String("2016-05-25T10:06:09.686Z".into())).unwrap();
+        assert_eq!(iso.timestamp_millis(), 1_464_170_769_686);
+        assert_eq!(value_time(&serde_json::json!(1_464_170_769_686i64)), Some(iso));
+        assert_eq!(value_time(&Value::String("1464170769686".into())), Some(iso));
+        assert_eq!(value_time(&serde_json::json!(0)), None);
+        assert_eq!(value_time(&Value::Null), None);
+    }
+
+    #[test]
+    fn counts_come_as_strings_or_numbers() {
+        assert_eq!(value_count(&serde_json::json!("121")), Some(121));
+        assert_eq!(value_count(&serde_json::json!(7)), Some(7));
+        assert_eq!(value_count(&serde_json::json!("-1")), None);
+    }
+}

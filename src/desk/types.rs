@@ -1,0 +1,403 @@
+//! The Desk records deskcliq reads, decoded leniently (see [`super::lenient`]).
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::lenient;
+
+/// `statusType`: `Open | On Hold | Closed` on tickets, `OPEN | ONHOLD | CLOSED` in counts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StatusType {
+    #[default]
+    Open,
+    OnHold,
+    Closed,
+    Other(String),
+}
+
+impl StatusType {
+    pub fn parse(s: &str) -> StatusType {
+        match s.trim().to_ascii_uppercase().replace([' ', '_'], "").as_str() {
+            "OPEN" => StatusType::Open,
+            "ONHOLD" => StatusType::OnHold,
+            "CLOSED" => StatusType::Closed,
+            _ => StatusType::Other(s.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(lenient::text(d)?
+            .map(|s| StatusType::parse(&s))
+            .unwrap_or_default())
+    }
+}
+
+/// An agent as embedded in a ticket (`email` there, `emailId` in search results).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AgentRef {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[serde(alias = "emailId")]
+    pub email: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub zuid: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NamedRef {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContactRef {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Ticket {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub ticket_number: String,
+    pub subject: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    pub status_type: StatusType,
+    #[serde(deserialize_with = "lenient::time")]
+    pub due_date: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub response_due_date: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_over_due: bool,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_escalated: bool,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_spam: bool,
+    #[serde(deserialize_with = "lenient::id")]
+    pub department_id: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub assignee_id: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub team_id: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub contact_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub priority: Option<String>,
+    pub channel: Option<String>,
+    pub language: Option<String>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub created_time: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub modified_time: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub closed_time: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub onhold_time: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub customer_response_time: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub created_by: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub modified_by: Option<String>,
+    pub web_url: Option<String>,
+    #[serde(deserialize_with = "lenient::count")]
+    pub thread_count: Option<u64>,
+    #[serde(deserialize_with = "lenient::count")]
+    pub comment_count: Option<u64>,
+    pub assignee: Option<AgentRef>,
+    pub contact: Option<ContactRef>,
+    pub team: Option<NamedRef>,
+    pub department: Option<NamedRef>,
+    pub cf: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Agent {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    pub name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[serde(alias = "emailId")]
+    pub email: Option<String>,
+    /// May be null for an agent who has not confirmed their account.
+    #[serde(deserialize_with = "lenient::id")]
+    pub zuid: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    pub status: Option<String>,
+    #[serde(deserialize_with = "lenient::ids")]
+    pub associated_department_ids: Vec<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub role_id: Option<String>,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_confirmed: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Department {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    pub name: String,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_enabled: bool,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_default: bool,
+    pub description: Option<String>,
+    #[serde(deserialize_with = "lenient::ids")]
+    pub associated_agent_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Team {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub department_id: Option<String>,
+    #[serde(deserialize_with = "lenient::ids")]
+    pub agents: Vec<String>,
+    #[serde(deserialize_with = "lenient::ids")]
+    pub derived_agents: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Comment {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    pub content: String,
+    pub content_type: Option<String>,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_public: bool,
+    #[serde(deserialize_with = "lenient::time")]
+    pub commented_time: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub modified_time: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub commenter_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Thread {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    pub channel: Option<String>,
+    pub direction: Option<String>,
+    pub status: Option<String>,
+    pub content: Option<String>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub created_time: Option<DateTime<Utc>>,
+}
+
+/// A person as Desk embeds one in activities (`modifiedBy` is an object there).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PersonRef {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Task {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    pub subject: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub department_id: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub ticket_id: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub owner_id: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub creator_id: Option<String>,
+    pub status: Option<String>,
+    pub status_type: StatusType,
+    #[serde(deserialize_with = "lenient::time")]
+    pub due_date: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub completed_time: Option<DateTime<Utc>>,
+    pub reminder: Option<Value>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub created_time: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub modified_time: Option<DateTime<Utc>>,
+    pub web_url: Option<String>,
+    pub modified_by: Option<PersonRef>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Webhook {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub id: String,
+    pub name: Option<String>,
+    pub url: String,
+    pub subscriptions: Value,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_enabled: bool,
+    pub include_events_from: Option<Value>,
+    pub ignore_source_id: Option<String>,
+    #[serde(deserialize_with = "lenient::time")]
+    pub created_time: Option<DateTime<Utc>>,
+}
+
+/// One line of `agentsTicketsCount`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AgentCounts {
+    #[serde(deserialize_with = "lenient::id_req")]
+    pub agent_id: String,
+    #[serde(deserialize_with = "lenient::count")]
+    pub open_count: Option<u64>,
+    #[serde(deserialize_with = "lenient::count")]
+    pub onhold_count: Option<u64>,
+    #[serde(deserialize_with = "lenient::count")]
+    pub over_due_count: Option<u64>,
+    #[serde(rename = "dueIn1HrCount", deserialize_with = "lenient::count")]
+    pub due_in_1hr_count: Option<u64>,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_online: bool,
+}
+
+/// `ticketsCountByFieldValues`, per requested field: value → count, or one number
+/// (`spam`, `escalated`, `overDue`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldCounts {
+    pub fields: std::collections::BTreeMap<String, FieldCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldCount {
+    Values(Vec<(String, u64)>),
+    Total(u64),
+}
+
+impl FieldCounts {
+    pub fn from_json(v: &Value) -> FieldCounts {
+        let mut fields = std::collections::BTreeMap::new();
+        if let Some(obj) = v.as_object() {
+            for (k, val) in obj {
+                let count = match val {
+                    Value::Array(items) => FieldCount::Values(
+                        items
+                            .iter()
+                            .map(|i| {
+                                (
+                                    i.get("value").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+                                    i.get("count").and_then(lenient::value_count).unwrap_or(0),
+                                )
+                            })
+                            .collect(),
+                    ),
+                    other => FieldCount::Total(lenient::value_count(other).unwrap_or(0)),
+                };
+                fields.insert(k.clone(), count);
+            }
+        }
+        FieldCounts { fields }
+    }
+
+    /// The count of `value` (case-insensitive, spaces ignored: `On Hold` = `ONHOLD`) in
+    /// `field`, or the field's total.
+    pub fn get(&self, field: &str, value: Option<&str>) -> u64 {
+        let norm = |s: &str| s.to_ascii_uppercase().replace([' ', '_'], "");
+        match (self.fields.get(field), value) {
+            (Some(FieldCount::Values(vs)), Some(v)) => vs
+                .iter()
+                .filter(|(k, _)| norm(k) == norm(v))
+                .map(|(_, n)| n)
+                .sum(),
+            (Some(FieldCount::Values(vs)), None) => vs.iter().map(|(_, n)| n).sum(),
+            (Some(FieldCount::Total(n)), _) => *n,
+            (None, _) => 0,
+        }
+    }
+}
+
+/// A customer-satisfaction rating. Zoho documents no schema for the list (desk-api.md [?]):
+/// the fields are read from the names its clients use, in either of the plausible places.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rating {
+    pub id: String,
+    pub rating: RatingValue,
+    pub feedback: Option<String>,
+    pub ticket_id: Option<String>,
+    pub ticket_number: Option<String>,
+    pub department_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub rated_time: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RatingValue {
+    Good,
+    Okay,
+    Bad,
+    Other(String),
+}
+
+impl RatingValue {
+    pub fn parse(s: &str) -> RatingValue {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "good" | "happy" | "positive" => RatingValue::Good,
+            "okay" | "ok" | "neutral" => RatingValue::Okay,
+            "bad" | "unhappy" | "negative" => RatingValue::Bad,
+            other => RatingValue::Other(other.to_string()),
+        }
+    }
+}
+
+impl Rating {
+    pub fn from_json(v: &Value) -> Option<Rating> {
+        let s = |keys: &[&str]| -> Option<String> {
+            keys.iter().find_map(|k| {
+                let mut cur = v;
+                for part in k.split('.') {
+                    cur = cur.get(part)?;
+                }
+                match cur {
+                    Value::String(s) if !s.is_empty() => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                }
+            })
+        };
+        let rating = s(&["rating", "ratingValue", "happinessRating"])?;
+        Some(Rating {
+            id: s(&["id"]).unwrap_or_default(),
+            rating: RatingValue::parse(&rating),
+            feedback: s(&["feedback", "comment", "reason"]),
+            ticket_id: s(&["ticketId", "ticket.id"]),
+            ticket_number: s(&["ticketNumber", "ticket.ticketNumber"]),
+            department_id: s(&["departmentId", "department.id"]),
+            agent_id: s(&["agentId", "agent.id", "assigneeId"]),
+            rated_time: ["ratedTime", "createdTime", "time"]
+                .iter()
+                .find_map(|k| v.get(*k).and_then(lenient::value_time)),
+        })
+    }
+}
