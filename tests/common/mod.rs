@@ -2,6 +2,8 @@
 //! directory, and a test `NOTIFY_SOCKET` that receives its systemd notifications.
 #![allow(dead_code)]
 
+pub mod sim;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixDatagram;

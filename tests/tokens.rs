@@ -1,0 +1,113 @@
+//! The service grant's token manager against the simulator's accounts server.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use common::sim::{Zoho, oauth, secret, token_manager};
+use deskcliq::oauth::{MAX_REFRESHES, TokenError, TokenManager};
+
+#[actix_rt::test]
+async fn the_access_token_is_cached_in_the_store_across_a_restart() {
+    let z = Zoho::start().await;
+    let first = z.tokens.access_token().await.unwrap();
+    assert_eq!(z.sim.tokens_issued(), 1);
+    // A new manager on the same store (a restarted daemon) spends no new grant.
+    let again = token_manager(&z.sim, &z.store, &z.clock, &z.metrics);
+    assert_eq!(again.access_token().await.unwrap(), first);
+    assert_eq!(z.sim.tokens_issued(), 1);
+}
+
+#[actix_rt::test]
+async fn the_token_is_refreshed_ahead_of_its_expiry() {
+    let z = Zoho::start().await;
+    let first = z.tokens.access_token().await.unwrap();
+    z.clock.advance(Duration::minutes(54));
+    assert_eq!(z.tokens.access_token().await.unwrap(), first);
+    assert_eq!(z.sim.tokens_issued(), 1);
+    // Within five minutes of expiry, a new one.
+    z.clock.advance(Duration::minutes(2));
+    let second = z.tokens.access_token().await.unwrap();
+    assert_ne!(second, first);
+    assert_eq!(z.sim.tokens_issued(), 2);
+    assert_eq!(z.metrics.token_refreshes_total.get(), 2);
+}
+
+#[actix_rt::test]
+async fn fifty_concurrent_callers_share_one_refresh() {
+    let z = Zoho::start().await;
+    z.sim.set_latency(std::time::Duration::from_millis(100));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let tokens = z.tokens.clone();
+        set.spawn(async move { tokens.access_token().await.map_err(|e| e.to_string()) });
+    }
+    let mut seen = std::collections::HashSet::new();
+    while let Some(r) = set.join_next().await {
+        seen.insert(r.unwrap().unwrap());
+    }
+    assert_eq!(seen.len(), 1);
+    assert_eq!(z.sim.tokens_issued(), 1);
+}
+
+#[actix_rt::test]
+async fn no_more_than_ten_refreshes_in_ten_minutes_even_across_a_restart() {
+    let z = Zoho::start().await;
+    for _ in 0..MAX_REFRESHES {
+        let t = z.tokens.access_token().await.unwrap();
+        z.tokens.invalidate(&t);
+    }
+    assert_eq!(z.sim.tokens_issued(), MAX_REFRESHES);
+    let err = z.tokens.access_token().await.unwrap_err();
+    assert!(matches!(err, TokenError::Budget { .. }), "{err}");
+    assert_eq!(z.sim.tokens_issued(), MAX_REFRESHES, "the 11th reached Zoho");
+    assert_eq!(z.metrics.token_refresh_refused_total.get(), 1);
+
+    // The count is in the store: a restarted manager is held to it too.
+    let restarted = token_manager(&z.sim, &z.store, &z.clock, &z.metrics);
+    restarted.invalidate(&restarted.access_token().await.unwrap_or_default());
+    assert!(matches!(restarted.access_token().await, Err(TokenError::Budget { .. })));
+
+    // Ten minutes after the first refresh, one more is allowed.
+    z.clock.advance(Duration::minutes(10) + Duration::seconds(1));
+    assert!(z.tokens.access_token().await.is_ok());
+    assert_eq!(z.sim.tokens_issued(), MAX_REFRESHES + 1);
+}
+
+#[actix_rt::test]
+async fn a_revoked_token_is_refreshed_once_and_the_call_retried() {
+    let z = Zoho::start().await;
+    let desk = z.desk(4);
+    assert!(!desk.list_departments(false).await.unwrap().is_empty());
+    assert_eq!(z.sim.tokens_issued(), 1);
+    z.sim.revoke_access_tokens();
+    // The call gets 401 INVALID_OAUTH, refreshes once, and succeeds.
+    assert!(!desk.list_departments(false).await.unwrap().is_empty());
+    assert_eq!(z.sim.tokens_issued(), 2);
+    // Cliq's 401 oauthtoken_invalid likewise.
+    z.sim.revoke_access_tokens();
+    z.cliq()
+        .post_to_channel("desk", &deskcliq::cliq::Message::new("hello"))
+        .await
+        .unwrap();
+    assert_eq!(z.sim.tokens_issued(), 3);
+}
+
+#[actix_rt::test]
+async fn a_bad_refresh_token_is_a_clear_error_without_the_secret() {
+    let z = Zoho::start().await;
+    let tm = TokenManager::new(
+        oauth(&z.sim),
+        "service",
+        secret("1000.not-a-real-refresh-token"),
+        z.store.clone(),
+        z.clock.clone(),
+        Arc::clone(&z.metrics),
+    )
+    .unwrap();
+    let err = tm.access_token().await.unwrap_err().to_string();
+    assert!(err.contains("invalid_code"), "{err}");
+    assert!(!err.contains("not-a-real-refresh-token"), "{err}");
+    assert!(!err.contains(deskcliq::sim::CLIENT_SECRET), "{err}");
+}
