@@ -19,10 +19,7 @@ pub enum JwtError {
     #[error("bad key: {0}")]
     Key(String),
     #[error("JWT claim {claim}: {reason}")]
-    Claim {
-        claim: &'static str,
-        reason: String,
-    },
+    Claim { claim: &'static str, reason: String },
 }
 
 /// One RSA key of a JWKS (`kty = RSA`).
@@ -75,7 +72,9 @@ fn der_tlv(input: &[u8]) -> Result<(u8, &[u8], &[u8]), JwtError> {
         if n == 0 || n > 4 || rest.len() < n {
             return Err(bad());
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         rest = &rest[n..];
         len
     };
@@ -108,13 +107,17 @@ pub fn rsa_components_from_pkcs1(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), JwtEr
 pub fn pkcs1_from_spki(der: &[u8]) -> Result<Vec<u8>, JwtError> {
     let (tag, spki, _) = der_tlv(der)?;
     if tag != 0x30 {
-        return Err(JwtError::Key("SubjectPublicKeyInfo is not a SEQUENCE".into()));
+        return Err(JwtError::Key(
+            "SubjectPublicKeyInfo is not a SEQUENCE".into(),
+        ));
     }
     let (_, _alg, rest) = der_tlv(spki)?;
     let (tag, bits, _) = der_tlv(rest)?;
     match (tag, bits.split_first()) {
         (0x03, Some((0, key))) => Ok(key.to_vec()),
-        _ => Err(JwtError::Key("SubjectPublicKeyInfo has no key BIT STRING".into())),
+        _ => Err(JwtError::Key(
+            "SubjectPublicKeyInfo has no key BIT STRING".into(),
+        )),
     }
 }
 
@@ -200,7 +203,10 @@ struct Header {
 
 /// The `kid` of a token's header, without verifying anything (to pick or refetch a JWKS).
 pub fn peek_kid(token: &str) -> Result<Option<String>, JwtError> {
-    let header = token.split('.').next().ok_or(JwtError::Malformed("empty"))?;
+    let header = token
+        .split('.')
+        .next()
+        .ok_or(JwtError::Malformed("empty"))?;
     let bytes = URL_SAFE_NO_PAD
         .decode(header.trim_end_matches('='))
         .map_err(|_| JwtError::Malformed("header is not base64url"))?;
@@ -263,7 +269,11 @@ fn numeric_claim(claims: &serde_json::Value, name: &str) -> Option<i64> {
 /// Epoch seconds from a time claim that Desk may send in seconds or milliseconds.
 fn epoch_seconds(v: i64) -> i64 {
     // 10^11 s is the year 5138: anything larger is milliseconds.
-    if v.abs() >= 100_000_000_000 { v / 1000 } else { v }
+    if v.abs() >= 100_000_000_000 {
+        v / 1000
+    } else {
+        v
+    }
 }
 
 /// Checks a Desk webhook JWT's claims: `iss = orgId:<org>`, `aud = webhookId:<id>` when the
@@ -287,7 +297,9 @@ pub fn validate_desk_claims(
         let want = format!("webhookId:{id}");
         let ok = match claims.get("aud") {
             Some(serde_json::Value::String(s)) => *s == want,
-            Some(serde_json::Value::Array(items)) => items.iter().any(|a| a.as_str() == Some(&want)),
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().any(|a| a.as_str() == Some(&want))
+            }
             _ => false,
         };
         if !ok {
@@ -327,7 +339,8 @@ mod tests {
         let jwks = Jwks {
             keys: vec![k.jwk().unwrap()],
         };
-        let claims = serde_json::json!({"iss": "orgId:1", "aud": "webhookId:2", "exp": 2_000_000_000});
+        let claims =
+            serde_json::json!({"iss": "orgId:1", "aud": "webhookId:2", "exp": 2_000_000_000});
         let token = k.sign_jwt(&claims).unwrap();
         assert_eq!(verify(&token, &jwks).unwrap(), claims);
         assert_eq!(peek_kid(&token).unwrap().as_deref(), Some("k1"));
@@ -341,7 +354,10 @@ mod tests {
                 ..k.jwk().unwrap()
             }],
         };
-        assert_eq!(verify(&token, &other), Err(JwtError::UnknownKey(Some("k1".into()))));
+        assert_eq!(
+            verify(&token, &other),
+            Err(JwtError::UnknownKey(Some("k1".into())))
+        );
     }
 
     #[test]
@@ -356,7 +372,8 @@ mod tests {
     fn desk_claims_accept_exp_in_seconds_or_milliseconds() {
         let now = 1_700_000_000;
         let ok_s = serde_json::json!({"iss": "orgId:5", "aud": "webhookId:9", "exp": now + 60});
-        let ok_ms = serde_json::json!({"iss": "orgId:5", "aud": ["webhookId:9"], "exp": (now + 60) * 1000});
+        let ok_ms =
+            serde_json::json!({"iss": "orgId:5", "aud": ["webhookId:9"], "exp": (now + 60) * 1000});
         assert!(validate_desk_claims(&ok_s, "5", Some("9"), now, 0).is_ok());
         assert!(validate_desk_claims(&ok_ms, "5", Some("9"), now, 0).is_ok());
         let expired = serde_json::json!({"iss": "orgId:5", "exp": (now - 600) * 1000});

@@ -8,8 +8,8 @@
 
 pub mod actors;
 pub mod cli;
-pub mod clock;
 pub mod cliq;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod desk;

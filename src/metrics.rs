@@ -1,7 +1,9 @@
 //! Every metric deskcliq exports, described in one place (names as in DESIGN.md, all
 //! prefixed `deskcliq_`), rendered in the Prometheus text format.
 
-use prometheus::{Encoder as _, Gauge, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Encoder as _, Gauge, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 use crate::config::Config;
 
@@ -101,11 +103,16 @@ impl Metrics {
         m.registry
             .register(Box::new(m.store_schema_version.clone()))?;
         m.registry.register(Box::new(m.build_info.clone()))?;
-        m.registry.register(Box::new(m.token_refreshes_total.clone()))?;
-        m.registry.register(Box::new(m.token_refresh_refused_total.clone()))?;
-        m.registry.register(Box::new(m.desk_credits_used_total.clone()))?;
-        m.registry.register(Box::new(m.desk_requests_total.clone()))?;
-        m.registry.register(Box::new(m.cliq_requests_total.clone()))?;
+        m.registry
+            .register(Box::new(m.token_refreshes_total.clone()))?;
+        m.registry
+            .register(Box::new(m.token_refresh_refused_total.clone()))?;
+        m.registry
+            .register(Box::new(m.desk_credits_used_total.clone()))?;
+        m.registry
+            .register(Box::new(m.desk_requests_total.clone()))?;
+        m.registry
+            .register(Box::new(m.cliq_requests_total.clone()))?;
         m.registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;

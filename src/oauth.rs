@@ -156,7 +156,11 @@ impl OAuthClient {
     }
 
     /// `grant_type=authorization_code` (an agent linking their account).
-    pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<Issued, TokenError> {
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<Issued, TokenError> {
         self.token_call(
             "authorization_code",
             &[

@@ -40,7 +40,11 @@ impl RawResponse {
     pub fn error_message(&self) -> String {
         serde_json::from_slice::<serde_json::Value>(&self.body)
             .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .and_then(|v| {
+                v.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| {
                 let text = String::from_utf8_lossy(&self.body);
                 text.chars().take(200).collect()
@@ -113,7 +117,10 @@ pub async fn send_authed(
     if !token_is_dead(&first) {
         return Ok(first);
     }
-    tracing::info!(grant = tokens.grant_name(), "access token refused; refreshing once");
+    tracing::info!(
+        grant = tokens.grant_name(),
+        "access token refused; refreshing once"
+    );
     tokens.invalidate(&token);
     let token = tokens.access_token().await?;
     send_once(build(&format!("Zoho-oauthtoken {token}"))).await

@@ -10,7 +10,11 @@ fn card() -> Message {
     Message::new("*#115* プリンターが燃えています")
         .with_bot("Deskbot", None)
         .with_card("Ticket #115", "modern-inline")
-        .with_button(Button::invoke("Change status", "deskaction", "status:1892000000093123"))
+        .with_button(Button::invoke(
+            "Change status",
+            "deskaction",
+            "status:1892000000093123",
+        ))
         .with_slide(Slide::label(None, vec![("Status".into(), "Open".into())]))
 }
 
@@ -21,7 +25,10 @@ async fn a_channel_post_goes_out_as_the_bot() {
     let msgs = z.sim.cliq_messages();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].target, CliqTarget::Channel("desk".into()));
-    assert_eq!(msgs[0].message["buttons"][0]["key"], "status:1892000000093123");
+    assert_eq!(
+        msgs[0].message["buttons"][0]["key"],
+        "status:1892000000093123"
+    );
     assert_eq!(msgs[0].message["card"]["title"], "Ticket #115");
 }
 
@@ -29,7 +36,10 @@ async fn a_channel_post_goes_out_as_the_bot() {
 async fn one_dm_reaches_several_users() {
     let z = Zoho::start().await;
     let users = vec!["sato@example.co.jp".to_string(), "55667789".to_string()];
-    z.cliq().dm(&users, &Message::new("due in 30 min")).await.unwrap();
+    z.cliq()
+        .dm(&users, &Message::new("due in 30 min"))
+        .await
+        .unwrap();
     let msgs = z.sim.cliq_messages();
     assert_eq!(msgs[0].target, CliqTarget::Dm(users));
     assert!(msgs[0].message.get("userids").is_none());
@@ -42,11 +52,16 @@ async fn a_message_is_edited_by_its_id_even_with_a_space_in_it() {
     cliq.post_to_channel("desk", &card()).await.unwrap();
     let rec = z.sim.cliq_messages().remove(0);
     assert!(rec.message_id.contains(' '));
-    cliq.edit_message(&rec.chat_id, &rec.message_id, "✅ 対応済み", false).await.unwrap();
+    cliq.edit_message(&rec.chat_id, &rec.message_id, "✅ 対応済み", false)
+        .await
+        .unwrap();
     let rec = z.sim.cliq_messages().remove(0);
     assert_eq!(rec.edits, ["✅ 対応済み"]);
     assert_eq!(rec.message["text"], "✅ 対応済み");
-    let err = cliq.edit_message(&rec.chat_id, "1 2", "x", false).await.unwrap_err();
+    let err = cliq
+        .edit_message(&rec.chat_id, "1 2", "x", false)
+        .await
+        .unwrap_err();
     assert!(matches!(err, CliqError::Api { .. }), "{err}");
 }
 
@@ -56,12 +71,20 @@ async fn a_created_channel_takes_posts_once_the_bot_is_associated() {
     let cliq = z.cliq();
     let ch = cliq.create_channel("Billing", "請求チーム").await.unwrap();
     assert_eq!(ch.unique_name.as_deref(), Some("billing"));
-    let err = cliq.post_to_channel("billing", &Message::new("x")).await.unwrap_err();
-    assert!(matches!(&err, CliqError::Api { code, .. } if code == "bot_not_participant"), "{err}");
+    let err = cliq
+        .post_to_channel("billing", &Message::new("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CliqError::Api { code, .. } if code == "bot_not_participant"),
+        "{err}"
+    );
     cliq.associate_bot("billing").await.unwrap();
     // Associating again is fine (Cliq says bot_already_member).
     cliq.associate_bot("billing").await.unwrap();
-    cliq.post_to_channel("billing", &Message::new("x")).await.unwrap();
+    cliq.post_to_channel("billing", &Message::new("x"))
+        .await
+        .unwrap();
 }
 
 #[actix_rt::test]
@@ -69,20 +92,37 @@ async fn the_51st_post_in_a_minute_is_a_throttle_outcome() {
     let z = Zoho::start().await;
     let cliq = z.cliq();
     for i in 0..50 {
-        cliq.post_to_channel("desk", &Message::new(&format!("{i}"))).await.unwrap();
+        cliq.post_to_channel("desk", &Message::new(&format!("{i}")))
+            .await
+            .unwrap();
     }
-    let err = cliq.post_to_channel("desk", &Message::new("51")).await.unwrap_err();
+    let err = cliq
+        .post_to_channel("desk", &Message::new("51"))
+        .await
+        .unwrap_err();
     assert!(err.is_throttle(), "{err}");
     assert!(matches!(&err, CliqError::Throttled { code, .. } if code == "request_limit_exceeded"));
     // DMs share the sender's budget and lockout.
-    assert!(cliq.dm(&["x@example.com".into()], &Message::new("dm")).await.unwrap_err().is_throttle());
+    assert!(
+        cliq.dm(&["x@example.com".into()], &Message::new("dm"))
+            .await
+            .unwrap_err()
+            .is_throttle()
+    );
     assert_eq!(z.sim.cliq_messages().len(), 50);
 }
 
 #[actix_rt::test]
 async fn an_unknown_channel_is_an_api_error_not_a_throttle() {
     let z = Zoho::start().await;
-    let err = z.cliq().post_to_channel("nosuch", &Message::new("x")).await.unwrap_err();
+    let err = z
+        .cliq()
+        .post_to_channel("nosuch", &Message::new("x"))
+        .await
+        .unwrap_err();
     assert!(!err.is_throttle());
-    assert!(matches!(&err, CliqError::Api { status: 400, code, .. } if code == "channel_not_found"), "{err}");
+    assert!(
+        matches!(&err, CliqError::Api { status: 400, code, .. } if code == "channel_not_found"),
+        "{err}"
+    );
 }

@@ -19,7 +19,14 @@ fn fixture(name: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn ticket(z: &Zoho, subject: &str, dep: &str, assignee: Option<&str>, due_in_min: Option<i64>, email: &str) -> String {
+fn ticket(
+    z: &Zoho,
+    subject: &str,
+    dep: &str,
+    assignee: Option<&str>,
+    due_in_min: Option<i64>,
+    email: &str,
+) -> String {
     z.sim
         .create_ticket(NewTicket {
             subject: subject.into(),
@@ -36,7 +43,15 @@ fn ticket(z: &Zoho, subject: &str, dep: &str, assignee: Option<&str>, due_in_min
 async fn list_tickets_filters_and_sorts_by_due_date() {
     let z = Zoho::start().await;
     let desk = z.desk(4);
-    assert!(desk.list_tickets(&TicketQuery { limit: 10, ..Default::default() }).await.unwrap().is_empty());
+    assert!(
+        desk.list_tickets(&TicketQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty()
+    );
     let late = ticket(&z, "late", SUPPORT, Some(SATO), Some(120), "a@example.com");
     let soon = ticket(&z, "soon", SUPPORT, None, Some(30), "b@example.com");
     let _other = ticket(&z, "billing", BILLING, None, Some(10), "c@example.com");
@@ -47,7 +62,13 @@ async fn list_tickets_filters_and_sorts_by_due_date() {
         include: vec![Include::Assignee],
         ..Default::default()
     };
-    let ids: Vec<String> = desk.list_tickets(&q).await.unwrap().into_iter().map(|t| t.id).collect();
+    let ids: Vec<String> = desk
+        .list_tickets(&q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     assert_eq!(ids, [soon.clone(), late.clone()]);
     let unassigned = TicketQuery {
         limit: 10,
@@ -55,18 +76,38 @@ async fn list_tickets_filters_and_sorts_by_due_date() {
         assignee: vec![AssigneeFilter::Unassigned],
         ..Default::default()
     };
-    let ids: Vec<String> = desk.list_tickets(&unassigned).await.unwrap().into_iter().map(|t| t.id).collect();
+    let ids: Vec<String> = desk
+        .list_tickets(&unassigned)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     assert_eq!(ids, [soon]);
 }
 
 #[actix_rt::test]
 async fn get_ticket_embeds_what_include_asks_for() {
     let z = Zoho::start().await;
-    let id = ticket(&z, "プリンターが燃えています", SUPPORT, Some(SATO), Some(60), "cust@example.jp");
-    let t = z.desk(2).get_ticket(&id, &[Include::Assignee, Include::Departments]).await.unwrap();
+    let id = ticket(
+        &z,
+        "プリンターが燃えています",
+        SUPPORT,
+        Some(SATO),
+        Some(60),
+        "cust@example.jp",
+    );
+    let t = z
+        .desk(2)
+        .get_ticket(&id, &[Include::Assignee, Include::Departments])
+        .await
+        .unwrap();
     assert_eq!(t.subject.as_deref(), Some("プリンターが燃えています"));
     assert_eq!(t.status_type, StatusType::Open);
-    assert_eq!(t.assignee.unwrap().email.as_deref(), Some("sato@example.co.jp"));
+    assert_eq!(
+        t.assignee.unwrap().email.as_deref(),
+        Some("sato@example.co.jp")
+    );
     assert_eq!(t.department.unwrap().name.as_deref(), Some("Support"));
     assert_eq!(t.due_date, Some(start_time() + Span::minutes(60)));
     let missing = z.desk(2).get_ticket("1", &[]).await.unwrap_err();
@@ -82,9 +123,15 @@ async fn search_by_number_email_and_time_range() {
     let second = ticket(&z, "two", SUPPORT, None, None, "repeat@example.com");
     z.clock.advance(Span::minutes(1));
     let _other = ticket(&z, "three", SUPPORT, None, None, "other@example.com");
-    let number = z.sim.with(|st| st.ticket(&first).unwrap().ticket_number.clone());
+    let number = z
+        .sim
+        .with(|st| st.ticket(&first).unwrap().ticket_number.clone());
     let r = desk
-        .search_tickets(&TicketSearch { ticket_number: Some(number), limit: 1, ..Default::default() })
+        .search_tickets(&TicketSearch {
+            ticket_number: Some(number),
+            limit: 1,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(r.tickets[0].id, first);
@@ -103,7 +150,10 @@ async fn search_by_number_email_and_time_range() {
     assert_eq!(r.count, 2);
     let r = desk
         .search_tickets(&TicketSearch {
-            created: Some((start_time() + Span::seconds(30), start_time() + Span::seconds(90))),
+            created: Some((
+                start_time() + Span::seconds(30),
+                start_time() + Span::seconds(90),
+            )),
             limit: 10,
             ..Default::default()
         })
@@ -113,7 +163,11 @@ async fn search_by_number_email_and_time_range() {
     assert_eq!(r.tickets[0].id, second);
     // Nothing found: Desk's 204.
     let none = desk
-        .search_tickets(&TicketSearch { email: Some("nobody@example.com".into()), limit: 3, ..Default::default() })
+        .search_tickets(&TicketSearch {
+            email: Some("nobody@example.com".into()),
+            limit: 3,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(none, SearchResult::default());
@@ -125,24 +179,51 @@ async fn update_ticket_and_its_validation_error() {
     let desk = z.desk(2);
     let id = ticket(&z, "x", SUPPORT, None, Some(60), "a@example.com");
     let t = desk
-        .update_ticket(&id, &TicketUpdate { status: Some("On Hold".into()), assignee_id: Some(Some(SUZUKI.into())), ..Default::default() })
+        .update_ticket(
+            &id,
+            &TicketUpdate {
+                status: Some("On Hold".into()),
+                assignee_id: Some(Some(SUZUKI.into())),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(t.status_type, StatusType::OnHold);
     assert_eq!(t.assignee_id.as_deref(), Some(SUZUKI));
     let err = desk
-        .update_ticket(&id, &TicketUpdate { assignee_id: Some(Some("42".into())), ..Default::default() })
+        .update_ticket(
+            &id,
+            &TicketUpdate {
+                assignee_id: Some(Some("42".into())),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap_err();
     match err {
-        DeskError::Api { status, code, fields, .. } => {
+        DeskError::Api {
+            status,
+            code,
+            fields,
+            ..
+        } => {
             assert_eq!((status, code.as_str()), (422, "INVALID_DATA"));
             assert_eq!(fields, ["/assigneeId"]);
         }
         other => panic!("{other}"),
     }
     // Unassigning sends null.
-    let t = desk.update_ticket(&id, &TicketUpdate { assignee_id: Some(None), ..Default::default() }).await.unwrap();
+    let t = desk
+        .update_ticket(
+            &id,
+            &TicketUpdate {
+                assignee_id: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(t.assignee_id, None);
 }
 
@@ -159,9 +240,15 @@ async fn send_reply_needs_a_configured_from_address() {
     };
     let thread = desk.send_reply(&id, &reply).await.unwrap();
     assert_eq!(thread.direction.as_deref(), Some("out"));
-    let bad = Reply { from_email_address: "me@elsewhere.com".into(), ..reply };
+    let bad = Reply {
+        from_email_address: "me@elsewhere.com".into(),
+        ..reply
+    };
     let err = desk.send_reply(&id, &bad).await.unwrap_err();
-    assert!(matches!(&err, DeskError::Api { fields, .. } if fields == &["/fromEmailAddress"]), "{err}");
+    assert!(
+        matches!(&err, DeskError::Api { fields, .. } if fields == &["/fromEmailAddress"]),
+        "{err}"
+    );
 }
 
 #[actix_rt::test]
@@ -170,7 +257,14 @@ async fn comments_are_added_and_listed() {
     let desk = z.desk(2);
     let id = ticket(&z, "x", SUPPORT, None, None, "cust@example.com");
     let c = desk
-        .add_comment(&id, &NewComment { content: "zsu[@user:55667789]zsu 見てください".into(), is_public: false, content_type: ContentType::PlainText })
+        .add_comment(
+            &id,
+            &NewComment {
+                content: "zsu[@user:55667789]zsu 見てください".into(),
+                is_public: false,
+                content_type: ContentType::PlainText,
+            },
+        )
         .await
         .unwrap();
     assert!(!c.is_public);
@@ -192,7 +286,10 @@ async fn agents_departments_and_teams() {
     let by_ids = desk.agents_by_ids(&[SUZUKI.to_string()]).await.unwrap();
     assert_eq!(by_ids[0].email.as_deref(), Some("suzuki@example.co.jp"));
     let deps = desk.list_departments(true).await.unwrap();
-    assert_eq!(deps.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["Support", "Billing"]);
+    assert_eq!(
+        deps.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+        ["Support", "Billing"]
+    );
     let d = desk.get_department(SUPPORT).await.unwrap();
     assert!(d.associated_agent_ids.contains(&SATO.to_string()));
     let teams = desk.list_teams().await.unwrap();
@@ -207,17 +304,36 @@ async fn counts_by_filter_field_and_agent() {
     let a = ticket(&z, "a", SUPPORT, Some(SATO), Some(-30), "x@example.com");
     ticket(&z, "b", SUPPORT, Some(SATO), Some(30), "x@example.com");
     ticket(&z, "c", BILLING, None, None, "x@example.com");
-    z.sim.update_ticket(&a, TicketPatch { status: Some("On Hold".into()), ..Default::default() }, None);
-    let support = CountQuery { department_id: Some(SUPPORT.into()), ..Default::default() };
+    z.sim.update_ticket(
+        &a,
+        TicketPatch {
+            status: Some("On Hold".into()),
+            ..Default::default()
+        },
+        None,
+    );
+    let support = CountQuery {
+        department_id: Some(SUPPORT.into()),
+        ..Default::default()
+    };
     assert_eq!(desk.tickets_count(&support).await.unwrap(), 2);
     assert_eq!(desk.tickets_count(&CountQuery::default()).await.unwrap(), 3);
-    let by = desk.tickets_count_by_field(&["statusType", "overDue"], &CountQuery::default()).await.unwrap();
+    let by = desk
+        .tickets_count_by_field(&["statusType", "overDue"], &CountQuery::default())
+        .await
+        .unwrap();
     assert_eq!(by.get("statusType", Some("Open")), 2);
     assert_eq!(by.get("statusType", Some("On Hold")), 1);
     assert_eq!(by.get("overDue", None), 1);
-    let per_agent = desk.agents_tickets_count(&[SATO.to_string()], None).await.unwrap();
+    let per_agent = desk
+        .agents_tickets_count(&[SATO.to_string()], None)
+        .await
+        .unwrap();
     assert_eq!(per_agent[0].agent_id, SATO);
-    assert_eq!((per_agent[0].open_count, per_agent[0].onhold_count), (Some(1), Some(1)));
+    assert_eq!(
+        (per_agent[0].open_count, per_agent[0].onhold_count),
+        (Some(1), Some(1))
+    );
     assert_eq!(per_agent[0].due_in_1hr_count, Some(1));
 }
 
@@ -230,13 +346,30 @@ async fn customer_happiness_ratings_are_listed() {
         st.add_rating(&id, "good", Some("速い対応"), now);
         st.add_rating(&id, "bad", None, now);
     });
-    let ratings = z.desk(2).customer_happiness(&HappinessQuery { limit: 50, ..Default::default() }).await.unwrap();
+    let ratings = z
+        .desk(2)
+        .customer_happiness(&HappinessQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(ratings.len(), 2);
     assert_eq!(ratings[0].rating, RatingValue::Good);
     assert_eq!(ratings[0].agent_id.as_deref(), Some(SATO));
     assert_eq!(ratings[1].rating, RatingValue::Bad);
-    let other = HappinessQuery { department_id: Some(BILLING.into()), limit: 50, ..Default::default() };
-    assert!(z.desk(2).customer_happiness(&other).await.unwrap().is_empty());
+    let other = HappinessQuery {
+        department_id: Some(BILLING.into()),
+        limit: 50,
+        ..Default::default()
+    };
+    assert!(
+        z.desk(2)
+            .customer_happiness(&other)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[actix_rt::test]
@@ -267,7 +400,10 @@ async fn tasks_are_listed_with_modified_by_as_an_object() {
     let tasks = desk.ticket_tasks(&id).await.unwrap();
     assert_eq!(tasks[0].owner_id.as_deref(), Some(SATO));
     assert_eq!(tasks[0].modified_by.as_ref().unwrap().id, SUZUKI);
-    assert_eq!(tasks[0].due_date.unwrap().timestamp_millis(), ms + 3_600_000);
+    assert_eq!(
+        tasks[0].due_date.unwrap().timestamp_millis(),
+        ms + 3_600_000
+    );
     assert_eq!(desk.list_tasks(Some(BILLING), 0, 10).await.unwrap(), vec![]);
 }
 
@@ -285,16 +421,35 @@ async fn webhooks_are_created_listed_updated_and_deleted() {
         ignore_source_id: None,
     };
     let w = desk.create_webhook(&hook).await.unwrap();
-    assert!(rx.gets.load(std::sync::atomic::Ordering::SeqCst) >= 1, "no validation GET");
+    assert!(
+        rx.gets.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "no validation GET"
+    );
     assert_eq!(desk.list_webhooks().await.unwrap()[0].id, w.id);
-    let renamed = NewWebhook { name: "deskcliq-2".into(), ..hook };
-    assert_eq!(desk.update_webhook(&w.id, &renamed).await.unwrap().name.as_deref(), Some("deskcliq-2"));
+    let renamed = NewWebhook {
+        name: "deskcliq-2".into(),
+        ..hook
+    };
+    assert_eq!(
+        desk.update_webhook(&w.id, &renamed)
+            .await
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("deskcliq-2")
+    );
     assert_eq!(desk.get_webhook(&w.id).await.unwrap().url, rx.url);
     desk.delete_webhook(&w.id).await.unwrap();
     assert!(desk.list_webhooks().await.unwrap().is_empty());
     // A URL that does not answer the validation with 200 is refused.
     let bad = Receiver::start(404).await;
-    let err = desk.create_webhook(&NewWebhook { url: bad.url.clone(), ..renamed }).await.unwrap_err();
+    let err = desk
+        .create_webhook(&NewWebhook {
+            url: bad.url.clone(),
+            ..renamed
+        })
+        .await
+        .unwrap_err();
     assert!(matches!(&err, DeskError::Api { status: 422, .. }), "{err}");
 }
 
@@ -302,30 +457,66 @@ async fn webhooks_are_created_listed_updated_and_deleted() {
 async fn a_429_is_retried_after_retry_after() {
     let z = Zoho::start().await;
     let desk = z.desk(2);
-    z.sim.inject(Fault { path_contains: "/departments".into(), kind: FaultKind::TooManyRequests { retry_after: 1 }, times: 1 });
+    z.sim.inject(Fault {
+        path_contains: "/departments".into(),
+        kind: FaultKind::TooManyRequests { retry_after: 1 },
+        times: 1,
+    });
     let started = std::time::Instant::now();
     assert!(!desk.list_departments(false).await.unwrap().is_empty());
-    assert!(started.elapsed() >= Duration::from_millis(900), "Retry-After not honoured");
-    assert_eq!(z.metrics.desk_requests_total.with_label_values(&["throttled"]).get(), 1);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "Retry-After not honoured"
+    );
+    assert_eq!(
+        z.metrics
+            .desk_requests_total
+            .with_label_values(&["throttled"])
+            .get(),
+        1
+    );
 }
 
 #[actix_rt::test]
 async fn a_long_retry_after_is_an_error_not_a_sleep() {
     let z = Zoho::start().await;
-    z.sim.inject(Fault { path_contains: "/departments".into(), kind: FaultKind::TooManyRequests { retry_after: 3600 }, times: 1 });
+    z.sim.inject(Fault {
+        path_contains: "/departments".into(),
+        kind: FaultKind::TooManyRequests { retry_after: 3600 },
+        times: 1,
+    });
     let err = z.desk(2).list_departments(false).await.unwrap_err();
-    assert!(matches!(err, DeskError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3600)));
+    assert!(
+        matches!(err, DeskError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3600))
+    );
 }
 
 #[actix_rt::test]
 async fn server_errors_are_retried_for_reads_only() {
     let z = Zoho::start().await;
     let desk = z.desk(2);
-    z.sim.inject(Fault { path_contains: "/agents".into(), kind: FaultKind::Status(500), times: 1 });
+    z.sim.inject(Fault {
+        path_contains: "/agents".into(),
+        kind: FaultKind::Status(500),
+        times: 1,
+    });
     assert_eq!(desk.list_agents(0, 10).await.unwrap().len(), 3);
     let id = ticket(&z, "x", SUPPORT, None, None, "a@example.com");
-    z.sim.inject(Fault { path_contains: "/tickets/".into(), kind: FaultKind::Status(500), times: 1 });
-    let err = desk.update_ticket(&id, &TicketUpdate { status: Some("Closed".into()), ..Default::default() }).await.unwrap_err();
+    z.sim.inject(Fault {
+        path_contains: "/tickets/".into(),
+        kind: FaultKind::Status(500),
+        times: 1,
+    });
+    let err = desk
+        .update_ticket(
+            &id,
+            &TicketUpdate {
+                status: Some("Closed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("INTERNAL_SERVER_ERROR"));
 }
 
@@ -337,7 +528,12 @@ async fn at_most_desk_concurrency_calls_are_in_flight() {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..100 {
         let d = desk.clone();
-        set.spawn(async move { d.list_departments(false).await.map(|v| v.len()).map_err(|e| e.to_string()) });
+        set.spawn(async move {
+            d.list_departments(false)
+                .await
+                .map(|v| v.len())
+                .map_err(|e| e.to_string())
+        });
     }
     while let Some(r) = set.join_next().await {
         assert_eq!(r.unwrap().unwrap(), 2);
@@ -368,10 +564,19 @@ fn zoho_sample_ticket_decodes_leniently() {
     assert_eq!(t.comment_count, Some(1));
     assert!(!t.is_over_due && t.is_escalated);
     assert_eq!(t.modified_by.as_deref(), Some("1892000000042001"));
-    assert_eq!(t.created_time.unwrap().timestamp_millis(), 1_383_564_067_000);
-    assert_eq!(t.modified_time.unwrap().timestamp_millis(), 1_466_514_974_000);
+    assert_eq!(
+        t.created_time.unwrap().timestamp_millis(),
+        1_383_564_067_000
+    );
+    assert_eq!(
+        t.modified_time.unwrap().timestamp_millis(),
+        1_466_514_974_000
+    );
     assert_eq!(t.team_id, None);
-    assert_eq!(t.assignee.unwrap().email.as_deref(), Some("jack@zylker.com"));
+    assert_eq!(
+        t.assignee.unwrap().email.as_deref(),
+        Some("jack@zylker.com")
+    );
 }
 
 #[test]
@@ -391,9 +596,16 @@ fn search_agents_counts_and_task_samples_decode() {
     let s = fixture("search_result.json");
     let t: Vec<Ticket> = serde_json::from_value(s["data"].clone()).unwrap();
     let a = t[0].assignee.as_ref().unwrap();
-    assert_eq!((a.email.as_deref(), a.zuid.as_deref()), (Some("jack@zylker.com"), Some("1234567890")));
-    let agents: Vec<Agent> = serde_json::from_value(fixture("agents.json")["data"].clone()).unwrap();
-    assert_eq!(agents[0].associated_department_ids, ["1892000000006907", "1892000000006908"]);
+    assert_eq!(
+        (a.email.as_deref(), a.zuid.as_deref()),
+        (Some("jack@zylker.com"), Some("1234567890"))
+    );
+    let agents: Vec<Agent> =
+        serde_json::from_value(fixture("agents.json")["data"].clone()).unwrap();
+    assert_eq!(
+        agents[0].associated_department_ids,
+        ["1892000000006907", "1892000000006908"]
+    );
     assert_eq!(agents[1].id, "1892000000056010");
     assert_eq!(agents[1].zuid, None);
     assert_eq!(agents[1].status.as_deref(), Some("ACTIVE"));
@@ -405,6 +617,9 @@ fn search_agents_counts_and_task_samples_decode() {
     assert_eq!(counts.get("escalated", None), 0);
     let task: Task = serde_json::from_value(fixture("task.json")).unwrap();
     assert_eq!(task.due_date.unwrap().timestamp_millis(), 1_556_211_131_000);
-    assert_eq!(task.modified_by.unwrap().first_name.as_deref(), Some("Jade"));
+    assert_eq!(
+        task.modified_by.unwrap().first_name.as_deref(),
+        Some("Jade")
+    );
     assert_eq!(task.completed_time, None);
 }

@@ -73,15 +73,26 @@ async fn the_eleventh_refresh_in_ten_minutes_is_refused() {
     // A bad refresh token: HTTP 200 with an error, as Zoho answers.
     let bad = [params[0], params[1], params[2], ("refresh_token", "nope")];
     let (status, body) = status_and_body(http.post(&url).query(&bad)).await;
-    assert_eq!((status, body["error"].as_str()), (200, Some("invalid_code")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (200, Some("invalid_code"))
+    );
 }
 
 #[actix_rt::test]
 async fn desk_requires_a_token_and_the_org_id() {
     let z = Zoho::start().await;
     let raw = Raw::new(&z).await;
-    let (status, body) = status_and_body(raw.http.get(format!("{}/api/v1/departments", raw.base)).header("orgId", sim::DESK_ORG_ID)).await;
-    assert_eq!((status, body["errorCode"].as_str()), (401, Some("UNAUTHORIZED")));
+    let (status, body) = status_and_body(
+        raw.http
+            .get(format!("{}/api/v1/departments", raw.base))
+            .header("orgId", sim::DESK_ORG_ID),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (401, Some("UNAUTHORIZED"))
+    );
     let (status, body) = status_and_body(
         raw.http
             .get(format!("{}/api/v1/departments", raw.base))
@@ -96,18 +107,27 @@ async fn desk_requires_a_token_and_the_org_id() {
             .header("orgId", sim::DESK_ORG_ID),
     )
     .await;
-    assert_eq!((status, body["errorCode"].as_str()), (401, Some("INVALID_OAUTH")));
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (401, Some("INVALID_OAUTH"))
+    );
 }
 
 #[actix_rt::test]
 async fn an_empty_list_is_204_with_no_body() {
     let z = Zoho::start().await;
     let raw = Raw::new(&z).await;
-    let r = raw.desk(reqwest::Method::GET, "/tickets").send().await.unwrap();
+    let r = raw
+        .desk(reqwest::Method::GET, "/tickets")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 204);
     assert!(r.bytes().await.unwrap().is_empty());
     // Teams answer an empty list under "teams", not 204.
-    let (status, body) = status_and_body(raw.desk(reqwest::Method::GET, "/departments/1892000000082070/teams")).await;
+    let (status, body) =
+        status_and_body(raw.desk(reqwest::Method::GET, "/departments/1892000000082070/teams"))
+            .await;
     assert_eq!((status, body), (200, json!({"teams": []})));
 }
 
@@ -133,17 +153,40 @@ async fn desk_rejects_what_the_documents_forbid() {
     }
     let id = z
         .sim
-        .create_ticket(NewTicket { subject: "x".into(), department_id: SUPPORT.into(), contact_email: "a@example.com".into(), ..Default::default() })
+        .create_ticket(NewTicket {
+            subject: "x".into(),
+            department_id: SUPPORT.into(),
+            contact_email: "a@example.com".into(),
+            ..Default::default()
+        })
         .id;
-    let (status, body) = status_and_body(raw.desk(reqwest::Method::PATCH, &format!("/tickets/{id}")).json(&json!({"colour": "red"}))).await;
-    assert_eq!((status, body["errorCode"].as_str()), (422, Some("INVALID_DATA")));
+    let (status, body) = status_and_body(
+        raw.desk(reqwest::Method::PATCH, &format!("/tickets/{id}"))
+            .json(&json!({"colour": "red"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (422, Some("INVALID_DATA"))
+    );
     assert_eq!(body["errors"][0]["fieldName"], "/colour");
-    let (status, _) = status_and_body(raw.desk(reqwest::Method::POST, &format!("/tickets/{id}/comments")).json(&json!({"isPublic": true}))).await;
+    let (status, _) = status_and_body(
+        raw.desk(reqwest::Method::POST, &format!("/tickets/{id}/comments"))
+            .json(&json!({"isPublic": true})),
+    )
+    .await;
     assert_eq!(status, 422);
-    let (status, _) = status_and_body(raw.desk(reqwest::Method::POST, "/webhooks").json(&json!({"url": "https://x.example.com/h"}))).await;
+    let (status, _) = status_and_body(
+        raw.desk(reqwest::Method::POST, "/webhooks")
+            .json(&json!({"url": "https://x.example.com/h"})),
+    )
+    .await;
     assert_eq!(status, 422, "a webhook without subscriptions");
     let (status, body) = status_and_body(get("/nosuch")).await;
-    assert_eq!((status, body["errorCode"].as_str()), (404, Some("URL_NOT_FOUND")));
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (404, Some("URL_NOT_FOUND"))
+    );
 }
 
 #[actix_rt::test]
@@ -151,29 +194,68 @@ async fn cliq_rejects_wrong_shapes() {
     let z = Zoho::start().await;
     let raw = Raw::new(&z).await;
     let (status, body) = status_and_body(
-        raw.cliq("/bots/deskbot/message").json(&json!({"text": "x", "userids": ["a@example.com"]})),
+        raw.cliq("/bots/deskbot/message")
+            .json(&json!({"text": "x", "userids": ["a@example.com"]})),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("input_invalid")), "userids must be one string");
-    let (status, body) = status_and_body(raw.cliq("/bots/deskbot/message").json(&json!({"text": "x", "chatid": "CT_1", "userids": "a"}))).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("extra_key_found")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("input_invalid")),
+        "userids must be one string"
+    );
+    let (status, body) = status_and_body(
+        raw.cliq("/bots/deskbot/message")
+            .json(&json!({"text": "x", "chatid": "CT_1", "userids": "a"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("extra_key_found"))
+    );
     let six: Vec<Value> = (0..6)
         .map(|i| json!({"label": format!("b{i}"), "type": "+", "action": {"type": "invoke.function", "data": {"name": "deskaction"}}}))
         .collect();
-    let (status, _) = status_and_body(raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot").json(&json!({"text": "x", "buttons": six}))).await;
-    assert_eq!(status, 400, "six buttons");
-    let (status, _) = status_and_body(raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot").json(&json!({"text": "x".repeat(5001)}))).await;
-    assert_eq!(status, 400, "text over 5,000");
-    let (status, _) = status_and_body(raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot").json(&json!({"card": {"title": "no text"}}))).await;
-    assert_eq!(status, 400, "no text");
-    let r = raw.http.post(format!("{}/api/v2/channelsbyname/desk/message", raw.base)).json(&json!({"text": "x"})).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 401);
-    assert!(r.bytes().await.unwrap().is_empty(), "no auth: an empty body");
-    let (status, body) = status_and_body(
-        raw.http.post(format!("{}/api/v2/channelsbyname/desk/message", raw.base)).header("Authorization", "Zoho-oauthtoken 1000.bad").json(&json!({"text": "x"})),
+    let (status, _) = status_and_body(
+        raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot")
+            .json(&json!({"text": "x", "buttons": six})),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("oauthtoken_invalid")));
+    assert_eq!(status, 400, "six buttons");
+    let (status, _) = status_and_body(
+        raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot")
+            .json(&json!({"text": "x".repeat(5001)})),
+    )
+    .await;
+    assert_eq!(status, 400, "text over 5,000");
+    let (status, _) = status_and_body(
+        raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot")
+            .json(&json!({"card": {"title": "no text"}})),
+    )
+    .await;
+    assert_eq!(status, 400, "no text");
+    let r = raw
+        .http
+        .post(format!("{}/api/v2/channelsbyname/desk/message", raw.base))
+        .json(&json!({"text": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(
+        r.bytes().await.unwrap().is_empty(),
+        "no auth: an empty body"
+    );
+    let (status, body) = status_and_body(
+        raw.http
+            .post(format!("{}/api/v2/channelsbyname/desk/message", raw.base))
+            .header("Authorization", "Zoho-oauthtoken 1000.bad")
+            .json(&json!({"text": "x"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("oauthtoken_invalid"))
+    );
     assert!(z.sim.cliq_messages().is_empty());
 }
 
@@ -181,14 +263,21 @@ async fn cliq_rejects_wrong_shapes() {
 async fn the_cliq_lockout_lasts_ten_simulated_minutes() {
     let z = Zoho::start().await;
     let raw = Raw::new(&z).await;
-    let post = || raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot").json(&json!({"text": "x"}));
+    let post = || {
+        raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot")
+            .json(&json!({"text": "x"}))
+    };
     for _ in 0..50 {
         assert_eq!(post().send().await.unwrap().status().as_u16(), 204);
     }
     let (status, body) = status_and_body(post()).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("request_limit_exceeded")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("request_limit_exceeded"))
+    );
     // A minute later the window is clear, but the lockout holds for ten minutes.
-    z.clock.advance(Duration::minutes(9) + Duration::seconds(59));
+    z.clock
+        .advance(Duration::minutes(9) + Duration::seconds(59));
     assert_eq!(post().send().await.unwrap().status().as_u16(), 400);
     z.clock.advance(Duration::seconds(2));
     assert_eq!(post().send().await.unwrap().status().as_u16(), 204);
@@ -209,11 +298,31 @@ async fn deliveries_carry_a_jwt_that_verifies_with_the_served_jwks() {
         })
         .await
         .unwrap();
-    let t = z.sim.create_ticket(NewTicket { subject: "件名".into(), department_id: SUPPORT.into(), contact_email: "a@example.com".into(), ..Default::default() });
+    let t = z.sim.create_ticket(NewTicket {
+        subject: "件名".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "a@example.com".into(),
+        ..Default::default()
+    });
     // Another department's new ticket is filtered out by the subscription.
-    z.sim.create_ticket(NewTicket { subject: "b".into(), department_id: "1892000000082070".into(), contact_email: "a@example.com".into(), ..Default::default() });
-    z.sim.update_ticket(&t.id, TicketPatch { status: Some("On Hold".into()), ..Default::default() }, None);
-    let deliveries = z.sim.wait_deliveries(2, std::time::Duration::from_secs(5)).await;
+    z.sim.create_ticket(NewTicket {
+        subject: "b".into(),
+        department_id: "1892000000082070".into(),
+        contact_email: "a@example.com".into(),
+        ..Default::default()
+    });
+    z.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("On Hold".into()),
+            ..Default::default()
+        },
+        None,
+    );
+    let deliveries = z
+        .sim
+        .wait_deliveries(2, std::time::Duration::from_secs(5))
+        .await;
     assert_eq!(deliveries.len(), 2);
     assert!(deliveries.iter().all(|d| d.status == Some(200)));
     let posts = rx.posts();
@@ -229,7 +338,12 @@ async fn deliveries_carry_a_jwt_that_verifies_with_the_served_jwks() {
     assert_eq!(update[0]["payload"]["status"], "On Hold");
 
     // The JWT verifies with the JWKS the simulator serves, and carries Desk's claims.
-    let jwks: Jwks = reqwest::get(format!("{}/.well-known/jwks.json", z.sim.base_url())).await.unwrap().json().await.unwrap();
+    let jwks: Jwks = reqwest::get(format!("{}/.well-known/jwks.json", z.sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let token = jwt_add.as_deref().unwrap();
     let claims = jwt::verify(token, &jwks).unwrap();
     assert_eq!(claims["iss"], format!("orgId:{}", sim::DESK_ORG_ID));
@@ -266,9 +380,24 @@ async fn a_batch_can_be_delivered_twice_as_desk_may() {
         st.deliver_twice = true;
         st.jwt_exp_in_millis = true;
     });
-    let t = z.sim.create_ticket(NewTicket { subject: "x".into(), department_id: SUPPORT.into(), contact_email: "a@example.com".into(), ..Default::default() });
-    z.sim.add_comment(&t.id, "1892000000056007", "zsu[@user:55667789]zsu 確認お願いします", false).unwrap();
-    let d = z.sim.wait_deliveries(2, std::time::Duration::from_secs(5)).await;
+    let t = z.sim.create_ticket(NewTicket {
+        subject: "x".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "a@example.com".into(),
+        ..Default::default()
+    });
+    z.sim
+        .add_comment(
+            &t.id,
+            "1892000000056007",
+            "zsu[@user:55667789]zsu 確認お願いします",
+            false,
+        )
+        .unwrap();
+    let d = z
+        .sim
+        .wait_deliveries(2, std::time::Duration::from_secs(5))
+        .await;
     assert_eq!(d.len(), 2);
     assert_eq!(d[0].body, d[1].body);
     assert_eq!(d[0].body[0]["eventType"], "Ticket_Comment_Add");
@@ -276,5 +405,14 @@ async fn a_batch_can_be_delivered_twice_as_desk_may() {
     // exp in milliseconds still validates.
     let claims = jwt::verify(&d[0].jwt, &z.sim.jwks()).unwrap();
     assert!(claims["exp"].as_i64().unwrap() > 100_000_000_000);
-    assert!(jwt::validate_desk_claims(&claims, sim::DESK_ORG_ID, None, z.clock.now().timestamp(), 0).is_ok());
+    assert!(
+        jwt::validate_desk_claims(
+            &claims,
+            sim::DESK_ORG_ID,
+            None,
+            z.clock.now().timestamp(),
+            0
+        )
+        .is_ok()
+    );
 }

@@ -61,16 +61,24 @@ async fn no_more_than_ten_refreshes_in_ten_minutes_even_across_a_restart() {
     assert_eq!(z.sim.tokens_issued(), MAX_REFRESHES);
     let err = z.tokens.access_token().await.unwrap_err();
     assert!(matches!(err, TokenError::Budget { .. }), "{err}");
-    assert_eq!(z.sim.tokens_issued(), MAX_REFRESHES, "the 11th reached Zoho");
+    assert_eq!(
+        z.sim.tokens_issued(),
+        MAX_REFRESHES,
+        "the 11th reached Zoho"
+    );
     assert_eq!(z.metrics.token_refresh_refused_total.get(), 1);
 
     // The count is in the store: a restarted manager is held to it too.
     let restarted = token_manager(&z.sim, &z.store, &z.clock, &z.metrics);
     restarted.invalidate(&restarted.access_token().await.unwrap_or_default());
-    assert!(matches!(restarted.access_token().await, Err(TokenError::Budget { .. })));
+    assert!(matches!(
+        restarted.access_token().await,
+        Err(TokenError::Budget { .. })
+    ));
 
     // Ten minutes after the first refresh, one more is allowed.
-    z.clock.advance(Duration::minutes(10) + Duration::seconds(1));
+    z.clock
+        .advance(Duration::minutes(10) + Duration::seconds(1));
     assert!(z.tokens.access_token().await.is_ok());
     assert_eq!(z.sim.tokens_issued(), MAX_REFRESHES + 1);
 }

@@ -200,7 +200,9 @@ impl Slide {
 
     /// Characters this slide counts against the 10,000 of a message.
     fn chars(&self) -> usize {
-        serde_json::to_string(self).map(|s| s.chars().count()).unwrap_or(0)
+        serde_json::to_string(self)
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
     }
 
     /// The slide shortened to at most `budget` characters, or `None` when it cannot be.
@@ -359,7 +361,11 @@ mod tests {
             ));
         }
         assert_eq!(m.buttons.len(), BUTTONS_MAX);
-        assert!(m.buttons.iter().all(|b| b.label.chars().count() <= BUTTON_LABEL_MAX));
+        assert!(
+            m.buttons
+                .iter()
+                .all(|b| b.label.chars().count() <= BUTTON_LABEL_MAX)
+        );
         assert!(m.buttons[0].label.ends_with('…'));
         assert!(Button::open_url("Open", &format!("https://x/{}", "a".repeat(300))).is_none());
     }
@@ -375,12 +381,26 @@ mod tests {
         let rows: Vec<Vec<String>> = (0..500)
             .map(|i| vec![i.to_string(), "件名".repeat(10)])
             .collect();
+        let m = Message::new("x").with_slide(Slide::table(Some("Open"), &["#", "Subject"], rows));
+        let Slide::Table { data, .. } = &m.slides[0] else {
+            panic!("not a table")
+        };
+        assert!(
+            data.rows.len() > 10 && data.rows.len() < 500,
+            "{}",
+            data.rows.len()
+        );
+        assert!(m.slides[0].chars() <= SLIDES_CHARS_MAX);
+
         let m = Message::new("x")
-            .with_slide(Slide::table(Some("Open"), &["#", "Subject"], rows))
+            .with_slide(Slide::list(Some("l"), vec!["item".into(); 10]))
             .with_slide(Slide::text(None, &"y".repeat(20_000)));
         let total: usize = m.slides.iter().map(Slide::chars).sum();
         assert!(total <= SLIDES_CHARS_MAX, "{total}");
-        assert_eq!(m.slides.len(), 2);
+        let Slide::Text { data, .. } = &m.slides[1] else {
+            panic!("not a text slide")
+        };
+        assert!(data.ends_with('…'));
     }
 
     #[test]

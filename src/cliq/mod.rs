@@ -124,7 +124,11 @@ impl CliqClient {
         match outcome {
             "ok" => Ok(r),
             "throttled" => Err(CliqError::Throttled {
-                code: if code.is_empty() { "http_429".into() } else { code },
+                code: if code.is_empty() {
+                    "http_429".into()
+                } else {
+                    code
+                },
                 retry_after: r.retry_after(),
             }),
             _ => Err(CliqError::Api {
@@ -159,8 +163,13 @@ impl CliqClient {
         if let Some(obj) = body.as_object_mut() {
             obj.insert("userids".into(), users.join(",").into());
         }
-        self.call(|auth| self.http.post(&url).header("Authorization", auth).json(&body))
-            .await?;
+        self.call(|auth| {
+            self.http
+                .post(&url)
+                .header("Authorization", auth)
+                .json(&body)
+        })
+        .await?;
         Ok(())
     }
 
@@ -177,13 +186,22 @@ impl CliqClient {
             "text": message::truncate(text, message::TEXT_MAX),
             "notify_edit": notify_edit,
         });
-        self.call(|auth| self.http.put(&url).header("Authorization", auth).json(&body))
-            .await?;
+        self.call(|auth| {
+            self.http
+                .put(&url)
+                .header("Authorization", auth)
+                .json(&body)
+        })
+        .await?;
         Ok(())
     }
 
     /// Creates an organisation-wide channel.
-    pub async fn create_channel(&self, name: &str, description: &str) -> Result<Channel, CliqError> {
+    pub async fn create_channel(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<Channel, CliqError> {
         let url = self.url(&["api", "v2", "channels"]);
         let body = serde_json::json!({
             "name": name,
@@ -191,7 +209,12 @@ impl CliqClient {
             "description": description,
         });
         let r = self
-            .call(|auth| self.http.post(&url).header("Authorization", auth).json(&body))
+            .call(|auth| {
+                self.http
+                    .post(&url)
+                    .header("Authorization", auth)
+                    .json(&body)
+            })
             .await?;
         // Tolerate either a bare channel object or one under "data".
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
@@ -204,7 +227,12 @@ impl CliqClient {
         let url = self.url(&["api", "v3", "bots", &self.bot, "associate"]);
         let body = serde_json::json!({ "channel_unique_name": channel_unique_name });
         match self
-            .call(|auth| self.http.post(&url).header("Authorization", auth).json(&body))
+            .call(|auth| {
+                self.http
+                    .post(&url)
+                    .header("Authorization", auth)
+                    .json(&body)
+            })
             .await
         {
             Err(CliqError::Api { code, .. }) if code == "bot_already_member" => Ok(()),

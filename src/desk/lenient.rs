@@ -36,12 +36,16 @@ pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
 
 /// A count: `3`, `"3"`, or absent (→ `None`). Negative counts (Zoho's `"-1"`) are `None`.
 pub fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Ok(value_count(&Option::<Value>::deserialize(d)?.unwrap_or(Value::Null)))
+    Ok(value_count(
+        &Option::<Value>::deserialize(d)?.unwrap_or(Value::Null),
+    ))
 }
 
 pub fn value_count(v: &Value) -> Option<u64> {
     match v {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -60,11 +64,17 @@ pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 /// A time: `"2016-05-25T10:06:09.686Z"`, `1466514974000`, `"1466514974000"`; null, "" or 0
 /// (Zoho's "unset") → `None`.
 pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    Ok(value_time(&Option::<Value>::deserialize(d)?.unwrap_or(Value::Null)))
+    Ok(value_time(
+        &Option::<Value>::deserialize(d)?.unwrap_or(Value::Null),
+    ))
 }
 
 pub fn value_time(v: &Value) -> Option<DateTime<Utc>> {
-    let from_ms = |ms: i64| (ms > 0).then(|| DateTime::from_timestamp_millis(ms)).flatten();
+    let from_ms = |ms: i64| {
+        (ms > 0)
+            .then(|| DateTime::from_timestamp_millis(ms))
+            .flatten()
+    };
     match v {
         Value::Number(n) => n.as_i64().and_then(from_ms),
         Value::String(s) => {
@@ -101,8 +111,14 @@ mod tests {
     fn times_come_as_iso_or_epoch_milliseconds() {
         let iso = value_time(&Value::String("2016-05-25T10:06:09.686Z".into())).unwrap();
         assert_eq!(iso.timestamp_millis(), 1_464_170_769_686);
-        assert_eq!(value_time(&serde_json::json!(1_464_170_769_686i64)), Some(iso));
-        assert_eq!(value_time(&Value::String("1464170769686".into())), Some(iso));
+        assert_eq!(
+            value_time(&serde_json::json!(1_464_170_769_686i64)),
+            Some(iso)
+        );
+        assert_eq!(
+            value_time(&Value::String("1464170769686".into())),
+            Some(iso)
+        );
         assert_eq!(value_time(&serde_json::json!(0)), None);
         assert_eq!(value_time(&Value::Null), None);
     }

@@ -137,9 +137,10 @@ impl DeskClient {
         loop {
             attempt += 1;
             let result = {
-                let _permit = self.permits.acquire().await.map_err(|_| {
-                    DeskError::Call(CallError::Transport("client closed".into()))
-                })?;
+                let _permit =
+                    self.permits.acquire().await.map_err(|_| {
+                        DeskError::Call(CallError::Transport("client closed".into()))
+                    })?;
                 zoho_http::send_authed(&self.tokens, |auth| {
                     let mut rb = self
                         .http
@@ -185,7 +186,11 @@ impl DeskClient {
                     continue;
                 }
                 return Err(DeskError::RateLimited {
-                    code: if code.is_empty() { "TOO_MANY_REQUESTS".into() } else { code },
+                    code: if code.is_empty() {
+                        "TOO_MANY_REQUESTS".into()
+                    } else {
+                        code
+                    },
                     retry_after: wait,
                 });
             }
@@ -219,7 +224,11 @@ impl DeskClient {
     }
 
     /// A list endpoint: `{key: [...]}`, or 204 for none.
-    async fn list<T: DeserializeOwned>(&self, call: Call<'_>, key: &str) -> Result<Vec<T>, DeskError> {
+    async fn list<T: DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+        key: &str,
+    ) -> Result<Vec<T>, DeskError> {
         let r = self.send(&call).await?;
         if r.status == 204 || r.body.is_empty() {
             return Ok(Vec::new());
@@ -247,7 +256,8 @@ impl DeskClient {
         if !include.is_empty() {
             query.push(("include", Include::join(include)));
         }
-        self.object(get(&format!("/tickets/{}", segment(id)), query, 1)).await
+        self.object(get(&format!("/tickets/{}", segment(id)), query, 1))
+            .await
     }
 
     /// `GET /tickets/search`: by number, email, status or time ranges.
@@ -258,15 +268,29 @@ impl DeskClient {
             return Ok(SearchResult::default());
         }
         let v: Value = decode(&r.body, &call.path)?;
-        let tickets: Vec<Ticket> = decode_value(v.get("data").cloned().unwrap_or(Value::Array(vec![])), &call.path)?;
-        let count = v.get("count").and_then(lenient::value_count).unwrap_or(tickets.len() as u64);
+        let tickets: Vec<Ticket> = decode_value(
+            v.get("data").cloned().unwrap_or(Value::Array(vec![])),
+            &call.path,
+        )?;
+        let count = v
+            .get("count")
+            .and_then(lenient::value_count)
+            .unwrap_or(tickets.len() as u64);
         Ok(SearchResult { tickets, count })
     }
 
     /// `PATCH /tickets/{id}`.
-    pub async fn update_ticket(&self, id: &str, update: &TicketUpdate) -> Result<Ticket, DeskError> {
-        self.object(write(Method::PATCH, &format!("/tickets/{}", segment(id)), update.to_json()))
-            .await
+    pub async fn update_ticket(
+        &self,
+        id: &str,
+        update: &TicketUpdate,
+    ) -> Result<Ticket, DeskError> {
+        self.object(write(
+            Method::PATCH,
+            &format!("/tickets/{}", segment(id)),
+            update.to_json(),
+        ))
+        .await
     }
 
     /// `POST /tickets/{id}/sendReply`.
@@ -290,17 +314,31 @@ impl DeskClient {
     }
 
     /// `GET /tickets/{id}/comments`.
-    pub async fn list_comments(&self, id: &str, from: u32, limit: u32) -> Result<Vec<Comment>, DeskError> {
-        let query = vec![("from", from.to_string()), ("limit", limit.clamp(1, 100).to_string())];
-        self.list(get(&format!("/tickets/{}/comments", segment(id)), query, 3), "data")
-            .await
+    pub async fn list_comments(
+        &self,
+        id: &str,
+        from: u32,
+        limit: u32,
+    ) -> Result<Vec<Comment>, DeskError> {
+        let query = vec![
+            ("from", from.to_string()),
+            ("limit", limit.clamp(1, 100).to_string()),
+        ];
+        self.list(
+            get(&format!("/tickets/{}/comments", segment(id)), query, 3),
+            "data",
+        )
+        .await
     }
 
     // ------------------------------------------------------------------ people
 
     /// `GET /agents`, one page (`limit` ≤ 200).
     pub async fn list_agents(&self, from: u32, limit: u32) -> Result<Vec<Agent>, DeskError> {
-        let query = vec![("from", from.to_string()), ("limit", limit.clamp(1, 200).to_string())];
+        let query = vec![
+            ("from", from.to_string()),
+            ("limit", limit.clamp(1, 200).to_string()),
+        ];
         self.list(get("/agents", query, 3), "data").await
     }
 
@@ -323,7 +361,10 @@ impl DeskClient {
         let mut out = Vec::new();
         for chunk in ids.chunks(50) {
             let query = vec![("agentIds", chunk.join(","))];
-            out.extend(self.list::<Agent>(get("/agentsByIds", query, 1), "data").await?);
+            out.extend(
+                self.list::<Agent>(get("/agentsByIds", query, 1), "data")
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -338,7 +379,8 @@ impl DeskClient {
     }
 
     pub async fn get_department(&self, id: &str) -> Result<Department, DeskError> {
-        self.object(get(&format!("/departments/{}", segment(id)), vec![], 1)).await
+        self.object(get(&format!("/departments/{}", segment(id)), vec![], 1))
+            .await
     }
 
     /// `GET /teams` (answered under `teams`).
@@ -347,8 +389,15 @@ impl DeskClient {
     }
 
     pub async fn department_teams(&self, department_id: &str) -> Result<Vec<Team>, DeskError> {
-        self.list(get(&format!("/departments/{}/teams", segment(department_id)), vec![], 3), "teams")
-            .await
+        self.list(
+            get(
+                &format!("/departments/{}/teams", segment(department_id)),
+                vec![],
+                3,
+            ),
+            "teams",
+        )
+        .await
     }
 
     // ------------------------------------------------------------------ counts
@@ -361,7 +410,11 @@ impl DeskClient {
     }
 
     /// `GET /ticketsCountByFieldValues?field=…`.
-    pub async fn tickets_count_by_field(&self, fields: &[&str], q: &CountQuery) -> Result<FieldCounts, DeskError> {
+    pub async fn tickets_count_by_field(
+        &self,
+        fields: &[&str],
+        q: &CountQuery,
+    ) -> Result<FieldCounts, DeskError> {
         let mut query = q.to_query();
         query.push(("field", fields.join(",")));
         let call = get("/ticketsCountByFieldValues", query, 3);
@@ -374,29 +427,49 @@ impl DeskClient {
     }
 
     /// `GET /agentsTicketsCount` (up to 50 agents a call).
-    pub async fn agents_tickets_count(&self, agent_ids: &[String], department_id: Option<&str>) -> Result<Vec<AgentCounts>, DeskError> {
+    pub async fn agents_tickets_count(
+        &self,
+        agent_ids: &[String],
+        department_id: Option<&str>,
+    ) -> Result<Vec<AgentCounts>, DeskError> {
         let mut out = Vec::new();
         for chunk in agent_ids.chunks(50) {
             let query = vec![
                 ("agentIds", chunk.join(",")),
-                ("departmentId", department_id.unwrap_or("allDepartment").to_string()),
+                (
+                    "departmentId",
+                    department_id.unwrap_or("allDepartment").to_string(),
+                ),
             ];
-            out.extend(self.list::<AgentCounts>(get("/agentsTicketsCount", query, 3), "data").await?);
+            out.extend(
+                self.list::<AgentCounts>(get("/agentsTicketsCount", query, 3), "data")
+                    .await?,
+            );
         }
         Ok(out)
     }
 
     /// `GET /customerHappiness`: ratings, newest first where Desk sorts so.
     pub async fn customer_happiness(&self, q: &HappinessQuery) -> Result<Vec<Rating>, DeskError> {
-        let items: Vec<Value> = self.list(get("/customerHappiness", q.to_query(), 3), "data").await?;
+        let items: Vec<Value> = self
+            .list(get("/customerHappiness", q.to_query(), 3), "data")
+            .await?;
         Ok(items.iter().filter_map(Rating::from_json).collect())
     }
 
     // ------------------------------------------------------------------ activities
 
     /// `GET /tasks` in a department (or all).
-    pub async fn list_tasks(&self, department_id: Option<&str>, from: u32, limit: u32) -> Result<Vec<Task>, DeskError> {
-        let mut query = vec![("from", from.to_string()), ("limit", limit.clamp(1, 100).to_string())];
+    pub async fn list_tasks(
+        &self,
+        department_id: Option<&str>,
+        from: u32,
+        limit: u32,
+    ) -> Result<Vec<Task>, DeskError> {
+        let mut query = vec![
+            ("from", from.to_string()),
+            ("limit", limit.clamp(1, 100).to_string()),
+        ];
         if let Some(d) = department_id {
             query.push(("departmentId", d.to_string()));
         }
@@ -404,14 +477,22 @@ impl DeskClient {
     }
 
     pub async fn ticket_tasks(&self, ticket_id: &str) -> Result<Vec<Task>, DeskError> {
-        self.list(get(&format!("/tickets/{}/tasks", segment(ticket_id)), vec![("limit", "100".into())], 3), "data")
-            .await
+        self.list(
+            get(
+                &format!("/tickets/{}/tasks", segment(ticket_id)),
+                vec![("limit", "100".into())],
+                3,
+            ),
+            "data",
+        )
+        .await
     }
 
     // ------------------------------------------------------------------ webhooks
 
     pub async fn create_webhook(&self, w: &NewWebhook) -> Result<Webhook, DeskError> {
-        self.object(write(Method::POST, "/webhooks", w.to_json())).await
+        self.object(write(Method::POST, "/webhooks", w.to_json()))
+            .await
     }
 
     pub async fn list_webhooks(&self) -> Result<Vec<Webhook>, DeskError> {
@@ -419,13 +500,18 @@ impl DeskClient {
     }
 
     pub async fn get_webhook(&self, id: &str) -> Result<Webhook, DeskError> {
-        self.object(get(&format!("/webhooks/{}", segment(id)), vec![], 1)).await
+        self.object(get(&format!("/webhooks/{}", segment(id)), vec![], 1))
+            .await
     }
 
     /// `PATCH /webhooks/{id}` (Desk requires `subscriptions` on every PATCH).
     pub async fn update_webhook(&self, id: &str, w: &NewWebhook) -> Result<Webhook, DeskError> {
-        self.object(write(Method::PATCH, &format!("/webhooks/{}", segment(id)), w.to_json()))
-            .await
+        self.object(write(
+            Method::PATCH,
+            &format!("/webhooks/{}", segment(id)),
+            w.to_json(),
+        ))
+        .await
     }
 
     pub async fn delete_webhook(&self, id: &str) -> Result<(), DeskError> {
@@ -479,11 +565,19 @@ fn api_error(r: &RawResponse, code: String) -> DeskError {
         .and_then(|v| v.get("errors").and_then(|e| e.as_array()).cloned())
         .unwrap_or_default()
         .iter()
-        .filter_map(|e| e.get("fieldName").and_then(|f| f.as_str()).map(str::to_string))
+        .filter_map(|e| {
+            e.get("fieldName")
+                .and_then(|f| f.as_str())
+                .map(str::to_string)
+        })
         .collect();
     DeskError::Api {
         status: r.status,
-        code: if code.is_empty() { format!("HTTP_{}", r.status) } else { code },
+        code: if code.is_empty() {
+            format!("HTTP_{}", r.status)
+        } else {
+            code
+        },
         message: r.error_message(),
         fields,
     }

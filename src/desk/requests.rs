@@ -26,7 +26,10 @@ impl Include {
     }
 
     pub fn join(list: &[Include]) -> String {
-        list.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(",")
+        list.iter()
+            .map(|i| i.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -204,10 +207,16 @@ impl TicketUpdate {
             m.insert("status".into(), s.clone().into());
         }
         if let Some(a) = &self.assignee_id {
-            m.insert("assigneeId".into(), a.clone().map(Value::from).unwrap_or(Value::Null));
+            m.insert(
+                "assigneeId".into(),
+                a.clone().map(Value::from).unwrap_or(Value::Null),
+            );
         }
         if let Some(t) = &self.team_id {
-            m.insert("teamId".into(), t.clone().map(Value::from).unwrap_or(Value::Null));
+            m.insert(
+                "teamId".into(),
+                t.clone().map(Value::from).unwrap_or(Value::Null),
+            );
         }
         if let Some(d) = &self.department_id {
             m.insert("departmentId".into(), d.clone().into());
@@ -358,7 +367,9 @@ impl HappinessQuery {
         let mut q = vec![
             (
                 "department",
-                self.department_id.clone().unwrap_or_else(|| "allDepartment".into()),
+                self.department_id
+                    .clone()
+                    .unwrap_or_else(|| "allDepartment".into()),
             ),
             ("from", self.from.to_string()),
             ("limit", self.limit.clamp(1, 100).to_string()),

@@ -18,7 +18,12 @@ pub enum StatusType {
 
 impl StatusType {
     pub fn parse(s: &str) -> StatusType {
-        match s.trim().to_ascii_uppercase().replace([' ', '_'], "").as_str() {
+        match s
+            .trim()
+            .to_ascii_uppercase()
+            .replace([' ', '_'], "")
+            .as_str()
+        {
             "OPEN" => StatusType::Open,
             "ONHOLD" => StatusType::OnHold,
             "CLOSED" => StatusType::Closed,
@@ -307,7 +312,10 @@ impl FieldCounts {
                             .iter()
                             .map(|i| {
                                 (
-                                    i.get("value").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+                                    i.get("value")
+                                        .and_then(|v| v.as_str())
+                                        .unwrap_or("")
+                                        .to_string(),
                                     i.get("count").and_then(lenient::value_count).unwrap_or(0),
                                 )
                             })

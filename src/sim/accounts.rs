@@ -40,7 +40,10 @@ async fn token(sim: web::Data<Inner>, req: HttpRequest, body: web::Bytes) -> Htt
                 return grant_error("invalid_code");
             }
             let log = st.accounts.refresh_log.entry(rt.clone()).or_default();
-            while log.front().is_some_and(|t| *t <= now - Duration::minutes(10)) {
+            while log
+                .front()
+                .is_some_and(|t| *t <= now - Duration::minutes(10))
+            {
                 log.pop_front();
             }
             if log.len() >= 10 {
@@ -70,7 +73,11 @@ async fn token(sim: web::Data<Inner>, req: HttpRequest, body: web::Bytes) -> Htt
     };
     st.accounts.next += 1;
     st.accounts.issued += 1;
-    let access = format!("1000.sim-access-{}-{}", st.accounts.next, now.timestamp_millis());
+    let access = format!(
+        "1000.sim-access-{}-{}",
+        st.accounts.next,
+        now.timestamp_millis()
+    );
     st.accounts.access.insert(
         access.clone(),
         AccessToken {

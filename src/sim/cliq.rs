@@ -37,7 +37,11 @@ async fn enter(sim: &Inner, req: &HttpRequest) -> Result<String, HttpResponse> {
 }
 
 /// Counts a post against the sender's minute; past 50, locks the sender out for 10 minutes.
-fn spend_post(st: &mut State, sender: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), HttpResponse> {
+fn spend_post(
+    st: &mut State,
+    sender: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), HttpResponse> {
     let throttled = || {
         cliq_error(
             400,
@@ -49,7 +53,10 @@ fn spend_post(st: &mut State, sender: &str, now: chrono::DateTime<chrono::Utc>) 
         return Err(throttled());
     }
     let sent = st.cliq.sent.entry(sender.to_string()).or_default();
-    while sent.front().is_some_and(|t| *t <= now - Duration::minutes(1)) {
+    while sent
+        .front()
+        .is_some_and(|t| *t <= now - Duration::minutes(1))
+    {
         sent.pop_front();
     }
     if sent.len() >= POSTS_PER_MINUTE {
@@ -63,7 +70,10 @@ fn spend_post(st: &mut State, sender: &str, now: chrono::DateTime<chrono::Utc>) 
 }
 
 /// Checks a message body as Cliq would; returns the message object.
-fn check_message(body: &[u8], allow: &[&str]) -> Result<serde_json::Map<String, Value>, HttpResponse> {
+fn check_message(
+    body: &[u8],
+    allow: &[&str],
+) -> Result<serde_json::Map<String, Value>, HttpResponse> {
     let invalid = |m: &str| cliq_error(400, "input_invalid", m);
     let obj = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(o)) => o,
@@ -72,7 +82,11 @@ fn check_message(body: &[u8], allow: &[&str]) -> Result<serde_json::Map<String, 
     const KEYS: [&str; 6] = ["text", "bot", "card", "buttons", "slides", "styles"];
     for k in obj.keys() {
         if !KEYS.contains(&k.as_str()) && !allow.contains(&k.as_str()) {
-            return Err(cliq_error(400, "extra_key_found", &format!("Extra key found: {k}")));
+            return Err(cliq_error(
+                400,
+                "extra_key_found",
+                &format!("Extra key found: {k}"),
+            ));
         }
     }
     match obj.get("text") {
@@ -92,9 +106,16 @@ fn check_message(body: &[u8], allow: &[&str]) -> Result<serde_json::Map<String, 
         for button in buttons {
             let label = button.get("label").and_then(|l| l.as_str()).unwrap_or("");
             if label.is_empty() || label.chars().count() > 30 {
-                return Err(invalid("A button label is required (at most 30 characters)."));
+                return Err(invalid(
+                    "A button label is required (at most 30 characters).",
+                ));
             }
-            if button.get("action").and_then(|a| a.get("type")).and_then(|t| t.as_str()).is_none() {
+            if button
+                .get("action")
+                .and_then(|a| a.get("type"))
+                .and_then(|t| t.as_str())
+                .is_none()
+            {
                 return Err(invalid("A button needs an action type."));
             }
         }
@@ -104,20 +125,35 @@ fn check_message(body: &[u8], allow: &[&str]) -> Result<serde_json::Map<String, 
             return Err(invalid("slides must be an array."));
         };
         if slides.len() > 20 || s.to_string().chars().count() > 10_000 {
-            return Err(invalid("At most 20 slides and 10000 characters are allowed."));
+            return Err(invalid(
+                "At most 20 slides and 10000 characters are allowed.",
+            ));
         }
     }
     if let Some(c) = obj.get("card")
-        && c.get("title").and_then(|t| t.as_str()).is_some_and(|t| t.chars().count() > 200)
+        && c.get("title")
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| t.chars().count() > 200)
     {
         return Err(invalid("card title is longer than 200 characters."));
     }
     Ok(obj)
 }
 
-fn record(st: &mut State, target: CliqTarget, sender: &str, chat_id: String, message: Value, now: chrono::DateTime<chrono::Utc>) {
+fn record(
+    st: &mut State,
+    target: CliqTarget,
+    sender: &str,
+    chat_id: String,
+    message: Value,
+    now: chrono::DateTime<chrono::Utc>,
+) {
     st.cliq.next += 1;
-    let message_id = format!("{} {}", now.timestamp_millis(), 160_000_000_000u64 + st.cliq.next);
+    let message_id = format!(
+        "{} {}",
+        now.timestamp_millis(),
+        160_000_000_000u64 + st.cliq.next
+    );
     st.cliq.records.push(CliqRecord {
         target,
         sender: sender.to_string(),
@@ -159,17 +195,33 @@ async fn post_channel(
             return cliq_error(400, "bot_not_found", "No bot with this unique name.");
         }
         if !channel.bot_member {
-            return cliq_error(400, "bot_not_participant", "The bot is not a participant of this channel.");
+            return cliq_error(
+                400,
+                "bot_not_participant",
+                "The bot is not a participant of this channel.",
+            );
         }
     }
     if let Err(r) = spend_post(&mut st, &sender, now) {
         return r;
     }
-    record(&mut st, CliqTarget::Channel(channel.unique_name.clone()), &sender, channel.chat_id, Value::Object(msg), now);
+    record(
+        &mut st,
+        CliqTarget::Channel(channel.unique_name.clone()),
+        &sender,
+        channel.chat_id,
+        Value::Object(msg),
+        now,
+    );
     HttpResponse::NoContent().finish()
 }
 
-async fn post_bot_dm(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+async fn post_bot_dm(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     let sender = match enter(&sim, &req).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -185,33 +237,79 @@ async fn post_bot_dm(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<St
     }
     let users: Vec<String> = match msg.remove("userids") {
         // One comma-separated string of ids or emails.
-        Some(Value::String(s)) => s.split(',').map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect(),
-        Some(_) => return cliq_error(400, "input_invalid", "userids must be a comma-separated string."),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect(),
+        Some(_) => {
+            return cliq_error(
+                400,
+                "input_invalid",
+                "userids must be a comma-separated string.",
+            );
+        }
         None if msg.get("broadcast") == Some(&Value::Bool(true)) => vec!["*".into()],
-        None => return cliq_error(400, "botmessage_no_valid_users", "No valid users to message."),
+        None => {
+            return cliq_error(
+                400,
+                "botmessage_no_valid_users",
+                "No valid users to message.",
+            );
+        }
     };
     if users.is_empty() || users.len() > 100 {
-        return cliq_error(400, "botmessage_no_valid_users", "No valid users to message.");
+        return cliq_error(
+            400,
+            "botmessage_no_valid_users",
+            "No valid users to message.",
+        );
     }
     if let Err(r) = spend_post(&mut st, &sender, now) {
         return r;
     }
     let chat_id = format!("CT_dm_{}", users.join("_"));
-    record(&mut st, CliqTarget::Dm(users), &sender, chat_id, Value::Object(msg), now);
+    record(
+        &mut st,
+        CliqTarget::Dm(users),
+        &sender,
+        chat_id,
+        Value::Object(msg),
+        now,
+    );
     HttpResponse::NoContent().finish()
 }
 
-async fn edit_message(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<(String, String)>, body: web::Bytes) -> HttpResponse {
+async fn edit_message(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
     if let Err(r) = enter(&sim, &req).await {
         return r;
     }
     let (chat, message) = path.into_inner();
     let obj = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(o)) => o,
-        _ => return cliq_error(400, "input_invalid", "The request body must be a JSON object."),
+        _ => {
+            return cliq_error(
+                400,
+                "input_invalid",
+                "The request body must be a JSON object.",
+            );
+        }
     };
-    let Some(text) = obj.get("text").and_then(|t| t.as_str()).filter(|t| !t.is_empty() && t.chars().count() <= 5_000) else {
-        return cliq_error(400, "input_invalid", "text is required (at most 5000 characters).");
+    let Some(text) = obj
+        .get("text")
+        .and_then(|t| t.as_str())
+        .filter(|t| !t.is_empty() && t.chars().count() <= 5_000)
+    else {
+        return cliq_error(
+            400,
+            "input_invalid",
+            "text is required (at most 5000 characters).",
+        );
     };
     let mut st = sim.state();
     let Some(rec) = st
@@ -235,19 +333,45 @@ async fn create_channel(sim: web::Data<Inner>, req: HttpRequest, body: web::Byte
     }
     let obj = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(o)) => o,
-        _ => return cliq_error(400, "input_invalid", "The request body must be a JSON object."),
+        _ => {
+            return cliq_error(
+                400,
+                "input_invalid",
+                "The request body must be a JSON object.",
+            );
+        }
     };
-    let Some(name) = obj.get("name").and_then(|n| n.as_str()).filter(|n| !n.trim().is_empty() && n.chars().count() <= 50) else {
-        return cliq_error(400, "input_invalid", "name is required (at most 50 characters).");
+    let Some(name) = obj
+        .get("name")
+        .and_then(|n| n.as_str())
+        .filter(|n| !n.trim().is_empty() && n.chars().count() <= 50)
+    else {
+        return cliq_error(
+            400,
+            "input_invalid",
+            "name is required (at most 50 characters).",
+        );
     };
     let level = obj.get("level").and_then(|l| l.as_str()).unwrap_or("");
     if !["organization", "team", "private", "external"].contains(&level) {
-        return cliq_error(400, "input_invalid", "level must be organization, team, private or external.");
+        return cliq_error(
+            400,
+            "input_invalid",
+            "level must be organization, team, private or external.",
+        );
     }
-    let unique: String = name.to_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
+    let unique: String = name
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let mut st = sim.state();
     if st.cliq.channels.contains_key(&unique) {
-        return cliq_error(400, "channel_name_exists", "A channel with this name exists.");
+        return cliq_error(
+            400,
+            "channel_name_exists",
+            "A channel with this name exists.",
+        );
     }
     st.add_channel(&unique, false);
     let c = st.cliq.channels.get(&unique).cloned();
@@ -260,7 +384,12 @@ async fn create_channel(sim: web::Data<Inner>, req: HttpRequest, body: web::Byte
     }
 }
 
-async fn associate(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+async fn associate(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     let sender = match enter(&sim, &req).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -269,19 +398,28 @@ async fn associate(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<Stri
     let mut st = sim.state();
     // 5 a minute per user, then a 5-minute lock.
     let calls = st.cliq.associate_calls.entry(sender).or_default();
-    while calls.front().is_some_and(|t| *t <= now - Duration::minutes(1)) {
+    while calls
+        .front()
+        .is_some_and(|t| *t <= now - Duration::minutes(1))
+    {
         calls.pop_front();
     }
     if calls.len() >= 5 {
-        return cliq_error(429, "request_limit_exceeded", "You have exceeded the URL throttle limits.");
+        return cliq_error(
+            429,
+            "request_limit_exceeded",
+            "You have exceeded the URL throttle limits.",
+        );
     }
     calls.push_back(now);
     if !st.cliq.bots.contains(&path) {
         return cliq_error(400, "bot_not_found", "No bot with this unique name.");
     }
-    let name = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("channel_unique_name").and_then(|n| n.as_str()).map(str::to_string));
+    let name = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+        v.get("channel_unique_name")
+            .and_then(|n| n.as_str())
+            .map(str::to_string)
+    });
     let Some(name) = name else {
         return cliq_error(400, "input_invalid", "channel_unique_name is required.");
     };
@@ -289,7 +427,11 @@ async fn associate(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<Stri
         return cliq_error(400, "channel_not_found", "The channel does not exist.");
     };
     if channel.bot_member {
-        return cliq_error(400, "bot_already_member", "The bot is already a member of this channel.");
+        return cliq_error(
+            400,
+            "bot_already_member",
+            "The bot is already a member of this channel.",
+        );
     }
     channel.bot_member = true;
     HttpResponse::NoContent().finish()

@@ -12,6 +12,7 @@ use super::gate::{self, Api, desk_error, desk_invalid};
 use super::state::{SimTicket, SimWebhook, State, TicketPatch};
 
 type Query = web::Query<HashMap<String, String>>;
+type Range = Option<(DateTime<Utc>, DateTime<Utc>)>;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/.well-known/jwks.json", web::get().to(jwks))
@@ -42,7 +43,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/webhooks/{id}", web::patch().to(patch_webhook))
                 .route("/webhooks/{id}", web::delete().to(delete_webhook))
                 .default_service(web::to(|| async {
-                    desk_error(404, "URL_NOT_FOUND", "The URL you requested could not be found.")
+                    desk_error(
+                        404,
+                        "URL_NOT_FOUND",
+                        "The URL you requested could not be found.",
+                    )
                 })),
         );
 }
@@ -72,7 +77,11 @@ async fn enter<'a>(
     {
         let mut st = sim.state();
         if st.desk_in_flight >= st.desk_concurrency_limit {
-            return Err(desk_error(429, "TOO_MANY_REQUESTS", "Too many concurrent requests."));
+            return Err(desk_error(
+                429,
+                "TOO_MANY_REQUESTS",
+                "Too many concurrent requests.",
+            ));
         }
         st.desk_in_flight += 1;
         st.desk_max_in_flight = st.desk_max_in_flight.max(st.desk_in_flight);
@@ -95,9 +104,19 @@ async fn enter<'a>(
         });
     let mut st = sim.state();
     match org {
-        None => return Err(desk_error(400, "BAD_REQUEST", "The orgId header is missing.")),
+        None => {
+            return Err(desk_error(
+                400,
+                "BAD_REQUEST",
+                "The orgId header is missing.",
+            ));
+        }
         Some(o) if o.trim() != st.desk.org_id => {
-            return Err(desk_error(401, "OAUTH_ORG_MISMATCH", "The OAuth token does not belong to this organization."));
+            return Err(desk_error(
+                401,
+                "OAUTH_ORG_MISMATCH",
+                "The OAuth token does not belong to this organization.",
+            ));
         }
         Some(_) => {}
     }
@@ -152,8 +171,10 @@ fn csv(q: &Query, name: &str) -> Option<Vec<String>> {
 }
 
 /// `yyyy-MM-ddThh:mm:ss.SSSZ,yyyy-MM-ddThh:mm:ss.SSSZ`
-fn range(q: &Query, name: &str) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, HttpResponse> {
-    let Some(v) = q.get(name) else { return Ok(None) };
+fn range(q: &Query, name: &str) -> Result<Range, HttpResponse> {
+    let Some(v) = q.get(name) else {
+        return Ok(None);
+    };
     let parts: Vec<&str> = v.split(',').collect();
     let parse = |s: &str| DateTime::parse_from_rfc3339(s.trim()).map(|t| t.with_timezone(&Utc));
     match parts.as_slice() {
@@ -165,7 +186,7 @@ fn range(q: &Query, name: &str) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>
     }
 }
 
-fn in_range(t: Option<DateTime<Utc>>, r: &Option<(DateTime<Utc>, DateTime<Utc>)>) -> bool {
+fn in_range(t: Option<DateTime<Utc>>, r: &Range) -> bool {
     match r {
         None => true,
         Some((a, b)) => t.is_some_and(|t| t >= *a && t <= *b),
@@ -173,7 +194,10 @@ fn in_range(t: Option<DateTime<Utc>>, r: &Option<(DateTime<Utc>, DateTime<Utc>)>
 }
 
 fn agent_ref(st: &State, id: &Option<String>, search_style: bool) -> Value {
-    let Some(a) = id.as_ref().and_then(|id| st.desk.agents.iter().find(|a| &a.id == id)) else {
+    let Some(a) = id
+        .as_ref()
+        .and_then(|id| st.desk.agents.iter().find(|a| &a.id == id))
+    else {
         return Value::Null;
     };
     if search_style {
@@ -285,8 +309,17 @@ async fn list_tickets(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> Http
         let from = int_param(&q, "from", 0, 0, i64::MAX)? as usize;
         let limit = int_param(&q, "limit", 25, 1, 100)? as usize;
         let inc = includes(&q)?;
-        let sort_by = q.get("sortBy").cloned().unwrap_or_else(|| "createdTime".into());
-        let allowed = ["dueDate", "createdTime", "responseDueDate", "customerResponseTime", "recentThread"];
+        let sort_by = q
+            .get("sortBy")
+            .cloned()
+            .unwrap_or_else(|| "createdTime".into());
+        let allowed = [
+            "dueDate",
+            "createdTime",
+            "responseDueDate",
+            "customerResponseTime",
+            "recentThread",
+        ];
         if !allowed.contains(&sort_by.trim_start_matches('-')) {
             return Err(bad_param("sortBy"));
         }
@@ -299,7 +332,11 @@ async fn list_tickets(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> Http
             .tickets
             .values()
             .filter(|t| department.as_ref().is_none_or(|d| &t.department_id == d))
-            .filter(|t| statuses.as_ref().is_none_or(|s| s.iter().any(|s| s == &t.status)))
+            .filter(|t| {
+                statuses
+                    .as_ref()
+                    .is_none_or(|s| s.iter().any(|s| s == &t.status))
+            })
             .filter(|t| {
                 assignees.as_ref().is_none_or(|a| {
                     a.iter().any(|a| {
@@ -338,8 +375,16 @@ async fn search_tickets(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> Ht
     let result = (|| -> Result<HttpResponse, HttpResponse> {
         let from = int_param(&q, "from", 0, 0, 999)? as usize;
         let limit = int_param(&q, "limit", 10, 1, 100)? as usize;
-        let sort_by = q.get("sortBy").cloned().unwrap_or_else(|| "relevance".into());
-        let allowed = ["relevance", "modifiedTime", "createdTime", "customerResponseTime"];
+        let sort_by = q
+            .get("sortBy")
+            .cloned()
+            .unwrap_or_else(|| "relevance".into());
+        let allowed = [
+            "relevance",
+            "modifiedTime",
+            "createdTime",
+            "customerResponseTime",
+        ];
         if !allowed.contains(&sort_by.trim_start_matches('-')) {
             return Err(bad_param("sortBy"));
         }
@@ -350,7 +395,8 @@ async fn search_tickets(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> Ht
         let modified = range(&q, "modifiedTimeRange")?;
         let due = range(&q, "dueDateRange")?;
         let numbers = csv(&q, "ticketNumber");
-        let emails = csv(&q, "email").map(|e| e.into_iter().map(|e| e.to_lowercase()).collect::<Vec<_>>());
+        let emails =
+            csv(&q, "email").map(|e| e.into_iter().map(|e| e.to_lowercase()).collect::<Vec<_>>());
         let statuses = csv(&q, "status");
         let assignees = csv(&q, "assigneeId");
         let department = q.get("departmentId").cloned();
@@ -359,10 +405,16 @@ async fn search_tickets(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> Ht
             .desk
             .tickets
             .values()
-            .filter(|t| numbers.as_ref().is_none_or(|n| n.contains(&t.ticket_number)))
+            .filter(|t| {
+                numbers
+                    .as_ref()
+                    .is_none_or(|n| n.contains(&t.ticket_number))
+            })
             .filter(|t| {
                 emails.as_ref().is_none_or(|e| {
-                    t.email.as_ref().is_some_and(|m| e.contains(&m.to_lowercase()))
+                    t.email
+                        .as_ref()
+                        .is_some_and(|m| e.contains(&m.to_lowercase()))
                 })
             })
             .filter(|t| statuses.as_ref().is_none_or(|s| s.contains(&t.status)))
@@ -377,7 +429,11 @@ async fn search_tickets(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> Ht
             .filter(|t| in_range(t.due_date, &due))
             .collect();
         let total = tickets.len();
-        let sort_key = if sort_by.trim_start_matches('-') == "relevance" { "-modifiedTime" } else { sort_by.as_str() };
+        let sort_key = if sort_by.trim_start_matches('-') == "relevance" {
+            "-modifiedTime"
+        } else {
+            sort_by.as_str()
+        };
         sort_tickets(&mut tickets, sort_key);
         let items: Vec<Value> = tickets
             .into_iter()
@@ -403,10 +459,19 @@ async fn search_tickets(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> Ht
 }
 
 fn not_found() -> HttpResponse {
-    desk_error(404, "URL_NOT_FOUND", "The URL you requested could not be found.")
+    desk_error(
+        404,
+        "URL_NOT_FOUND",
+        "The URL you requested could not be found.",
+    )
 }
 
-async fn get_ticket(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>, q: Query) -> HttpResponse {
+async fn get_ticket(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: Query,
+) -> HttpResponse {
     let (_user, _f) = match enter(&sim, &req, 1).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -425,9 +490,24 @@ async fn get_ticket(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<Str
 
 /// The fields PATCH /tickets/{id} accepts (Zoho's schema has additionalProperties: false).
 const TICKET_FIELDS: [&str; 18] = [
-    "subject", "description", "status", "priority", "channel", "language", "classification",
-    "category", "subCategory", "email", "phone", "dueDate", "responseDueDate", "assigneeId",
-    "teamId", "departmentId", "contactId", "cf",
+    "subject",
+    "description",
+    "status",
+    "priority",
+    "channel",
+    "language",
+    "classification",
+    "category",
+    "subCategory",
+    "email",
+    "phone",
+    "dueDate",
+    "responseDueDate",
+    "assigneeId",
+    "teamId",
+    "departmentId",
+    "contactId",
+    "cf",
 ];
 
 fn body_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, HttpResponse> {
@@ -436,13 +516,21 @@ fn body_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, HttpRespon
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(o)) => Ok(o),
-        _ => Err(desk_error(400, "BAD_REQUEST", "The request body is not a JSON object.")),
+        _ => Err(desk_error(
+            400,
+            "BAD_REQUEST",
+            "The request body is not a JSON object.",
+        )),
     }
 }
 
 /// The agent acting for a zuid (the token's user), for `modifiedBy`.
 fn actor_of(st: &State, zuid: &str) -> Option<String> {
-    st.desk.agents.iter().find(|a| a.zuid == zuid).map(|a| a.id.clone())
+    st.desk
+        .agents
+        .iter()
+        .find(|a| a.zuid == zuid)
+        .map(|a| a.id.clone())
 }
 
 fn opt_id(v: &Value, field: &str) -> Result<Option<String>, HttpResponse> {
@@ -455,7 +543,12 @@ fn opt_id(v: &Value, field: &str) -> Result<Option<String>, HttpResponse> {
     }
 }
 
-async fn update_ticket(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+async fn update_ticket(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     let (user, _f) = match enter(&sim, &req, 1).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -476,9 +569,28 @@ async fn update_ticket(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<
                 return Err(desk_invalid(k, "is not a field of a ticket"));
             }
             match k.as_str() {
-                "subject" => patch.subject = Some(v.as_str().ok_or_else(|| desk_invalid(k, "must be a string"))?.to_string()),
-                "status" => patch.status = Some(v.as_str().filter(|s| !s.is_empty()).ok_or_else(|| desk_invalid(k, "must be a status name"))?.to_string()),
-                "priority" => patch.priority = Some(v.as_str().ok_or_else(|| desk_invalid(k, "must be a string"))?.to_string()),
+                "subject" => {
+                    patch.subject = Some(
+                        v.as_str()
+                            .ok_or_else(|| desk_invalid(k, "must be a string"))?
+                            .to_string(),
+                    )
+                }
+                "status" => {
+                    patch.status = Some(
+                        v.as_str()
+                            .filter(|s| !s.is_empty())
+                            .ok_or_else(|| desk_invalid(k, "must be a status name"))?
+                            .to_string(),
+                    )
+                }
+                "priority" => {
+                    patch.priority = Some(
+                        v.as_str()
+                            .ok_or_else(|| desk_invalid(k, "must be a string"))?
+                            .to_string(),
+                    )
+                }
                 "assigneeId" => {
                     let id = opt_id(v, k)?;
                     if let Some(id) = &id
@@ -537,7 +649,12 @@ async fn update_ticket(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<
     with_weight(HttpResponse::Ok().json(ticket), 1)
 }
 
-async fn send_reply(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+async fn send_reply(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     let (_user, _f) = match enter(&sim, &req, 1).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -555,16 +672,29 @@ async fn send_reply(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<Str
     if !["EMAIL", "FACEBOOK", "TWITTER", "FORUMS"].contains(&channel) {
         return desk_invalid("channel", "must be EMAIL, FACEBOOK, TWITTER or FORUMS");
     }
-    let Some(content) = obj.get("content").and_then(|v| v.as_str()).filter(|c| !c.is_empty()) else {
+    let Some(content) = obj
+        .get("content")
+        .and_then(|v| v.as_str())
+        .filter(|c| !c.is_empty())
+    else {
         return desk_invalid("content", "is required");
     };
-    let content_type = obj.get("contentType").and_then(|v| v.as_str()).unwrap_or("plainText");
+    let content_type = obj
+        .get("contentType")
+        .and_then(|v| v.as_str())
+        .unwrap_or("plainText");
     if !["html", "plainText"].contains(&content_type) {
         return desk_invalid("contentType", "must be html or plainText");
     }
-    let from = obj.get("fromEmailAddress").and_then(|v| v.as_str()).unwrap_or("");
+    let from = obj
+        .get("fromEmailAddress")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
     if channel == "EMAIL" && !st.from_addresses.iter().any(|a| a == from) {
-        return desk_invalid("fromEmailAddress", "is not a from-address configured in the portal");
+        return desk_invalid(
+            "fromEmailAddress",
+            "is not a from-address configured in the portal",
+        );
     }
     let to = obj
         .get("to")
@@ -579,21 +709,35 @@ async fn send_reply(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<Str
         channel: channel.to_string(),
         direction: "out".into(),
         content: content.to_string(),
-        content_type: if content_type == "html" { "text/html" } else { "text/plain" }.into(),
+        content_type: if content_type == "html" {
+            "text/html"
+        } else {
+            "text/plain"
+        }
+        .into(),
         from_email_address: from.to_string(),
         to,
         created_time: now,
         status: "SUCCESS".into(),
     };
     st.desk.threads.push(thread.clone());
-    if let Some(t) = path.parse::<u64>().ok().and_then(|n| st.desk.tickets.get_mut(&n)) {
+    if let Some(t) = path
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| st.desk.tickets.get_mut(&n))
+    {
         let count: u64 = t.thread_count.parse().unwrap_or(0);
         t.thread_count = (count + 1).to_string();
     }
     with_weight(HttpResponse::Ok().json(thread), 1)
 }
 
-async fn add_comment(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+async fn add_comment(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     let (user, _f) = match enter(&sim, &req, 1).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -602,7 +746,11 @@ async fn add_comment(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<St
         Ok(o) => o,
         Err(r) => return r,
     };
-    let Some(content) = obj.get("content").and_then(|v| v.as_str()).filter(|c| !c.is_empty()) else {
+    let Some(content) = obj
+        .get("content")
+        .and_then(|v| v.as_str())
+        .filter(|c| !c.is_empty())
+    else {
         return desk_invalid("content", "is required");
     };
     if content.chars().count() > 32_000 {
@@ -633,7 +781,12 @@ async fn add_comment(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<St
     with_weight(HttpResponse::Ok().json(comment), 1)
 }
 
-async fn list_comments(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>, q: Query) -> HttpResponse {
+async fn list_comments(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: Query,
+) -> HttpResponse {
     let (_user, _f) = match enter(&sim, &req, 3).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -663,7 +816,11 @@ async fn list_comments(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<
     with_weight(HttpResponse::Ok().json(json!({"data": items})), 3)
 }
 
-fn tasks_response(st: &State, q: &Query, ticket: Option<&str>) -> Result<HttpResponse, HttpResponse> {
+fn tasks_response(
+    st: &State,
+    q: &Query,
+    ticket: Option<&str>,
+) -> Result<HttpResponse, HttpResponse> {
     let from = int_param(q, "from", 0, 0, i64::MAX)? as usize;
     let limit = int_param(q, "limit", 25, 1, 100)? as usize;
     let department = q.get("departmentId").cloned();
@@ -689,7 +846,12 @@ async fn list_tasks(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> HttpRe
     with_weight(tasks_response(&st, &q, None).unwrap_or_else(|e| e), 3)
 }
 
-async fn ticket_tasks(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>, q: Query) -> HttpResponse {
+async fn ticket_tasks(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: Query,
+) -> HttpResponse {
     let (_user, _f) = match enter(&sim, &req, 3).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -698,7 +860,10 @@ async fn ticket_tasks(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<S
     if st.ticket(&path).is_none() {
         return not_found();
     }
-    with_weight(tasks_response(&st, &q, Some(&path)).unwrap_or_else(|e| e), 3)
+    with_weight(
+        tasks_response(&st, &q, Some(&path)).unwrap_or_else(|e| e),
+        3,
+    )
 }
 
 async fn list_agents(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> HttpResponse {
@@ -786,7 +951,11 @@ async fn list_departments(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> 
     with_weight(result.unwrap_or_else(|e| e), 3)
 }
 
-async fn get_department(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn get_department(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (_user, _f) = match enter(&sim, &req, 1).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -846,7 +1015,11 @@ async fn list_teams(sim: web::Data<Inner>, req: HttpRequest) -> HttpResponse {
     with_weight(teams_response(&st, None), 3)
 }
 
-async fn department_teams(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn department_teams(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (_user, _f) = match enter(&sim, &req, 3).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -901,8 +1074,18 @@ async fn count_by_field(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> Ht
         Ok(u) => u,
         Err(r) => return r,
     };
-    let known = ["statusType", "status", "priority", "channel", "spam", "escalated", "overDue"];
-    let Some(fields) = csv(&q, "field").filter(|f| !f.is_empty() && f.iter().all(|f| known.contains(&f.as_str()))) else {
+    let known = [
+        "statusType",
+        "status",
+        "priority",
+        "channel",
+        "spam",
+        "escalated",
+        "overDue",
+    ];
+    let Some(fields) =
+        csv(&q, "field").filter(|f| !f.is_empty() && f.iter().all(|f| known.contains(&f.as_str())))
+    else {
         return bad_param("field");
     };
     let now = sim.clock.now();
@@ -932,7 +1115,13 @@ async fn count_by_field(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> Ht
     for field in &fields {
         let v = match field.as_str() {
             "statusType" => {
-                let n = |kind: &str| tickets.iter().filter(|t| t.status_type == kind).count().to_string();
+                let n = |kind: &str| {
+                    tickets
+                        .iter()
+                        .filter(|t| t.status_type == kind)
+                        .count()
+                        .to_string()
+                };
                 json!([
                     {"value": "OPEN", "count": n("Open")},
                     {"value": "ONHOLD", "count": n("On Hold")},
@@ -959,7 +1148,10 @@ async fn agents_tickets_count(sim: web::Data<Inner>, req: HttpRequest, q: Query)
     let Some(ids) = csv(&q, "agentIds").filter(|i| !i.is_empty() && i.len() <= 50) else {
         return desk_invalid("agentIds", "is required (at most 50)");
     };
-    let department = q.get("departmentId").filter(|d| d.as_str() != "allDepartment").cloned();
+    let department = q
+        .get("departmentId")
+        .filter(|d| d.as_str() != "allDepartment")
+        .cloned();
     let now = sim.clock.now();
     let st = sim.state();
     let data: Vec<Value> = ids
@@ -994,7 +1186,11 @@ async fn customer_happiness(sim: web::Data<Inner>, req: HttpRequest, q: Query) -
         let from = int_param(&q, "from", 0, 0, i64::MAX)? as usize;
         let limit = int_param(&q, "limit", 50, 1, 100)? as usize;
         // `department` is required: an id or allDepartment.
-        let Some(department) = q.get("department").or_else(|| q.get("departmentId")).cloned() else {
+        let Some(department) = q
+            .get("department")
+            .or_else(|| q.get("departmentId"))
+            .cloned()
+        else {
             return Err(bad_param("department"));
         };
         let rating = q.get("rating").cloned();
@@ -1011,7 +1207,11 @@ async fn customer_happiness(sim: web::Data<Inner>, req: HttpRequest, q: Query) -
             .ratings
             .iter()
             .filter(|r| department == "allDepartment" || r.department_id == department)
-            .filter(|r| rating.as_ref().is_none_or(|x| r.rating == *x || (x == "ok" && r.rating == "okay")))
+            .filter(|r| {
+                rating
+                    .as_ref()
+                    .is_none_or(|x| r.rating == *x || (x == "ok" && r.rating == "okay"))
+            })
             .filter(|r| start.is_none_or(|s| r.rated_time.timestamp_millis() >= s))
             .filter(|r| end.is_none_or(|e| r.rated_time.timestamp_millis() <= e))
             .skip(from)
@@ -1025,14 +1225,29 @@ async fn customer_happiness(sim: web::Data<Inner>, req: HttpRequest, q: Query) -
 
 /// Desk validates a webhook URL with a GET, then a POST, and needs a 200 from one of them.
 async fn validate_url(sim: &Inner, url: &str) -> bool {
-    let ok = |r: Result<reqwest::Response, reqwest::Error>| r.is_ok_and(|r| r.status().as_u16() == 200);
+    let ok =
+        |r: Result<reqwest::Response, reqwest::Error>| r.is_ok_and(|r| r.status().as_u16() == 200);
     let timeout = std::time::Duration::from_secs(5);
     ok(sim.http.get(url).timeout(timeout).send().await)
-        || ok(sim.http.post(url).timeout(timeout).json(&json!([])).send().await)
+        || ok(sim
+            .http
+            .post(url)
+            .timeout(timeout)
+            .json(&json!([]))
+            .send()
+            .await)
 }
 
 fn webhook_fields(obj: &serde_json::Map<String, Value>, require: bool) -> Result<(), HttpResponse> {
-    const FIELDS: [&str; 7] = ["name", "url", "description", "subscriptions", "includeEventsFrom", "ignoreSourceId", "isEnabled"];
+    const FIELDS: [&str; 7] = [
+        "name",
+        "url",
+        "description",
+        "subscriptions",
+        "includeEventsFrom",
+        "ignoreSourceId",
+        "isEnabled",
+    ];
     for k in obj.keys() {
         if !FIELDS.contains(&k.as_str()) {
             return Err(desk_invalid(k, "is not a field of a webhook"));
@@ -1046,22 +1261,38 @@ fn webhook_fields(obj: &serde_json::Map<String, Value>, require: bool) -> Result
         Some(Value::Object(subs)) if !subs.is_empty() => {
             for (event, filter) in subs {
                 if !(filter.is_null() || filter.is_object()) {
-                    return Err(desk_invalid(&format!("subscriptions/{event}"), "must be an object or null"));
+                    return Err(desk_invalid(
+                        &format!("subscriptions/{event}"),
+                        "must be an object or null",
+                    ));
                 }
             }
         }
-        _ => return Err(desk_invalid("subscriptions", "is required: an object of event names")),
+        _ => {
+            return Err(desk_invalid(
+                "subscriptions",
+                "is required: an object of event names",
+            ));
+        }
     }
     if let Some(u) = obj.get("url") {
         let url = u.as_str().unwrap_or("");
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 500 {
-            return Err(desk_invalid("url", "must be an http(s) URL of at most 500 characters"));
+            return Err(desk_invalid(
+                "url",
+                "must be an http(s) URL of at most 500 characters",
+            ));
         }
     }
     if let Some(inc) = obj.get("includeEventsFrom")
-        && !inc.as_array().is_some_and(|a| a.iter().all(|x| x.as_str() == Some("AUTOMATION")))
+        && !inc
+            .as_array()
+            .is_some_and(|a| a.iter().all(|x| x.as_str() == Some("AUTOMATION")))
     {
-        return Err(desk_invalid("includeEventsFrom", "may only hold \"AUTOMATION\""));
+        return Err(desk_invalid(
+            "includeEventsFrom",
+            "may only hold \"AUTOMATION\"",
+        ));
     }
     Ok(())
 }
@@ -1078,29 +1309,57 @@ async fn create_webhook(sim: web::Data<Inner>, req: HttpRequest, body: web::Byte
     if let Err(r) = webhook_fields(&obj, true) {
         return r;
     }
-    let url = obj.get("url").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let url = obj
+        .get("url")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
     if !validate_url(&sim, &url).await {
-        return desk_invalid("url", "the URL did not answer the validation request with 200");
+        return desk_invalid(
+            "url",
+            "the URL did not answer the validation request with 200",
+        );
     }
     let now = sim.clock.now();
     let mut st = sim.state();
     if st.desk.webhooks.len() >= 20 {
-        return desk_error(422, "UNPROCESSABLE_ENTITY", "At most 20 webhooks can be configured.");
+        return desk_error(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            "At most 20 webhooks can be configured.",
+        );
     }
     let id = st.desk.new_id();
     let hook = SimWebhook {
         id,
-        name: obj.get("name").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+        name: obj
+            .get("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string(),
         url,
-        description: obj.get("description").and_then(|v| v.as_str()).map(str::to_string),
+        description: obj
+            .get("description")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
         subscriptions: obj.get("subscriptions").cloned().unwrap_or_default(),
         include_events_from: obj
             .get("includeEventsFrom")
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default(),
-        ignore_source_id: obj.get("ignoreSourceId").and_then(|v| v.as_str()).map(str::to_string),
-        is_enabled: obj.get("isEnabled").and_then(|v| v.as_bool()).unwrap_or(true),
+        ignore_source_id: obj
+            .get("ignoreSourceId")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        is_enabled: obj
+            .get("isEnabled")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
         created_time: now,
         kind: "CUSTOMER_WEBHOOK".into(),
     };
@@ -1114,11 +1373,20 @@ async fn list_webhooks(sim: web::Data<Inner>, req: HttpRequest) -> HttpResponse 
         Err(r) => return r,
     };
     let st = sim.state();
-    let items = st.desk.webhooks.iter().map(|w| serde_json::to_value(w).unwrap_or_default()).collect();
+    let items = st
+        .desk
+        .webhooks
+        .iter()
+        .map(|w| serde_json::to_value(w).unwrap_or_default())
+        .collect();
     with_weight(list_or_204("data", items), 3)
 }
 
-async fn get_webhook(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn get_webhook(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (_user, _f) = match enter(&sim, &req, 1).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -1130,7 +1398,12 @@ async fn get_webhook(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<St
     }
 }
 
-async fn patch_webhook(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+async fn patch_webhook(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     let (_user, _f) = match enter(&sim, &req, 1).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -1148,7 +1421,10 @@ async fn patch_webhook(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<
     if let Some(url) = obj.get("url").and_then(|v| v.as_str())
         && !validate_url(&sim, url).await
     {
-        return desk_invalid("url", "the URL did not answer the validation request with 200");
+        return desk_invalid(
+            "url",
+            "the URL did not answer the validation request with 200",
+        );
     }
     let mut st = sim.state();
     let Some(w) = st.desk.webhooks.iter_mut().find(|w| w.id == *path) else {
@@ -1170,7 +1446,11 @@ async fn patch_webhook(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<
     with_weight(HttpResponse::Ok().json(w), 1)
 }
 
-async fn delete_webhook(sim: web::Data<Inner>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn delete_webhook(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (_user, _f) = match enter(&sim, &req, 1).await {
         Ok(u) => u,
         Err(r) => return r,

@@ -82,9 +82,15 @@ pub fn authenticate(sim: &Inner, req: &HttpRequest, api: Api) -> Result<String, 
         .unwrap_or("");
     let Some(token) = header.strip_prefix("Zoho-oauthtoken ") else {
         return Err(match api {
-            Api::Desk => desk_error(401, "UNAUTHORIZED", "You are not authenticated to perform this operation."),
+            Api::Desk => desk_error(
+                401,
+                "UNAUTHORIZED",
+                "You are not authenticated to perform this operation.",
+            ),
             // Cliq answers a missing token with an empty HTML body.
-            Api::Cliq => HttpResponse::Unauthorized().content_type("text/html").finish(),
+            Api::Cliq => HttpResponse::Unauthorized()
+                .content_type("text/html")
+                .finish(),
         });
     };
     let now = sim.clock.now();
@@ -97,7 +103,11 @@ pub fn authenticate(sim: &Inner, req: &HttpRequest, api: Api) -> Result<String, 
             .map(|g| g.zuid.clone())
             .unwrap_or_default()),
         _ => Err(match api {
-            Api::Desk => desk_error(401, "INVALID_OAUTH", "The OAuth Token you provided is invalid."),
+            Api::Desk => desk_error(
+                401,
+                "INVALID_OAUTH",
+                "The OAuth Token you provided is invalid.",
+            ),
             Api::Cliq => cliq_error(401, "oauthtoken_invalid", "Invalid OAuth token passed."),
         }),
     }

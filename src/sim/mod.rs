@@ -6,6 +6,9 @@
 //! All three services are served from one loopback port; [`Simulator::config_urls`] gives the
 //! `[zoho]` overrides that point deskcliq at it. Its clock is the one the tests control.
 
+// Handlers answer errors as ready `HttpResponse`s; their size does not matter in a simulator.
+#![allow(clippy::result_large_err)]
+
 mod accounts;
 mod cliq;
 mod desk;
@@ -158,14 +161,25 @@ impl Simulator {
         ticket
     }
 
-    pub fn update_ticket(&self, id: &str, patch: TicketPatch, actor: Option<&str>) -> Option<SimTicket> {
+    pub fn update_ticket(
+        &self,
+        id: &str,
+        patch: TicketPatch,
+        actor: Option<&str>,
+    ) -> Option<SimTicket> {
         let now = self.inner.clock.now();
         let (ticket, events) = self.inner.state().update_ticket(id, patch, actor, now)?;
         self.emit(events);
         Some(ticket)
     }
 
-    pub fn add_comment(&self, ticket_id: &str, author: &str, content: &str, public: bool) -> Option<SimComment> {
+    pub fn add_comment(
+        &self,
+        ticket_id: &str,
+        author: &str,
+        content: &str,
+        public: bool,
+    ) -> Option<SimComment> {
         let now = self.inner.clock.now();
         let (comment, events) = self
             .inner

@@ -396,23 +396,45 @@ impl State {
                 is_default: false,
             },
         ];
-        let agent = |id: &str, first: &str, last: &str, email: &str, zuid: &str, deps: &[&str]| SimAgent {
-            id: id.into(),
-            first_name: first.into(),
-            last_name: last.into(),
-            name: format!("{first} {last}"),
-            email_id: email.into(),
-            zuid: zuid.into(),
-            status: "ACTIVE".into(),
-            associated_department_ids: deps.iter().map(|d| d.to_string()).collect(),
-            role_id: "1892000000056005".into(),
-            is_confirmed: true,
-            photo_url: None,
-        };
+        let agent =
+            |id: &str, first: &str, last: &str, email: &str, zuid: &str, deps: &[&str]| SimAgent {
+                id: id.into(),
+                first_name: first.into(),
+                last_name: last.into(),
+                name: format!("{first} {last}"),
+                email_id: email.into(),
+                zuid: zuid.into(),
+                status: "ACTIVE".into(),
+                associated_department_ids: deps.iter().map(|d| d.to_string()).collect(),
+                role_id: "1892000000056005".into(),
+                is_confirmed: true,
+                photo_url: None,
+            };
         let agents = vec![
-            agent("1892000000056007", "Hanako", "Sato", "sato@example.co.jp", "55667788", &["1892000000082069"]),
-            agent("1892000000056008", "Taro", "Suzuki", "suzuki@example.co.jp", "55667789", &["1892000000082069", "1892000000082070"]),
-            agent("1892000000056009", "Alex", "Kim", "kim@example.com", "55667790", &["1892000000082070"]),
+            agent(
+                "1892000000056007",
+                "Hanako",
+                "Sato",
+                "sato@example.co.jp",
+                "55667788",
+                &["1892000000082069"],
+            ),
+            agent(
+                "1892000000056008",
+                "Taro",
+                "Suzuki",
+                "suzuki@example.co.jp",
+                "55667789",
+                &["1892000000082069", "1892000000082070"],
+            ),
+            agent(
+                "1892000000056009",
+                "Alex",
+                "Kim",
+                "kim@example.com",
+                "55667790",
+                &["1892000000082070"],
+            ),
         ];
         let teams = vec![SimTeam {
             id: "1892000000090001".into(),
@@ -513,10 +535,16 @@ impl State {
     }
 
     pub fn ticket(&self, id: &str) -> Option<&SimTicket> {
-        id.parse::<u64>().ok().and_then(|n| self.desk.tickets.get(&n))
+        id.parse::<u64>()
+            .ok()
+            .and_then(|n| self.desk.tickets.get(&n))
     }
 
-    pub fn create_ticket(&mut self, t: NewTicket, now: DateTime<Utc>) -> (SimTicket, Vec<Outgoing>) {
+    pub fn create_ticket(
+        &mut self,
+        t: NewTicket,
+        now: DateTime<Utc>,
+    ) -> (SimTicket, Vec<Outgoing>) {
         let id = self.desk.new_id();
         self.desk.next_number += 1;
         let contact_id = self.desk.new_id();
@@ -673,7 +701,13 @@ impl State {
     }
 
     /// A customer-satisfaction rating on a ticket.
-    pub fn add_rating(&mut self, ticket_id: &str, rating: &str, feedback: Option<&str>, now: DateTime<Utc>) -> Option<SimRating> {
+    pub fn add_rating(
+        &mut self,
+        ticket_id: &str,
+        rating: &str,
+        feedback: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Option<SimRating> {
         let t = self.ticket(ticket_id)?.clone();
         let id = self.desk.new_id();
         let r = SimRating {

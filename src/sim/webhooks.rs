@@ -20,7 +20,11 @@ pub fn jwt_for(sim: &Inner, webhook_id: &str) -> String {
         let st = sim.state();
         (st.desk.org_id.clone(), st.jwt_exp_in_millis)
     };
-    let exp = if millis { (now + 300) * 1000 } else { now + 300 };
+    let exp = if millis {
+        (now + 300) * 1000
+    } else {
+        now + 300
+    };
     let claims = serde_json::json!({
         "iss": format!("orgId:{org}"),
         "aud": format!("webhookId:{webhook_id}"),

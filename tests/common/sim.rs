@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use deskcliq::clock::Clock;
 use deskcliq::cliq::CliqClient;
+use deskcliq::clock::Clock;
 use deskcliq::config::{Secret, SecretSource};
 use deskcliq::desk::DeskClient;
 use deskcliq::metrics::Metrics;
@@ -38,7 +38,12 @@ pub fn oauth(sim: &Simulator) -> OAuthClient {
     )
 }
 
-pub fn token_manager(sim: &Simulator, store: &Store, clock: &Clock, metrics: &Arc<Metrics>) -> TokenManager {
+pub fn token_manager(
+    sim: &Simulator,
+    store: &Store,
+    clock: &Clock,
+    metrics: &Arc<Metrics>,
+) -> TokenManager {
     TokenManager::new(
         oauth(sim),
         "service",
@@ -81,14 +86,22 @@ impl Zoho {
     }
 
     pub fn cliq(&self) -> CliqClient {
-        CliqClient::new(&self.sim.base_url(), sim::BOT, self.tokens.clone(), self.metrics.clone())
+        CliqClient::new(
+            &self.sim.base_url(),
+            sim::BOT,
+            self.tokens.clone(),
+            self.metrics.clone(),
+        )
     }
 }
+
+/// What a receiver got: the `X-ZDesk-JWT` header and the JSON body of each POST.
+pub type Posts = Arc<std::sync::Mutex<Vec<(Option<String>, serde_json::Value)>>>;
 
 /// A webhook receiver on loopback: answers 200 (or `status`) and records every POST.
 pub struct Receiver {
     pub url: String,
-    pub posts: Arc<std::sync::Mutex<Vec<(Option<String>, serde_json::Value)>>>,
+    pub posts: Posts,
     pub gets: Arc<std::sync::atomic::AtomicUsize>,
     handle: actix_web::dev::ServerHandle,
 }
@@ -96,7 +109,7 @@ pub struct Receiver {
 impl Receiver {
     pub async fn start(status: u16) -> Receiver {
         use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-        let posts: Arc<std::sync::Mutex<Vec<(Option<String>, serde_json::Value)>>> = Arc::default();
+        let posts: Posts = Arc::default();
         let gets: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
         let (p, g) = (posts.clone(), gets.clone());
         let server = HttpServer::new(move || {
@@ -109,7 +122,10 @@ impl Receiver {
                         let g = g.clone();
                         async move {
                             g.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                            HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
+                            HttpResponse::build(
+                                actix_web::http::StatusCode::from_u16(status).unwrap(),
+                            )
+                            .finish()
                         }
                     }),
                 )
@@ -123,9 +139,13 @@ impl Receiver {
                                 .get("X-ZDesk-JWT")
                                 .and_then(|v| v.to_str().ok())
                                 .map(str::to_string);
-                            let v = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                            let v =
+                                serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
                             p.lock().unwrap().push((jwt, v));
-                            HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
+                            HttpResponse::build(
+                                actix_web::http::StatusCode::from_u16(status).unwrap(),
+                            )
+                            .finish()
                         }
                     }),
                 )
