@@ -13,6 +13,7 @@ mod accounts;
 mod cliq;
 mod desk;
 mod gate;
+mod model;
 mod state;
 mod webhooks;
 

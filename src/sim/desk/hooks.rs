@@ -1,0 +1,256 @@
+//! Webhook subscriptions: create (with Desk's URL validation), list, get, patch, delete.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use serde_json::{Value, json};
+
+use super::*;
+
+/// Desk validates a webhook URL with a GET, then a POST, and needs a 200 from one of them.
+pub(super) async fn validate_url(sim: &Inner, url: &str) -> bool {
+    let ok =
+        |r: Result<reqwest::Response, reqwest::Error>| r.is_ok_and(|r| r.status().as_u16() == 200);
+    let timeout = std::time::Duration::from_secs(5);
+    ok(sim.http.get(url).timeout(timeout).send().await)
+        || ok(sim
+            .http
+            .post(url)
+            .timeout(timeout)
+            .json(&json!([]))
+            .send()
+            .await)
+}
+
+pub(super) fn webhook_fields(
+    obj: &serde_json::Map<String, Value>,
+    require: bool,
+) -> Result<(), HttpResponse> {
+    const FIELDS: [&str; 7] = [
+        "name",
+        "url",
+        "description",
+        "subscriptions",
+        "includeEventsFrom",
+        "ignoreSourceId",
+        "isEnabled",
+    ];
+    for k in obj.keys() {
+        if !FIELDS.contains(&k.as_str()) {
+            return Err(desk_invalid(k, "is not a field of a webhook"));
+        }
+    }
+    if require && !obj.contains_key("url") {
+        return Err(desk_invalid("url", "is required"));
+    }
+    // The schema requires subscriptions on create and on PATCH alike.
+    match obj.get("subscriptions") {
+        Some(Value::Object(subs)) if !subs.is_empty() => {
+            for (event, filter) in subs {
+                if !(filter.is_null() || filter.is_object()) {
+                    return Err(desk_invalid(
+                        &format!("subscriptions/{event}"),
+                        "must be an object or null",
+                    ));
+                }
+            }
+        }
+        _ => {
+            return Err(desk_invalid(
+                "subscriptions",
+                "is required: an object of event names",
+            ));
+        }
+    }
+    if let Some(u) = obj.get("url") {
+        let url = u.as_str().unwrap_or("");
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 500 {
+            return Err(desk_invalid(
+                "url",
+                "must be an http(s) URL of at most 500 characters",
+            ));
+        }
+    }
+    if let Some(inc) = obj.get("includeEventsFrom")
+        && !inc
+            .as_array()
+            .is_some_and(|a| a.iter().all(|x| x.as_str() == Some("AUTOMATION")))
+    {
+        return Err(desk_invalid(
+            "includeEventsFrom",
+            "may only hold \"AUTOMATION\"",
+        ));
+    }
+    Ok(())
+}
+
+pub(super) async fn create_webhook(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (_user, _f) = match enter(&sim, &req, 1).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let obj = match body_object(&body) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    if let Err(r) = webhook_fields(&obj, true) {
+        return r;
+    }
+    let url = obj
+        .get("url")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    if !validate_url(&sim, &url).await {
+        return desk_invalid(
+            "url",
+            "the URL did not answer the validation request with 200",
+        );
+    }
+    let now = sim.clock.now();
+    let mut st = sim.state();
+    if st.desk.webhooks.len() >= 20 {
+        return desk_error(
+            422,
+            "UNPROCESSABLE_ENTITY",
+            "At most 20 webhooks can be configured.",
+        );
+    }
+    let id = st.desk.new_id();
+    let hook = SimWebhook {
+        id,
+        name: obj
+            .get("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string(),
+        url,
+        description: obj
+            .get("description")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        subscriptions: obj.get("subscriptions").cloned().unwrap_or_default(),
+        include_events_from: obj
+            .get("includeEventsFrom")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ignore_source_id: obj
+            .get("ignoreSourceId")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        is_enabled: obj
+            .get("isEnabled")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
+        created_time: now,
+        kind: "CUSTOMER_WEBHOOK".into(),
+    };
+    st.desk.webhooks.push(hook.clone());
+    with_weight(HttpResponse::Ok().json(hook), 1)
+}
+
+pub(super) async fn list_webhooks(sim: web::Data<Inner>, req: HttpRequest) -> HttpResponse {
+    let (_user, _f) = match enter(&sim, &req, 3).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let st = sim.state();
+    let items = st
+        .desk
+        .webhooks
+        .iter()
+        .map(|w| serde_json::to_value(w).unwrap_or_default())
+        .collect();
+    with_weight(list_or_204("data", items), 3)
+}
+
+pub(super) async fn get_webhook(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let (_user, _f) = match enter(&sim, &req, 1).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let st = sim.state();
+    match st.desk.webhooks.iter().find(|w| w.id == *path) {
+        Some(w) => with_weight(HttpResponse::Ok().json(w), 1),
+        None => not_found(),
+    }
+}
+
+pub(super) async fn patch_webhook(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (_user, _f) = match enter(&sim, &req, 1).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let obj = match body_object(&body) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    if let Err(r) = webhook_fields(&obj, false) {
+        return r;
+    }
+    if !sim.state().desk.webhooks.iter().any(|w| w.id == *path) {
+        return not_found();
+    }
+    if let Some(url) = obj.get("url").and_then(|v| v.as_str())
+        && !validate_url(&sim, url).await
+    {
+        return desk_invalid(
+            "url",
+            "the URL did not answer the validation request with 200",
+        );
+    }
+    let mut st = sim.state();
+    let Some(w) = st.desk.webhooks.iter_mut().find(|w| w.id == *path) else {
+        return not_found();
+    };
+    if let Some(u) = obj.get("url").and_then(|v| v.as_str()) {
+        w.url = u.to_string();
+    }
+    if let Some(n) = obj.get("name").and_then(|v| v.as_str()) {
+        w.name = n.to_string();
+    }
+    if let Some(s) = obj.get("subscriptions") {
+        w.subscriptions = s.clone();
+    }
+    if let Some(e) = obj.get("isEnabled").and_then(|v| v.as_bool()) {
+        w.is_enabled = e;
+    }
+    let w = w.clone();
+    with_weight(HttpResponse::Ok().json(w), 1)
+}
+
+pub(super) async fn delete_webhook(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let (_user, _f) = match enter(&sim, &req, 1).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let mut st = sim.state();
+    let before = st.desk.webhooks.len();
+    st.desk.webhooks.retain(|w| w.id != *path);
+    if st.desk.webhooks.len() == before {
+        return not_found();
+    }
+    // DELETE answers 200 with no body, not 204.
+    with_weight(HttpResponse::Ok().finish(), 1)
+}

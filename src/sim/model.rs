@@ -1,0 +1,347 @@
+//! The records of the simulated world: grants, Desk records as Zoho serialises them, Cliq
+//! messages, faults.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Zoho's timestamp format: ISO-8601 UTC with milliseconds.
+pub fn zoho_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&zoho_time(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+fn time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&zoho_time(*t))
+}
+
+// ---------------------------------------------------------------- accounts
+
+pub struct Grant {
+    /// The Zoho user the grant acts as (zuid).
+    pub zuid: String,
+    pub email: String,
+}
+
+pub struct AccessToken {
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub struct AuthCode {
+    pub zuid: String,
+    pub email: String,
+    pub redirect_uri: String,
+}
+
+#[derive(Default)]
+pub struct Accounts {
+    pub grants: HashMap<String, Grant>,
+    pub access: HashMap<String, AccessToken>,
+    pub refresh_log: HashMap<String, VecDeque<DateTime<Utc>>>,
+    pub codes: HashMap<String, AuthCode>,
+    /// Access tokens issued (both grants).
+    pub issued: usize,
+    pub next: u64,
+}
+
+// ---------------------------------------------------------------- desk
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimDepartment {
+    pub id: String,
+    pub name: String,
+    pub is_enabled: bool,
+    pub description: String,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimAgent {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub name: String,
+    pub email_id: String,
+    pub zuid: String,
+    pub status: String,
+    pub associated_department_ids: Vec<String>,
+    pub role_id: String,
+    pub is_confirmed: bool,
+    #[serde(rename = "photoURL")]
+    pub photo_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimTeam {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub department_id: String,
+    pub roles: Vec<String>,
+    pub sub_roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimTicket {
+    pub id: String,
+    pub ticket_number: String,
+    pub subject: String,
+    pub description: Option<String>,
+    pub status: String,
+    pub status_type: String,
+    #[serde(serialize_with = "opt_time")]
+    pub due_date: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "opt_time")]
+    pub response_due_date: Option<DateTime<Utc>>,
+    pub is_over_due: bool,
+    pub is_escalated: bool,
+    pub is_spam: bool,
+    pub department_id: String,
+    pub assignee_id: Option<String>,
+    pub team_id: Option<String>,
+    pub contact_id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub priority: Option<String>,
+    pub channel: String,
+    pub language: Option<String>,
+    #[serde(serialize_with = "time")]
+    pub created_time: DateTime<Utc>,
+    #[serde(serialize_with = "time")]
+    pub modified_time: DateTime<Utc>,
+    #[serde(serialize_with = "opt_time")]
+    pub closed_time: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "opt_time")]
+    pub onhold_time: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "opt_time")]
+    pub customer_response_time: Option<DateTime<Utc>>,
+    pub created_by: String,
+    pub modified_by: String,
+    pub web_url: String,
+    /// Zoho's samples send these counts as strings.
+    pub thread_count: String,
+    pub comment_count: String,
+    pub cf: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewTicket {
+    pub subject: String,
+    pub description: Option<String>,
+    pub department_id: String,
+    pub contact_email: String,
+    pub assignee_id: Option<String>,
+    pub team_id: Option<String>,
+    pub due_date: Option<DateTime<Utc>>,
+    pub priority: Option<String>,
+    /// The agent who created it (`None`: the customer, by email).
+    pub created_by: Option<String>,
+}
+
+/// A change to a ticket; `Some(None)` clears a field.
+#[derive(Debug, Clone, Default)]
+pub struct TicketPatch {
+    pub subject: Option<String>,
+    pub status: Option<String>,
+    pub assignee_id: Option<Option<String>>,
+    pub team_id: Option<Option<String>>,
+    pub department_id: Option<String>,
+    pub due_date: Option<Option<DateTime<Utc>>>,
+    pub priority: Option<String>,
+    pub is_escalated: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimComment {
+    pub id: String,
+    #[serde(skip)]
+    pub ticket_id: String,
+    pub content: String,
+    pub content_type: String,
+    pub is_public: bool,
+    #[serde(serialize_with = "time")]
+    pub commented_time: DateTime<Utc>,
+    #[serde(serialize_with = "opt_time")]
+    pub modified_time: Option<DateTime<Utc>>,
+    pub commenter_id: String,
+    pub commenter: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimThread {
+    pub id: String,
+    #[serde(skip)]
+    pub ticket_id: String,
+    pub channel: String,
+    pub direction: String,
+    pub content: String,
+    pub content_type: String,
+    pub from_email_address: String,
+    pub to: String,
+    #[serde(serialize_with = "time")]
+    pub created_time: DateTime<Utc>,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimTask {
+    pub id: String,
+    pub subject: String,
+    pub department_id: String,
+    pub ticket_id: Option<String>,
+    pub owner_id: String,
+    pub creator_id: String,
+    pub status: String,
+    pub status_type: String,
+    /// Task examples give times as epoch milliseconds.
+    pub due_date: Option<i64>,
+    pub completed_time: Option<i64>,
+    pub reminder: Vec<serde_json::Value>,
+    pub created_time: i64,
+    pub modified_time: i64,
+    pub web_url: String,
+    pub modified_by: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimRating {
+    pub id: String,
+    pub rating: String,
+    pub feedback: Option<String>,
+    pub ticket_id: String,
+    pub ticket_number: String,
+    pub department_id: String,
+    pub agent_id: Option<String>,
+    pub contact_id: String,
+    #[serde(serialize_with = "time")]
+    pub rated_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimWebhook {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub subscriptions: serde_json::Value,
+    pub include_events_from: Vec<String>,
+    pub ignore_source_id: Option<String>,
+    pub is_enabled: bool,
+    #[serde(serialize_with = "time")]
+    pub created_time: DateTime<Utc>,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// One delivery attempt of a batch of events.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub webhook_id: String,
+    pub url: String,
+    pub jwt: String,
+    pub body: serde_json::Value,
+    /// The receiver's status, or `None` when it could not be reached.
+    pub status: Option<u16>,
+}
+
+pub struct Desk {
+    pub org_id: String,
+    pub departments: Vec<SimDepartment>,
+    pub agents: Vec<SimAgent>,
+    pub teams: Vec<SimTeam>,
+    pub tickets: BTreeMap<u64, SimTicket>,
+    pub comments: Vec<SimComment>,
+    pub threads: Vec<SimThread>,
+    pub tasks: Vec<SimTask>,
+    pub ratings: Vec<SimRating>,
+    pub webhooks: Vec<SimWebhook>,
+    pub next_id: u64,
+    pub next_number: u64,
+}
+
+impl Desk {
+    pub fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        self.next_id.to_string()
+    }
+}
+
+// ---------------------------------------------------------------- cliq
+
+#[derive(Debug, Clone)]
+pub struct SimChannel {
+    pub channel_id: String,
+    pub chat_id: String,
+    pub name: String,
+    pub unique_name: String,
+    pub bot_member: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CliqTarget {
+    Channel(String),
+    /// A bot DM to these users (ids or emails, as given).
+    Dm(Vec<String>),
+}
+
+/// A message Cliq accepted.
+#[derive(Debug, Clone)]
+pub struct CliqRecord {
+    pub target: CliqTarget,
+    /// The Zoho user whose token posted it.
+    pub sender: String,
+    pub message: serde_json::Value,
+    pub chat_id: String,
+    pub message_id: String,
+    pub at: DateTime<Utc>,
+    pub edits: Vec<String>,
+}
+
+pub struct Cliq {
+    pub org_id: String,
+    pub bots: Vec<String>,
+    pub channels: BTreeMap<String, SimChannel>,
+    pub records: Vec<CliqRecord>,
+    pub sent: HashMap<String, VecDeque<DateTime<Utc>>>,
+    pub locked_until: HashMap<String, DateTime<Utc>>,
+    pub associate_calls: HashMap<String, VecDeque<DateTime<Utc>>>,
+    pub next: u64,
+}
+
+// ---------------------------------------------------------------- faults
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Answer with this status and a Zoho error body.
+    Status(u16),
+    /// Answer 429 TOO_MANY_REQUESTS with this `Retry-After` (seconds).
+    TooManyRequests { retry_after: u64 },
+    /// Answer only after this long (a client timeout).
+    Delay(Duration),
+}
+
+/// Makes the next `times` requests whose path contains `path_contains` fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub path_contains: String,
+    pub kind: FaultKind,
+    pub times: u32,
+}
