@@ -182,6 +182,25 @@ async fn desk_rejects_what_the_documents_forbid() {
     )
     .await;
     assert_eq!(status, 422, "a webhook without subscriptions");
+    // Replies become threads.
+    let r = raw
+        .desk(reqwest::Method::GET, &format!("/tickets/{id}/threads"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let reply = json!({"channel": "EMAIL", "content": "ok", "fromEmailAddress": "support@example.zohodesk.jp"});
+    let (status, _) = status_and_body(
+        raw.desk(reqwest::Method::POST, &format!("/tickets/{id}/sendReply"))
+            .json(&reply),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = status_and_body(get(&format!("/tickets/{id}/threads"))).await;
+    assert_eq!(
+        (status, body["data"][0]["direction"].as_str()),
+        (200, Some("out"))
+    );
     let (status, body) = status_and_body(get("/nosuch")).await;
     assert_eq!(
         (status, body["errorCode"].as_str()),

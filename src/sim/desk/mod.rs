@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/tickets/{id}/sendReply", web::post().to(send_reply))
                 .route("/tickets/{id}/comments", web::post().to(add_comment))
                 .route("/tickets/{id}/comments", web::get().to(list_comments))
+                .route("/tickets/{id}/threads", web::get().to(list_threads))
                 .route("/tickets/{id}/tasks", web::get().to(ticket_tasks))
                 .route("/tasks", web::get().to(list_tasks))
                 .route("/agents", web::get().to(list_agents))

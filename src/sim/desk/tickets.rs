@@ -454,6 +454,41 @@ pub(super) async fn add_comment(
     with_weight(HttpResponse::Ok().json(comment), 1)
 }
 
+/// `GET /tickets/{id}/threads`: newest first, `{"data": [...]}` (204 when none).
+pub(super) async fn list_threads(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: Query,
+) -> HttpResponse {
+    let (_user, _f) = match enter(&sim, &req, 3).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let (from, limit) = match (
+        int_param(&q, "from", 0, 0, i64::MAX),
+        int_param(&q, "limit", 25, 1, 100),
+    ) {
+        (Ok(f), Ok(l)) => (f as usize, l as usize),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let st = sim.state();
+    if st.ticket(&path).is_none() {
+        return not_found();
+    }
+    let items = st
+        .desk
+        .threads
+        .iter()
+        .rev()
+        .filter(|t| t.ticket_id == *path)
+        .skip(from)
+        .take(limit)
+        .map(|t| serde_json::to_value(t).unwrap_or_default())
+        .collect();
+    with_weight(list_or_204("data", items), 3)
+}
+
 pub(super) async fn list_comments(
     sim: web::Data<Inner>,
     req: HttpRequest,
