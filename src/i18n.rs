@@ -1,0 +1,193 @@
+//! Every user-facing string, one catalog per locale (ja, en). Templates use `{name}`
+//! placeholders, filled by [`fill`].
+
+use crate::config::Locale;
+
+/// The strings of one locale.
+pub struct Texts {
+    pub ticket_created: &'static str,
+    pub ticket_closed: &'static str,
+    pub ticket_reopened: &'static str,
+    pub status_changed: &'static str,
+    pub owner_changed: &'static str,
+    pub department_changed: &'static str,
+    pub escalated: &'static str,
+    pub comment_added: &'static str,
+    pub comment_added_private: &'static str,
+    pub comment_edited: &'static str,
+    pub mentioned: &'static str,
+    pub rating_received: &'static str,
+    pub activity_created: &'static str,
+    pub activity_completed: &'static str,
+    pub by: &'static str,
+    pub unassigned: &'static str,
+    pub nobody: &'static str,
+    pub task: &'static str,
+    pub call: &'static str,
+    pub event: &'static str,
+    pub rating_good: &'static str,
+    pub rating_okay: &'static str,
+    pub rating_bad: &'static str,
+    pub label_department: &'static str,
+    pub label_status: &'static str,
+    pub label_priority: &'static str,
+    pub label_due: &'static str,
+    pub label_assignee: &'static str,
+    pub label_change: &'static str,
+    pub label_ticket: &'static str,
+    pub label_feedback: &'static str,
+    pub button_status: &'static str,
+    pub button_assign: &'static str,
+    pub button_reply: &'static str,
+    pub button_comment: &'static str,
+    pub button_open: &'static str,
+    pub summary_title: &'static str,
+    pub summary_text: &'static str,
+}
+
+pub static EN: Texts = Texts {
+    ticket_created: "New ticket",
+    ticket_closed: "Ticket closed",
+    ticket_reopened: "Ticket reopened",
+    status_changed: "Status: {from} → {to}",
+    owner_changed: "Assignee: {from} → {to}",
+    department_changed: "Moved from {from} to {to}",
+    escalated: "Ticket escalated",
+    comment_added: "New comment",
+    comment_added_private: "New private comment",
+    comment_edited: "Comment edited",
+    mentioned: "{who} mentioned you",
+    rating_received: "Customer rating: {rating}",
+    activity_created: "New {kind}: {subject}",
+    activity_completed: "{kind} completed: {subject}",
+    by: "by {who}",
+    unassigned: "Unassigned",
+    nobody: "someone",
+    task: "task",
+    call: "call",
+    event: "event",
+    rating_good: "Good 😀",
+    rating_okay: "Okay 😐",
+    rating_bad: "Bad 😞",
+    label_department: "Department",
+    label_status: "Status",
+    label_priority: "Priority",
+    label_due: "Due",
+    label_assignee: "Assignee",
+    label_change: "Change",
+    label_ticket: "Ticket",
+    label_feedback: "Feedback",
+    button_status: "Change status",
+    button_assign: "Assign",
+    button_reply: "Reply",
+    button_comment: "Comment",
+    button_open: "Open in Desk",
+    summary_title: "{count} ticket updates",
+    summary_text: "{count} changes, oldest first",
+};
+
+pub static JA: Texts = Texts {
+    ticket_created: "新しいチケット",
+    ticket_closed: "チケットがクローズされました",
+    ticket_reopened: "チケットが再オープンされました",
+    status_changed: "ステータス: {from} → {to}",
+    owner_changed: "担当者: {from} → {to}",
+    department_changed: "{from} から {to} に移動しました",
+    escalated: "チケットがエスカレーションされました",
+    comment_added: "新しいコメント",
+    comment_added_private: "新しい非公開コメント",
+    comment_edited: "コメントが編集されました",
+    mentioned: "{who} さんがあなたをメンションしました",
+    rating_received: "顧客評価: {rating}",
+    activity_created: "新しい{kind}: {subject}",
+    activity_completed: "{kind}が完了しました: {subject}",
+    by: "{who} さんによる変更",
+    unassigned: "未割り当て",
+    nobody: "不明なユーザー",
+    task: "タスク",
+    call: "通話",
+    event: "イベント",
+    rating_good: "良い 😀",
+    rating_okay: "普通 😐",
+    rating_bad: "悪い 😞",
+    label_department: "部門",
+    label_status: "ステータス",
+    label_priority: "優先度",
+    label_due: "期限",
+    label_assignee: "担当者",
+    label_change: "変更",
+    label_ticket: "チケット",
+    label_feedback: "フィードバック",
+    button_status: "ステータス変更",
+    button_assign: "担当者を割り当て",
+    button_reply: "返信",
+    button_comment: "コメント",
+    button_open: "Deskで開く",
+    summary_title: "チケットの更新 {count} 件",
+    summary_text: "{count} 件の変更（古い順）",
+};
+
+pub fn texts(locale: Locale) -> &'static Texts {
+    match locale {
+        Locale::Ja => &JA,
+        Locale::En => &EN,
+    }
+}
+
+/// `template` with each `{name}` replaced by its value.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (k, v) in values {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_catalogs_fill_the_same_placeholders() {
+        let pairs = [
+            (EN.status_changed, JA.status_changed),
+            (EN.owner_changed, JA.owner_changed),
+            (EN.department_changed, JA.department_changed),
+            (EN.mentioned, JA.mentioned),
+            (EN.rating_received, JA.rating_received),
+            (EN.activity_created, JA.activity_created),
+            (EN.activity_completed, JA.activity_completed),
+            (EN.by, JA.by),
+            (EN.summary_title, JA.summary_title),
+            (EN.summary_text, JA.summary_text),
+        ];
+        let holes = |s: &str| {
+            let mut v: Vec<String> = s
+                .split('{')
+                .skip(1)
+                .filter_map(|p| p.split_once('}').map(|(k, _)| k.to_string()))
+                .collect();
+            v.sort();
+            v
+        };
+        for (en, ja) in pairs {
+            assert_eq!(holes(en), holes(ja), "{en} / {ja}");
+        }
+        assert_eq!(fill("{a} → {b}", &[("a", "x"), ("b", "y")]), "x → y");
+    }
+
+    #[test]
+    fn button_labels_fit_cliqs_twenty_characters() {
+        for t in [&EN, &JA] {
+            for label in [
+                t.button_status,
+                t.button_assign,
+                t.button_reply,
+                t.button_comment,
+                t.button_open,
+            ] {
+                assert!(label.chars().count() <= 20, "{label}");
+            }
+        }
+    }
+}

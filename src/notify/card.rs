@@ -1,0 +1,236 @@
+//! A change as a Cliq card a busy agent reads at a glance: ticket number and subject, what
+//! changed and who changed it, department, priority, due time in the org's zone, and the
+//! quick actions. Customer text goes through [`inert`].
+
+use chrono_tz::Tz;
+
+use super::inert::inert;
+use super::model::{ActivityKind, Change, ChangeKind, RatingKind};
+use super::route::Agents;
+use crate::cliq::{Button, Message, Slide};
+use crate::config::{Action, Config};
+use crate::i18n::{Texts, fill, texts};
+
+/// A rendered notification: the message, and one line that stands for it in a summary card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    pub message: Message,
+    pub line: String,
+}
+
+fn when(t: chrono::DateTime<chrono::Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+fn agent_name(agents: &Agents, id: Option<&str>, tx: &Texts) -> String {
+    match id {
+        None => tx.unassigned.to_string(),
+        Some(id) => inert(agents.name(id).unwrap_or(id), 60),
+    }
+}
+
+fn department_name(config: &Config, id: Option<&str>) -> String {
+    match id {
+        None => "-".into(),
+        Some(id) => config
+            .department(id)
+            .map(|d| inert(&d.name, 60))
+            .unwrap_or_else(|| id.to_string()),
+    }
+}
+
+/// A comment body as an excerpt: HTML tags dropped, mentions shown as `@name`, made inert.
+fn excerpt(content: &str, agents: &Agents) -> String {
+    let mut text = String::with_capacity(content.len());
+    let mut in_tag = false;
+    for c in content.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    for zuid in super::classify::mentions(&text) {
+        let name = agents
+            .by_zuid(&zuid)
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| zuid.clone());
+        text = text.replace(&format!("zsu[@user:{zuid}]zsu"), &format!("@{name}"));
+    }
+    let text = text
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    inert(&text, 500)
+}
+
+fn activity_name(kind: ActivityKind, tx: &Texts) -> &'static str {
+    match kind {
+        ActivityKind::Task => tx.task,
+        ActivityKind::Call => tx.call,
+        ActivityKind::Event => tx.event,
+    }
+}
+
+/// The headline of a change (what happened), in the locale.
+fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> String {
+    match &change.kind {
+        ChangeKind::Created => tx.ticket_created.into(),
+        ChangeKind::Closed => tx.ticket_closed.into(),
+        ChangeKind::Reopened => tx.ticket_reopened.into(),
+        ChangeKind::StatusChanged { from, to } => fill(
+            tx.status_changed,
+            &[("from", &inert(from, 60)), ("to", &inert(to, 60))],
+        ),
+        ChangeKind::OwnerChanged { from, to } => fill(
+            tx.owner_changed,
+            &[
+                ("from", &agent_name(agents, from.as_deref(), tx)),
+                ("to", &agent_name(agents, to.as_deref(), tx)),
+            ],
+        ),
+        ChangeKind::DepartmentChanged { from, to } => fill(
+            tx.department_changed,
+            &[
+                ("from", &department_name(config, from.as_deref())),
+                ("to", &department_name(config, to.as_deref())),
+            ],
+        ),
+        ChangeKind::Escalated => tx.escalated.into(),
+        ChangeKind::CommentAdded { public: true, .. } => tx.comment_added.into(),
+        ChangeKind::CommentAdded { public: false, .. } => tx.comment_added_private.into(),
+        ChangeKind::CommentEdited { .. } => tx.comment_edited.into(),
+        ChangeKind::Mentioned { .. } => fill(
+            tx.mentioned,
+            &[("who", &agent_name(agents, change.actor.as_deref(), tx))],
+        ),
+        ChangeKind::ActivityCreated { kind, subject, .. } => fill(
+            tx.activity_created,
+            &[
+                ("kind", activity_name(*kind, tx)),
+                ("subject", &inert(subject, 200)),
+            ],
+        ),
+        ChangeKind::ActivityCompleted { kind, subject } => fill(
+            tx.activity_completed,
+            &[
+                ("kind", activity_name(*kind, tx)),
+                ("subject", &inert(subject, 200)),
+            ],
+        ),
+        ChangeKind::Rated { rating, .. } => fill(
+            tx.rating_received,
+            &[(
+                "rating",
+                match rating {
+                    RatingKind::Good => tx.rating_good,
+                    RatingKind::Okay => tx.rating_okay,
+                    RatingKind::Bad => tx.rating_bad,
+                },
+            )],
+        ),
+    }
+}
+
+/// The card for `change` in `config.org.locale`.
+pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
+    let tx = texts(config.org.locale);
+    let tz = config.org.timezone;
+    let t = &change.ticket;
+    let title = if t.number.is_empty() {
+        inert(&t.subject, 190)
+    } else {
+        format!("#{} {}", t.number, inert(&t.subject, 180))
+    };
+    let head = headline(change, config, agents, tx);
+    let mut text = format!("*{head}*");
+    if change.actor.is_some() && !matches!(change.kind, ChangeKind::Mentioned { .. }) {
+        text.push('\n');
+        text.push_str(&fill(
+            tx.by,
+            &[("who", &agent_name(agents, change.actor.as_deref(), tx))],
+        ));
+    }
+    let mut pairs = vec![(
+        tx.label_department.to_string(),
+        department_name(config, change.department_id.as_deref()),
+    )];
+    if !t.status.is_empty() {
+        pairs.push((tx.label_status.to_string(), inert(&t.status, 60)));
+    }
+    if let Some(p) = &t.priority {
+        pairs.push((tx.label_priority.to_string(), inert(p, 40)));
+    }
+    pairs.push((
+        tx.label_assignee.to_string(),
+        agent_name(agents, t.assignee_id.as_deref(), tx),
+    ));
+    let due = match &change.kind {
+        ChangeKind::ActivityCreated { due, .. } => *due,
+        _ => t.due_date,
+    };
+    if let Some(d) = due {
+        pairs.push((tx.label_due.to_string(), when(d, tz)));
+    }
+    let mut message = Message::new(&text)
+        .with_bot("Deskbot", None)
+        .with_card(&title, "modern-inline")
+        .with_slide(Slide::label(None, pairs));
+    match &change.kind {
+        ChangeKind::CommentAdded { excerpt: body, .. }
+        | ChangeKind::CommentEdited { excerpt: body }
+        | ChangeKind::Mentioned { excerpt: body, .. } => {
+            message = message.with_slide(Slide::text(None, &excerpt(body, agents)));
+        }
+        ChangeKind::Rated {
+            feedback: Some(f), ..
+        } => {
+            message = message.with_slide(Slide::text(Some(tx.label_feedback), &inert(f, 500)));
+        }
+        _ => {}
+    }
+    // Quick actions need the secret key (agents' tokens are kept encrypted with it).
+    if config.storage.secret_key.is_some() && !t.id.is_empty() {
+        let dep = change.department_id.as_deref().unwrap_or("");
+        for action in config.actions_for(dep) {
+            let label = match action {
+                Action::Status => tx.button_status,
+                Action::Assign => tx.button_assign,
+                Action::Reply => tx.button_reply,
+                Action::Comment => tx.button_comment,
+            };
+            message = message.with_button(Button::invoke(
+                label,
+                "deskaction",
+                &format!("{}:{}", action.as_str(), t.id),
+            ));
+        }
+    }
+    if let Some(url) = t
+        .web_url
+        .as_deref()
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        && let Some(b) = Button::open_url(tx.button_open, url)
+    {
+        message = message.with_button(b);
+    }
+    let line = format!("{title} — {head}");
+    Card { message, line }
+}
+
+/// One message standing for several of a target's notifications, oldest first.
+pub fn summary(lines: &[String], config: &Config) -> Message {
+    let tx = texts(config.org.locale);
+    let n = lines.len().to_string();
+    let rows = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| vec![(i + 1).to_string(), l.clone()])
+        .collect();
+    Message::new(&fill(tx.summary_text, &[("count", &n)]))
+        .with_bot("Deskbot", None)
+        .with_card(&fill(tx.summary_title, &[("count", &n)]), "modern-inline")
+        .with_slide(Slide::table(None, &["#", tx.label_change], rows))
+}

@@ -1,0 +1,387 @@
+//! From a stored webhook event (and the store's snapshot of the ticket) to the changes it
+//! means. No Desk call: the payload, `prevState` and the snapshot are enough.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::event::InboxEvent;
+use super::model::{ActivityKind, Change, ChangeKind, TicketSnapshot};
+use crate::desk::lenient;
+
+/// What deskcliq remembers of an activity, to tell "completed" once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivitySnapshot {
+    pub closed: bool,
+}
+
+/// The outcome of one event.
+#[derive(Debug, Default, PartialEq)]
+pub struct Classified {
+    pub changes: Vec<Change>,
+    /// The ticket's new snapshot, to store.
+    pub ticket: Option<TicketSnapshot>,
+    /// A ticket Desk deleted.
+    pub deleted_ticket: Option<String>,
+    /// An activity's new state, to store.
+    pub activity: Option<(String, ActivitySnapshot)>,
+    /// The agent list changed: refresh the directory.
+    pub agents_changed: bool,
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `key` as an id, or `key.id` when Desk sends an object there.
+fn person(v: &Value, key: &str) -> Option<String> {
+    text(v, key).or_else(|| v.get(key).and_then(|o| text(o, "id")))
+}
+
+/// The zuids mentioned in a comment: `zsu[@user:<zuid>]zsu`.
+pub fn mentions(content: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = content;
+    while let Some(start) = rest.find("zsu[@user:") {
+        rest = &rest[start + "zsu[@user:".len()..];
+        if let Some(end) = rest.find("]zsu") {
+            let zuid = rest[..end].trim();
+            if !zuid.is_empty()
+                && zuid.bytes().all(|b| b.is_ascii_digit())
+                && !out.iter().any(|z| z == zuid)
+            {
+                out.push(zuid.to_string());
+            }
+            rest = &rest[end..];
+        }
+    }
+    out
+}
+
+/// `event` against what the store knows: `stored` is the snapshot of the event's ticket,
+/// `ticket_of` finds another ticket's snapshot (for comments and activities), `activity` the
+/// stored state of the event's activity.
+pub fn classify(
+    event: &InboxEvent,
+    stored: Option<&TicketSnapshot>,
+    ticket_of: impl Fn(&str) -> Option<TicketSnapshot>,
+    activity: Option<&ActivitySnapshot>,
+) -> Classified {
+    let p = &event.payload;
+    let mut out = Classified::default();
+    let change = |kind: ChangeKind,
+                  ticket: &TicketSnapshot,
+                  actor: Option<String>,
+                  owner: Option<String>,
+                  department: Option<String>| Change {
+        kind,
+        ticket: ticket.clone(),
+        actor,
+        owner,
+        department_id: department,
+        event: event.identity.clone(),
+    };
+    match event.event_type.as_str() {
+        "Ticket_Add" => {
+            let mut t = stored.cloned().unwrap_or_else(|| TicketSnapshot {
+                status_type: "Open".into(),
+                ..Default::default()
+            });
+            t.apply(p);
+            out.changes.push(change(
+                ChangeKind::Created,
+                &t,
+                t.created_by.clone(),
+                t.assignee_id.clone(),
+                t.department_id.clone(),
+            ));
+            out.ticket = Some(t);
+        }
+        "Ticket_Update" => {
+            let mut new = stored.cloned().unwrap_or_else(|| TicketSnapshot {
+                status_type: "Open".into(),
+                ..Default::default()
+            });
+            new.apply(p);
+            // A late delivery of an older change must not roll the snapshot back.
+            if let (Some(s), Some(incoming)) = (stored, lenient_time(p, "modifiedTime"))
+                && s.modified_time.is_some_and(|known| known > incoming)
+            {
+                return out;
+            }
+            // prevState is authoritative for what it holds; without it, the snapshot.
+            let prev = match (&event.prev_state, stored) {
+                (Some(prev_state), _) => {
+                    let mut prev = new.clone();
+                    prev.apply(prev_state);
+                    Some(prev)
+                }
+                (None, Some(s)) => Some(s.clone()),
+                (None, None) => None,
+            };
+            if let Some(prev) = prev {
+                let actor = new.modified_by.clone();
+                let owner = new.assignee_id.clone();
+                let dep = new.department_id.clone();
+                let mut push = |k| {
+                    out.changes
+                        .push(change(k, &new, actor.clone(), owner.clone(), dep.clone()))
+                };
+                if !prev.is_closed() && new.is_closed() {
+                    push(ChangeKind::Closed);
+                } else if prev.is_closed() && !new.is_closed() {
+                    push(ChangeKind::Reopened);
+                } else if prev.status != new.status && !prev.status.is_empty() {
+                    push(ChangeKind::StatusChanged {
+                        from: prev.status.clone(),
+                        to: new.status.clone(),
+                    });
+                }
+                if prev.assignee_id != new.assignee_id {
+                    push(ChangeKind::OwnerChanged {
+                        from: prev.assignee_id.clone(),
+                        to: new.assignee_id.clone(),
+                    });
+                }
+                if prev.department_id != new.department_id && prev.department_id.is_some() {
+                    push(ChangeKind::DepartmentChanged {
+                        from: prev.department_id.clone(),
+                        to: new.department_id.clone(),
+                    });
+                }
+                if !prev.is_escalated && new.is_escalated {
+                    push(ChangeKind::Escalated);
+                }
+            }
+            out.ticket = Some(new);
+        }
+        "Ticket_Delete" => out.deleted_ticket = text(p, "id"),
+        "Ticket_Comment_Add" | "Ticket_Comment_Update" => {
+            let ticket_id =
+                text(p, "ticketId").or_else(|| p.get("ticket").and_then(|t| text(t, "id")));
+            let ticket = ticket_id
+                .as_deref()
+                .and_then(&ticket_of)
+                .unwrap_or_else(|| TicketSnapshot {
+                    id: ticket_id.clone().unwrap_or_default(),
+                    status_type: "Open".into(),
+                    ..Default::default()
+                });
+            let content = text(p, "content").unwrap_or_default();
+            let actor = person(p, "commenterId").or_else(|| person(p, "commenter"));
+            let public = p
+                .get("isPublic")
+                .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+            let owner = ticket.assignee_id.clone();
+            let dep = ticket.department_id.clone();
+            let kind = if event.event_type == "Ticket_Comment_Add" {
+                ChangeKind::CommentAdded {
+                    public,
+                    excerpt: content.clone(),
+                }
+            } else {
+                ChangeKind::CommentEdited {
+                    excerpt: content.clone(),
+                }
+            };
+            out.changes
+                .push(change(kind, &ticket, actor.clone(), owner, dep.clone()));
+            if event.event_type == "Ticket_Comment_Add" {
+                for zuid in mentions(&content) {
+                    out.changes.push(change(
+                        ChangeKind::Mentioned {
+                            zuid,
+                            excerpt: content.clone(),
+                        },
+                        &ticket,
+                        actor.clone(),
+                        None,
+                        dep.clone(),
+                    ));
+                }
+            }
+        }
+        t if t.starts_with("Task_") || t.starts_with("Call_") || t.starts_with("Event_") => {
+            let kind = match t.split('_').next() {
+                Some("Task") => ActivityKind::Task,
+                Some("Call") => ActivityKind::Call,
+                _ => ActivityKind::Event,
+            };
+            let Some(id) = text(p, "id") else { return out };
+            let owner = person(p, "ownerId").or_else(|| person(p, "owner"));
+            let creator = person(p, "creatorId").or_else(|| person(p, "creator"));
+            let subject = text(p, "subject").unwrap_or_default();
+            let closed = text(p, "statusType").is_some_and(|s| s.eq_ignore_ascii_case("closed"))
+                || lenient_time(p, "completedTime").is_some();
+            let ticket_id = text(p, "ticketId");
+            let ticket = ticket_id
+                .as_deref()
+                .and_then(&ticket_of)
+                .unwrap_or_else(|| TicketSnapshot {
+                    id: ticket_id.clone().unwrap_or_default(),
+                    status_type: "Open".into(),
+                    ..Default::default()
+                });
+            let dep = text(p, "departmentId").or_else(|| ticket.department_id.clone());
+            // An activity is announced only when its owner is not its creator.
+            let announce = owner.is_some() && owner != creator;
+            if t.ends_with("_Add") {
+                if announce {
+                    let due = lenient_time(p, "dueDate");
+                    out.changes.push(change(
+                        ChangeKind::ActivityCreated {
+                            kind,
+                            subject: subject.clone(),
+                            due,
+                        },
+                        &ticket,
+                        creator.clone(),
+                        owner.clone(),
+                        dep.clone(),
+                    ));
+                }
+            } else if t.ends_with("_Update") {
+                let was_closed = match (&event.prev_state, activity) {
+                    (Some(prev), _) => {
+                        text(prev, "statusType").is_some_and(|s| s.eq_ignore_ascii_case("closed"))
+                            || lenient_time(prev, "completedTime").is_some()
+                    }
+                    (None, Some(a)) => a.closed,
+                    (None, None) => false,
+                };
+                if closed && !was_closed && announce {
+                    let actor = person(p, "modifiedBy");
+                    out.changes.push(change(
+                        ChangeKind::ActivityCompleted { kind, subject },
+                        &ticket,
+                        actor,
+                        owner.clone(),
+                        dep,
+                    ));
+                }
+            }
+            out.activity = Some((id, ActivitySnapshot { closed }));
+        }
+        t if t.starts_with("Agent_") => out.agents_changed = true,
+        _ => {}
+    }
+    out
+}
+
+fn lenient_time(v: &Value, key: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    v.get(key).and_then(lenient::value_time)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::event::parse_body;
+
+    fn one(body: &str) -> InboxEvent {
+        parse_body(body.as_bytes()).unwrap().remove(0)
+    }
+
+    #[test]
+    fn the_zoho_sample_update_is_a_status_change_from_prev_state() {
+        let body = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/desk/ticket_update_event.json"
+        ))
+        .unwrap();
+        let e = one(&body);
+        let c = classify(&e, None, |_| None, None);
+        assert_eq!(c.changes.len(), 1);
+        assert_eq!(
+            c.changes[0].kind,
+            ChangeKind::StatusChanged {
+                from: "On Hold".into(),
+                to: "Open".into()
+            }
+        );
+        assert_eq!(c.ticket.unwrap().number, "1161");
+    }
+
+    #[test]
+    fn without_prev_state_the_snapshot_tells_what_changed() {
+        let stored = TicketSnapshot {
+            id: "1".into(),
+            status: "Open".into(),
+            status_type: "Open".into(),
+            assignee_id: Some("7".into()),
+            ..Default::default()
+        };
+        let e = one(
+            r#"[{"eventType":"Ticket_Update","payload":{"id":"1","status":"Closed","statusType":"Closed","assigneeId":"8","isEscalated":true}}]"#,
+        );
+        let kinds: Vec<String> = classify(&e, Some(&stored), |_| None, None)
+            .changes
+            .iter()
+            .map(|c| c.kind.tag())
+            .collect();
+        assert_eq!(kinds, ["closed", "owner", "escalated"]);
+        // Without either, nothing can be said.
+        assert!(classify(&e, None, |_| None, None).changes.is_empty());
+    }
+
+    #[test]
+    fn comments_carry_their_mentions() {
+        assert_eq!(
+            mentions("hi zsu[@user:123]zsu and zsu[@user:456]zsu zsu[@user:123]zsu"),
+            ["123", "456"]
+        );
+        let e = one(
+            r#"[{"eventType":"Ticket_Comment_Add","payload":{"id":"9","ticketId":"1","content":"zsu[@user:55]zsu look","isPublic":false,"commenterId":"7"}}]"#,
+        );
+        let c = classify(
+            &e,
+            None,
+            |_| {
+                Some(TicketSnapshot {
+                    id: "1".into(),
+                    assignee_id: Some("8".into()),
+                    ..Default::default()
+                })
+            },
+            None,
+        );
+        assert_eq!(c.changes.len(), 2);
+        assert_eq!(c.changes[0].owner.as_deref(), Some("8"));
+        assert!(matches!(&c.changes[1].kind, ChangeKind::Mentioned { zuid, .. } if zuid == "55"));
+    }
+
+    #[test]
+    fn activities_are_announced_only_when_owner_differs_from_creator_and_completed_once() {
+        let add = one(
+            r#"[{"eventType":"Task_Add","payload":{"id":"5","subject":"Call back","ownerId":"7","creatorId":"7","modifiedBy":{"id":"7"}}}]"#,
+        );
+        assert!(classify(&add, None, |_| None, None).changes.is_empty());
+        let add = one(
+            r#"[{"eventType":"Task_Add","payload":{"id":"5","subject":"Call back","ownerId":"7","creatorId":"8","dueDate":1556211131000}}]"#,
+        );
+        assert_eq!(classify(&add, None, |_| None, None).changes.len(), 1);
+        let done = one(
+            r#"[{"eventType":"Task_Update","payload":{"id":"5","subject":"Call back","ownerId":"7","creatorId":"8","statusType":"Closed","completedTime":1556211131000,"modifiedBy":{"id":"8"}}}]"#,
+        );
+        let c = classify(
+            &done,
+            None,
+            |_| None,
+            Some(&ActivitySnapshot { closed: false }),
+        );
+        assert_eq!(c.changes[0].kind.tag(), "activity_done");
+        assert_eq!(c.changes[0].actor.as_deref(), Some("8"));
+        assert!(
+            classify(
+                &done,
+                None,
+                |_| None,
+                Some(&ActivitySnapshot { closed: true })
+            )
+            .changes
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,146 @@
+//! Desk webhook events as deskcliq stores and reads them: parsed from the untrusted body, with
+//! an identity that makes Desk's duplicate deliveries harmless.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::desk::lenient;
+
+/// The event types deskcliq acts on. Every other type is counted and answered 200.
+pub const KNOWN_EVENTS: [&str; 14] = [
+    "Ticket_Add",
+    "Ticket_Update",
+    "Ticket_Delete",
+    "Ticket_Comment_Add",
+    "Ticket_Comment_Update",
+    "Task_Add",
+    "Task_Update",
+    "Call_Add",
+    "Call_Update",
+    "Event_Add",
+    "Event_Update",
+    "Agent_Add",
+    "Agent_Update",
+    "Agent_Delete",
+];
+
+/// One event of a webhook body, as kept in the inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxEvent {
+    pub event_type: String,
+    pub event_time: Option<DateTime<Utc>>,
+    pub payload: Value,
+    pub prev_state: Option<Value>,
+    /// See [`InboxEvent::identity`].
+    pub identity: String,
+}
+
+/// Why a webhook body is not an array of events (answered 400 with this reason).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct ShapeError(pub String);
+
+/// Parses a webhook body: a JSON array of event objects, each with a string `eventType` and
+/// an object `payload`. Returns every event, known or not.
+pub fn parse_body(body: &[u8]) -> Result<Vec<InboxEvent>, ShapeError> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| ShapeError(format!("body is not JSON: {e}")))?;
+    let Value::Array(items) = v else {
+        return Err(ShapeError("body is not a JSON array of events".into()));
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let Value::Object(mut o) = item else {
+                return Err(ShapeError(format!("event {i} is not an object")));
+            };
+            let event_type = match o.remove("eventType") {
+                Some(Value::String(s)) if !s.is_empty() => s,
+                _ => return Err(ShapeError(format!("event {i} has no eventType"))),
+            };
+            let payload = match o.remove("payload") {
+                Some(p @ Value::Object(_)) => p,
+                Some(p @ Value::Array(_)) => p,
+                _ => {
+                    return Err(ShapeError(format!(
+                        "event {i} ({event_type}) has no payload object"
+                    )));
+                }
+            };
+            let prev_state = o.remove("prevState").filter(|p| p.is_object());
+            let event_time = o.get("eventTime").and_then(lenient::value_time);
+            let identity = identity(&event_type, &payload, event_time);
+            Ok(InboxEvent {
+                event_type,
+                event_time,
+                payload,
+                prev_state,
+                identity,
+            })
+        })
+        .collect()
+}
+
+impl InboxEvent {
+    pub fn is_known(&self) -> bool {
+        KNOWN_EVENTS.contains(&self.event_type.as_str())
+    }
+}
+
+/// `type:id:modifiedTime-or-eventTime:digest-of-payload`: the same change delivered twice has
+/// the same identity; two changes of one record do not.
+fn identity(event_type: &str, payload: &Value, event_time: Option<DateTime<Utc>>) -> String {
+    let id = payload
+        .get("id")
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .unwrap_or_default();
+    let when = payload
+        .get("modifiedTime")
+        .and_then(lenient::value_time)
+        .or(event_time)
+        .map(|t| t.timestamp_millis().to_string())
+        .unwrap_or_default();
+    let digest = ring::digest::digest(&ring::digest::SHA256, payload.to_string().as_bytes());
+    let hex: String = digest.as_ref()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{event_type}:{id}:{when}:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_must_be_an_array_of_events_with_type_and_payload() {
+        assert!(parse_body(b"{}").is_err());
+        assert!(parse_body(b"not json").is_err());
+        assert!(parse_body(br#"[{"payload":{}}]"#).is_err());
+        assert!(parse_body(br#"[{"eventType":"Ticket_Add"}]"#).is_err());
+        assert_eq!(parse_body(b"[]").unwrap(), vec![]);
+        let e = parse_body(
+            br#"[{"eventType":"Ticket_Add","eventTime":"1618493667780","payload":{"id":"1"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e[0].event_time.unwrap().timestamp_millis(),
+            1_618_493_667_780
+        );
+        assert!(e[0].is_known());
+    }
+
+    #[test]
+    fn the_same_change_has_the_same_identity_and_another_does_not() {
+        let a = parse_body(br#"[{"eventType":"Ticket_Update","eventTime":"1","payload":{"id":"1","status":"Open","modifiedTime":"2021-04-15T13:34:27.000Z"}}]"#).unwrap();
+        let b = parse_body(br#"[{"eventType":"Ticket_Update","eventTime":"2","payload":{"id":"1","status":"Open","modifiedTime":"2021-04-15T13:34:27.000Z"}}]"#).unwrap();
+        let c = parse_body(br#"[{"eventType":"Ticket_Update","eventTime":"1","payload":{"id":"1","status":"Closed","modifiedTime":"2021-04-15T13:35:27.000Z"}}]"#).unwrap();
+        assert_eq!(a[0].identity, b[0].identity);
+        assert_ne!(a[0].identity, c[0].identity);
+    }
+}

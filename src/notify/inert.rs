@@ -1,0 +1,88 @@
+//! Customer text made inert: nothing a customer writes (subjects, names, comments) can ping a
+//! channel, mention someone, form a link or restyle a card.
+//!
+//! Cliq documents no escape character, so the characters that carry meaning are swapped for
+//! look-alikes that carry none: `{` `}` (mentions `{@…}`, `{#…}`), `[` `]` `(` `)` (links
+//! `[t](u)`, silent mentions `[n](zohoid:…)`), `*` `_` `~` `` ` `` (formatting), and the `:`
+//! of `://` and the `.` of `www.` (bare URLs that clients link by themselves).
+
+/// `s` with every markup character replaced, control characters removed, and at most
+/// `max_chars` characters ("…" when cut).
+pub fn inert(s: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(s.len());
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next_is = |off: usize, want: &str| {
+            want.chars().enumerate().all(|(k, w)| {
+                chars
+                    .get(i + off + k)
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&w))
+            })
+        };
+        let replaced = match c {
+            '{' => '｛',
+            '}' => '｝',
+            '[' => '［',
+            ']' => '］',
+            '(' => '（',
+            ')' => '）',
+            '*' => '∗',
+            '_' => '＿',
+            '~' => '～',
+            '`' => 'ˋ',
+            '<' => '‹',
+            '>' => '›',
+            ':' if next_is(1, "//") => '：',
+            '.' if i >= 3
+                && chars[i - 3..i]
+                    .iter()
+                    .collect::<String>()
+                    .eq_ignore_ascii_case("www") =>
+            {
+                '․'
+            }
+            '\n' | '\t' => ' ',
+            c if c.is_control() => {
+                i += 1;
+                continue;
+            }
+            c => c,
+        };
+        out.push(replaced);
+        i += 1;
+    }
+    crate::cliq::message::truncate(out.trim(), max_chars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pings_mentions_links_and_formatting_become_plain_text() {
+        let s = inert(
+            "{@all} *urgent* [click](https://evil.example) {#C1} _x_ ~y~ `z`",
+            200,
+        );
+        for bad in ["{@", "{#", "[", "](", "*", "://", "_", "~", "`"] {
+            assert!(!s.contains(bad), "{bad} survived in {s}");
+        }
+        assert!(s.contains("urgent") && s.contains("evil"));
+        assert!(!inert("see www.evil.example", 100).contains("www."));
+        assert!(!inert("[Sato](zohoid:123)", 100).contains("]("));
+    }
+
+    #[test]
+    fn plain_japanese_text_is_unchanged_and_long_text_is_cut() {
+        assert_eq!(
+            inert("プリンターが燃えています", 100),
+            "プリンターが燃えています"
+        );
+        let long = inert(&"あ".repeat(300), 100);
+        assert_eq!(long.chars().count(), 100);
+        assert!(long.ends_with('…'));
+        assert_eq!(inert("a\nb\u{7}c", 10), "a bc");
+    }
+}

@@ -1,0 +1,227 @@
+//! What the notification pipeline knows and decides: ticket snapshots, agents, changes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::desk::lenient;
+
+/// What deskcliq keeps of each ticket it has seen (the store's `tickets` tree). Deadlines and
+/// commands read it too.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TicketSnapshot {
+    pub id: String,
+    pub number: String,
+    pub subject: String,
+    pub status: String,
+    /// `Open`, `On Hold` or `Closed`.
+    pub status_type: String,
+    pub department_id: Option<String>,
+    pub assignee_id: Option<String>,
+    pub team_id: Option<String>,
+    pub priority: Option<String>,
+    pub due_date: Option<DateTime<Utc>>,
+    pub web_url: Option<String>,
+    pub is_escalated: bool,
+    pub modified_time: Option<DateTime<Utc>>,
+    pub modified_by: Option<String>,
+    pub created_by: Option<String>,
+}
+
+fn s(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn id(v: &Value) -> Option<String> {
+    s(v).filter(|x| !x.is_empty())
+}
+
+impl TicketSnapshot {
+    /// Applies the fields present in a ticket JSON (a payload or a `prevState`); absent fields
+    /// keep their value, `null` clears.
+    pub fn apply(&mut self, v: &Value) {
+        let Some(o) = v.as_object() else { return };
+        for (k, val) in o {
+            match k.as_str() {
+                "id" => self.id = id(val).unwrap_or_default(),
+                "ticketNumber" => self.number = s(val).unwrap_or_default(),
+                "subject" => self.subject = s(val).unwrap_or_default(),
+                "status" => self.status = s(val).unwrap_or_default(),
+                "statusType" => {
+                    let raw = s(val).or_else(|| val.as_array().and_then(|a| a.first()).and_then(s));
+                    self.status_type =
+                        match crate::desk::StatusType::parse(&raw.unwrap_or_default()) {
+                            crate::desk::StatusType::Closed => "Closed".into(),
+                            crate::desk::StatusType::OnHold => "On Hold".into(),
+                            _ => "Open".into(),
+                        }
+                }
+                "departmentId" => self.department_id = id(val),
+                "assigneeId" => self.assignee_id = id(val),
+                "teamId" => self.team_id = id(val),
+                "priority" => self.priority = s(val),
+                "dueDate" => self.due_date = lenient::value_time(val),
+                "webUrl" => self.web_url = s(val),
+                "isEscalated" => {
+                    self.is_escalated = match val {
+                        Value::Bool(b) => *b,
+                        Value::String(x) => x.eq_ignore_ascii_case("true"),
+                        _ => false,
+                    }
+                }
+                "modifiedTime" => self.modified_time = lenient::value_time(val),
+                "modifiedBy" => self.modified_by = id(val).or_else(|| val.get("id").and_then(id)),
+                "createdBy" => self.created_by = id(val).or_else(|| val.get("id").and_then(id)),
+                _ => {}
+            }
+        }
+    }
+
+    pub fn from_json(v: &Value) -> TicketSnapshot {
+        let mut t = TicketSnapshot {
+            status_type: "Open".into(),
+            ..Default::default()
+        };
+        t.apply(v);
+        t
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.status_type == "Closed"
+    }
+}
+
+/// A Desk agent as the pipeline needs one: the Cliq user is the Zoho user (`zuid`), who exists
+/// only once the agent confirmed their account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub zuid: Option<String>,
+}
+
+/// The kinds of activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActivityKind {
+    Task,
+    Call,
+    Event,
+}
+
+/// A customer-satisfaction rating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RatingKind {
+    Good,
+    Okay,
+    Bad,
+}
+
+/// What happened, in the terms of DESIGN.md feature 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ChangeKind {
+    Created,
+    Closed,
+    Reopened,
+    StatusChanged {
+        from: String,
+        to: String,
+    },
+    OwnerChanged {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    DepartmentChanged {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    Escalated,
+    CommentAdded {
+        public: bool,
+        excerpt: String,
+    },
+    CommentEdited {
+        excerpt: String,
+    },
+    /// `zuid` was mentioned in a comment.
+    Mentioned {
+        zuid: String,
+        excerpt: String,
+    },
+    ActivityCreated {
+        kind: ActivityKind,
+        subject: String,
+        due: Option<DateTime<Utc>>,
+    },
+    ActivityCompleted {
+        kind: ActivityKind,
+        subject: String,
+    },
+    Rated {
+        rating: RatingKind,
+        feedback: Option<String>,
+    },
+}
+
+impl ChangeKind {
+    /// A short stable tag for idempotency keys.
+    pub fn tag(&self) -> String {
+        match self {
+            ChangeKind::Created => "created".into(),
+            ChangeKind::Closed => "closed".into(),
+            ChangeKind::Reopened => "reopened".into(),
+            ChangeKind::StatusChanged { .. } => "status".into(),
+            ChangeKind::OwnerChanged { .. } => "owner".into(),
+            ChangeKind::DepartmentChanged { .. } => "department".into(),
+            ChangeKind::Escalated => "escalated".into(),
+            ChangeKind::CommentAdded { .. } => "comment".into(),
+            ChangeKind::CommentEdited { .. } => "comment_edit".into(),
+            ChangeKind::Mentioned { zuid, .. } => format!("mention:{zuid}"),
+            ChangeKind::ActivityCreated { .. } => "activity".into(),
+            ChangeKind::ActivityCompleted { .. } => "activity_done".into(),
+            ChangeKind::Rated { .. } => "rating".into(),
+        }
+    }
+}
+
+/// One change to announce, with the ticket as it is now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub kind: ChangeKind,
+    pub ticket: TicketSnapshot,
+    /// The agent who made the change, when known.
+    pub actor: Option<String>,
+    /// The record's owner (ticket assignee, activity owner), who gets the DM.
+    pub owner: Option<String>,
+    /// The department whose channel the change belongs to.
+    pub department_id: Option<String>,
+    /// Identity of the event this came from.
+    pub event: String,
+}
+
+impl Change {
+    pub fn key(&self) -> String {
+        format!("{}#{}", self.event, self.kind.tag())
+    }
+}
+
+/// Where a notification goes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Target {
+    Channel(String),
+    /// A bot DM to these Cliq users (zuids).
+    Dm(Vec<String>),
+}
+
+impl Target {
+    pub fn label(&self) -> String {
+        match self {
+            Target::Channel(c) => format!("#{c}"),
+            Target::Dm(users) => format!("dm:{}", users.join(",")),
+        }
+    }
+}

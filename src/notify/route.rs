@@ -1,0 +1,106 @@
+//! Who hears of a change: DESIGN.md feature 1's routing rules and `[notify]` switches.
+
+use std::collections::HashMap;
+
+use super::model::{AgentInfo, Change, ChangeKind, Target};
+use crate::config::Config;
+
+/// The portal's agents, by Desk id and by Zoho user (zuid).
+#[derive(Debug, Clone, Default)]
+pub struct Agents {
+    by_id: HashMap<String, AgentInfo>,
+}
+
+impl Agents {
+    pub fn new(list: Vec<AgentInfo>) -> Agents {
+        Agents {
+            by_id: list.into_iter().map(|a| (a.id.clone(), a)).collect(),
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&AgentInfo> {
+        self.by_id.get(id)
+    }
+
+    /// The Cliq user of a Desk agent: their Zoho user, once their account is confirmed.
+    pub fn cliq_user(&self, agent_id: &str) -> Option<&str> {
+        self.by_id
+            .get(agent_id)
+            .and_then(|a| a.zuid.as_deref())
+            .filter(|z| !z.is_empty())
+    }
+
+    pub fn by_zuid(&self, zuid: &str) -> Option<&AgentInfo> {
+        self.by_id
+            .values()
+            .find(|a| a.zuid.as_deref() == Some(zuid))
+    }
+
+    pub fn name(&self, agent_id: &str) -> Option<&str> {
+        self.by_id
+            .get(agent_id)
+            .map(|a| a.name.as_str())
+            .filter(|n| !n.is_empty())
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+/// Whether the `[notify]` switch of this change is on.
+fn switched_on(kind: &ChangeKind, c: &Config) -> bool {
+    let t = &c.notify.ticket;
+    let a = &c.notify.activity;
+    let dm = &c.notify.dm;
+    match kind {
+        ChangeKind::Created => t.created,
+        ChangeKind::Closed => t.closed,
+        ChangeKind::Reopened => t.reopened,
+        ChangeKind::StatusChanged { .. } => t.status_changed,
+        ChangeKind::OwnerChanged { .. } => t.owner_changed,
+        ChangeKind::DepartmentChanged { .. } => t.department_changed,
+        ChangeKind::Escalated => t.escalated,
+        ChangeKind::CommentAdded { .. } => t.comment_added,
+        ChangeKind::CommentEdited { .. } => t.comment_edited,
+        ChangeKind::Mentioned { .. } => dm.enabled && dm.mention,
+        ChangeKind::ActivityCreated { .. } => a.created,
+        ChangeKind::ActivityCompleted { .. } => a.completed,
+        ChangeKind::Rated { .. } => dm.csat,
+    }
+}
+
+/// The targets of a change (none when switched off or made by its owner).
+pub fn targets(change: &Change, config: &Config, agents: &Agents) -> Vec<Target> {
+    if !switched_on(&change.kind, config) {
+        return Vec::new();
+    }
+    let dm_on = config.notify.dm.enabled;
+    if let ChangeKind::Mentioned { zuid, .. } = &change.kind {
+        // Mentioning oneself pings nobody.
+        let actor_zuid = change.actor.as_deref().and_then(|a| agents.cliq_user(a));
+        if actor_zuid == Some(zuid.as_str()) {
+            return Vec::new();
+        }
+        return vec![Target::Dm(vec![zuid.clone()])];
+    }
+    // A change made by the record's owner is not announced.
+    if change.actor.is_some() && change.actor == change.owner {
+        return Vec::new();
+    }
+    let owner_user = change.owner.as_deref().and_then(|o| agents.cliq_user(o));
+    if let (true, Some(user)) = (dm_on, owner_user) {
+        return vec![Target::Dm(vec![user.to_string()])];
+    }
+    // Unassigned, team only, or an owner without a Cliq user: the department's channel.
+    let route = config.route(change.department_id.as_deref().unwrap_or(""));
+    if route.enabled {
+        vec![Target::Channel(route.channel.to_string())]
+    } else {
+        Vec::new()
+    }
+}
