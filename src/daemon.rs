@@ -89,6 +89,7 @@ async fn serve(path: PathBuf, env: LoadEnv, config: Config) -> Result<(), Daemon
         store: store.clone(),
         metrics: metrics.clone(),
         clock: Clock::system(),
+        zoho: None,
     };
     let mut supervisor = Supervisor::start(shared, config.clone());
 

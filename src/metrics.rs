@@ -24,6 +24,11 @@ pub struct Metrics {
     pub desk_credits_used_total: IntCounter,
     pub desk_requests_total: IntCounterVec,
     pub cliq_requests_total: IntCounterVec,
+    pub webhook_events_total: IntCounterVec,
+    pub deliveries_total: IntCounterVec,
+    pub outbox_depth: IntGauge,
+    pub outbox_oldest_age_seconds: Gauge,
+    pub cliq_posts_last_minute: IntGauge,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +94,32 @@ impl Metrics {
                 opts("cliq_requests_total", "Cliq API calls by outcome"),
                 &["outcome"],
             )?,
+            webhook_events_total: IntCounterVec::new(
+                opts(
+                    "webhook_events_total",
+                    "Desk webhook events by type and outcome",
+                ),
+                &["type", "outcome"],
+            )?,
+            deliveries_total: IntCounterVec::new(
+                opts(
+                    "deliveries_total",
+                    "Cliq deliveries by outcome: sent, coalesced, retried, dead, throttled",
+                ),
+                &["outcome"],
+            )?,
+            outbox_depth: IntGauge::with_opts(opts(
+                "outbox_depth",
+                "Messages waiting to go to Cliq",
+            ))?,
+            outbox_oldest_age_seconds: Gauge::with_opts(opts(
+                "outbox_oldest_age_seconds",
+                "Age of the oldest message waiting to go to Cliq",
+            ))?,
+            cliq_posts_last_minute: IntGauge::with_opts(opts(
+                "cliq_posts_last_minute",
+                "Posts to Cliq in the last 60 seconds",
+            ))?,
             registry,
         };
         m.registry

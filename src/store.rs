@@ -6,6 +6,7 @@ use std::io::{Read as _, Seek as _, Write as _};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -69,10 +70,16 @@ pub enum TreeName {
     Tokens,
     /// Schema version and small records of the daemon itself.
     Meta,
+    /// Identities of webhook events already taken in (Desk's duplicate deliveries).
+    Events,
+    /// What deskcliq remembers of activities (tasks, calls, events).
+    Activities,
+    /// Messages Cliq refused for good, with the reason.
+    Dead,
 }
 
 impl TreeName {
-    pub const ALL: [TreeName; 8] = [
+    pub const ALL: [TreeName; 11] = [
         TreeName::Inbox,
         TreeName::Tickets,
         TreeName::Deadlines,
@@ -81,6 +88,9 @@ impl TreeName {
         TreeName::Budget,
         TreeName::Tokens,
         TreeName::Meta,
+        TreeName::Events,
+        TreeName::Activities,
+        TreeName::Dead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +103,9 @@ impl TreeName {
             TreeName::Budget => "budget",
             TreeName::Tokens => "tokens",
             TreeName::Meta => "meta",
+            TreeName::Events => "events",
+            TreeName::Activities => "activities",
+            TreeName::Dead => "dead",
         }
     }
 }
@@ -144,6 +157,10 @@ impl Key for (String, u64) {
 struct Inner {
     db: sled::Db,
     path: PathBuf,
+    /// Group commit: writes are numbered; one flush makes every write before it durable.
+    written: AtomicU64,
+    flushed: AtomicU64,
+    committing: tokio::sync::Mutex<()>,
     /// Held open for the life of the store: the OS lock is the "one daemon per directory" rule.
     _lock: File,
 }
@@ -181,6 +198,9 @@ impl Store {
             inner: Arc::new(Inner {
                 db,
                 path: path.to_path_buf(),
+                written: AtomicU64::new(0),
+                flushed: AtomicU64::new(0),
+                committing: tokio::sync::Mutex::new(()),
                 _lock: lock,
             }),
         };
@@ -244,6 +264,25 @@ impl Store {
                 tree: "(all)",
                 source,
             })
+    }
+
+    /// Makes everything written before this call durable, sharing the flush with concurrent
+    /// callers (group commit): many webhook requests arriving together cost one fsync, not one
+    /// each.
+    pub async fn commit(&self) -> Result<(), StoreError> {
+        let mine = self.inner.written.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.inner.flushed.load(Ordering::SeqCst) >= mine {
+            return Ok(());
+        }
+        let _one_flush_at_a_time = self.inner.committing.lock().await;
+        if self.inner.flushed.load(Ordering::SeqCst) >= mine {
+            return Ok(());
+        }
+        // Everything numbered up to here was written before this flush starts.
+        let covered = self.inner.written.load(Ordering::SeqCst);
+        self.flush().await?;
+        self.inner.flushed.fetch_max(covered, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Like [`Store::flush`], for code that is not async (start-up, shutdown, tests).
@@ -370,6 +409,43 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
             out.push((key, self.decode_value(&v)?));
         }
         Ok(out)
+    }
+
+    /// Inserts `value` only when `key` is absent; true when it was inserted.
+    pub fn insert_if_absent(&self, key: &K, value: &V) -> Result<bool, StoreError> {
+        let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
+            tree: self.name.as_str(),
+            reason: format!("cannot encode: {e}"),
+        })?;
+        let swapped = self
+            .sled()?
+            .compare_and_swap(key.encode(), None as Option<&[u8]>, Some(bytes))
+            .map_err(|e| self.err(e))?;
+        Ok(swapped.is_ok())
+    }
+
+    pub fn contains(&self, key: &K) -> Result<bool, StoreError> {
+        self.sled()?
+            .contains_key(key.encode())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The first `n` records in key order.
+    pub fn first(&self, n: usize) -> Result<Vec<(K, V)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.sled()?.iter().take(n) {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            let key = K::decode(&k).ok_or_else(|| StoreError::Corrupt {
+                tree: self.name.as_str(),
+                reason: "undecodable key".into(),
+            })?;
+            out.push((key, self.decode_value(&v)?));
+        }
+        Ok(out)
+    }
+
+    pub fn len(&self) -> Result<usize, StoreError> {
+        Ok(self.sled()?.len())
     }
 
     pub fn is_empty(&self) -> Result<bool, StoreError> {

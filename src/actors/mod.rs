@@ -25,18 +25,27 @@ pub use department::{
 };
 pub use digest::{DigestActor, NextDigest};
 pub use dm::DmRouter;
-pub use outbox::Outbox;
+pub use outbox::{Outbox, Wake};
 pub use supervisor::{ApplyReport, Supervisor};
 
 #[cfg(test)]
 pub use department::Panic;
 
-/// What every actor is given: the store, the metrics and the clock.
+/// What every actor is given: the store, the metrics, the clock, and the Zoho clients (absent
+/// in tests of the actor tree alone).
 #[derive(Clone)]
 pub struct Shared {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub clock: Clock,
+    pub zoho: Option<ZohoClients>,
+}
+
+/// The service grant's clients.
+#[derive(Clone)]
+pub struct ZohoClients {
+    pub desk: crate::desk::DeskClient,
+    pub cliq: crate::cliq::CliqClient,
 }
 
 /// A new configuration to apply from the next message on.

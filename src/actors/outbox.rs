@@ -1,17 +1,102 @@
-//! `Outbox`: the only actor that talks to Cliq. It keeps the send budget
-//! (`limits.cliq_posts_per_minute`) and the queued messages in the store.
+//! `Outbox`: the only actor that talks to Cliq. Its queue, its send budget and Cliq's lockout
+//! live in the store, so neither a crash nor a restart loses a message or breaks the budget.
+//!
+//! - Every message has an idempotency key, marked delivered right after Cliq accepted it: only
+//!   the one post in flight at a kill can repeat.
+//! - At most `limits.cliq_posts_per_minute` posts in any 60 seconds, all targets together.
+//! - When more is waiting than the budget allows, a target's messages are merged into one
+//!   summary card, oldest first: nothing is dropped.
+//! - A throttle answer stops all sending for 10 minutes; 5xx and timeouts back off
+//!   exponentially with jitter; other refusals are dead-lettered with the reason.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix::Handler;
+use actix::{ActorContext, ActorFutureExt, AsyncContext, Handler, Message, WrapFuture};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
-use super::guard::{guarded, status_handler, supervised_actor};
+use super::guard::{guarded, status_handler};
 use super::{Reconfigure, Shared, Shutdown};
+use crate::cliq::{CliqClient, CliqError};
 use crate::config::Config;
+use crate::notify::card::{Card, summary};
+use crate::notify::model::Target;
+use crate::store::{Store, StoreError, TreeName};
+
+/// How long Cliq locks out a sender past its limit.
+pub const LOCKOUT: chrono::Duration = chrono::Duration::minutes(10);
+/// How long delivered keys are remembered (Desk's duplicates come well within this).
+pub const REMEMBER: chrono::Duration = chrono::Duration::days(7);
+/// Rows of one summary card (each at most [`LINE_MAX`] characters: the card stays under
+/// Cliq's 10,000 characters of slides).
+const SUMMARY_ROWS: usize = 50;
+const LINE_MAX: usize = 150;
+const TICK: Duration = Duration::from_millis(200);
+
+/// A message waiting in the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queued {
+    pub key: String,
+    pub target: Target,
+    pub message: serde_json::Value,
+    /// The line that stands for this message in a summary card.
+    pub line: String,
+    pub enqueued_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// Where a key stands: queued, sent, or refused for good.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Mark {
+    Queued,
+    Sent(DateTime<Utc>),
+    Dead(DateTime<Utc>),
+}
+
+/// The sliding window of posts and the lockout, persisted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    pub sent: Vec<DateTime<Utc>>,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+const BUDGET_KEY: &str = "cliq";
+
+/// Queues `card` for `target` under `key`, unless that key was queued or sent already.
+/// Returns whether it was queued now.
+pub fn enqueue(
+    store: &Store,
+    key: &str,
+    target: Target,
+    card: &Card,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let marks = store.tree::<String, Mark>(TreeName::Delivered);
+    if !marks.insert_if_absent(&key.to_string(), &Mark::Queued)? {
+        return Ok(false);
+    }
+    let item = Queued {
+        key: key.to_string(),
+        target,
+        message: card.message.to_json(),
+        line: crate::cliq::message::truncate(&card.line, LINE_MAX),
+        enqueued_at: now,
+        attempts: 0,
+        not_before: None,
+    };
+    store
+        .tree::<u64, Queued>(TreeName::Outbox)
+        .insert(&store.next_id()?, &item)?;
+    Ok(true)
+}
 
 pub struct Outbox {
     shared: Shared,
-    posts_per_minute: u32,
+    cliq: Option<CliqClient>,
+    config: Arc<Config>,
+    busy: bool,
     starts: u32,
     handled: u64,
 }
@@ -19,16 +104,69 @@ pub struct Outbox {
 impl Outbox {
     pub fn new(shared: Shared, config: Arc<Config>) -> Self {
         Outbox {
+            cliq: shared.zoho.as_ref().map(|z| z.cliq.clone()),
             shared,
-            posts_per_minute: config.limits.cliq_posts_per_minute,
+            config,
+            busy: false,
             starts: 0,
             handled: 0,
         }
     }
+
+    fn pump(&mut self, ctx: &mut actix::Context<Self>) {
+        let Some(cliq) = self.cliq.clone() else {
+            return;
+        };
+        if self.busy {
+            return;
+        }
+        self.busy = true;
+        let fut = pump(self.shared.clone(), cliq, self.config.clone());
+        ctx.spawn(fut.into_actor(self).map(|result, act, _| {
+            act.busy = false;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "outbox: store error");
+            }
+        }));
+    }
 }
 
-supervised_actor!(Outbox, "outbox");
+impl actix::Actor for Outbox {
+    type Context = actix::Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.starts += 1;
+        self.busy = false;
+        // Intervals do not survive a restart: registered here, on every start.
+        ctx.run_interval(TICK, |act, ctx| act.pump(ctx));
+    }
+}
+
+impl actix::Supervised for Outbox {
+    fn restarting(&mut self, _ctx: &mut Self::Context) {
+        tracing::warn!(actor = "outbox", "actor restarting");
+        self.shared
+            .metrics
+            .actor_restarts_total
+            .with_label_values(&["outbox"])
+            .inc();
+    }
+}
+
 status_handler!(Outbox);
+
+/// Something was queued: look now rather than at the next tick.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Wake;
+
+impl Handler<Wake> for Outbox {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Wake, ctx: &mut Self::Context) {
+        self.pump(ctx);
+    }
+}
 
 impl Handler<Reconfigure> for Outbox {
     type Result = ();
@@ -36,10 +174,10 @@ impl Handler<Reconfigure> for Outbox {
     fn handle(&mut self, msg: Reconfigure, ctx: &mut Self::Context) {
         guarded("outbox", ctx, || {
             let new = msg.0.limits.cliq_posts_per_minute;
-            if new != self.posts_per_minute {
+            if new != self.config.limits.cliq_posts_per_minute {
                 tracing::info!(posts_per_minute = new, "Cliq send budget changed");
             }
-            self.posts_per_minute = new;
+            self.config = msg.0;
             self.handled += 1;
         });
     }
@@ -48,8 +186,192 @@ impl Handler<Reconfigure> for Outbox {
 impl Handler<Shutdown> for Outbox {
     type Result = ();
 
-    fn handle(&mut self, _msg: Shutdown, _ctx: &mut Self::Context) {
-        // Queued messages live in the store's outbox tree; the daemon flushes it after this.
-        tracing::debug!(store = ?self.shared.store.path(), "outbox shut down");
+    fn handle(&mut self, _msg: Shutdown, ctx: &mut Self::Context) {
+        // The queue is in the store; stop sending so the store can be flushed and closed.
+        self.cliq = None;
+        tracing::debug!("outbox shut down");
+        let _ = ctx;
     }
+}
+
+/// Stops the actor for good in tests of supervision.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Stop;
+
+impl Handler<Stop> for Outbox {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Stop, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+fn backoff(attempts: u32) -> chrono::Duration {
+    use backon::BackoffBuilder as _;
+    let delay = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_secs(2))
+        .with_max_delay(Duration::from_secs(300))
+        .with_max_times(usize::MAX)
+        .with_jitter()
+        .build()
+        .nth(attempts.saturating_sub(1) as usize)
+        .unwrap_or(Duration::from_secs(300));
+    chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::minutes(5))
+}
+
+/// One round: sends what the budget allows now.
+async fn pump(shared: Shared, cliq: CliqClient, config: Arc<Config>) -> Result<(), StoreError> {
+    let store = &shared.store;
+    let metrics = &shared.metrics;
+    let limit = config.limits.cliq_posts_per_minute as usize;
+    let queue = store.tree::<u64, Queued>(TreeName::Outbox);
+    let budgets = store.tree::<String, Budget>(TreeName::Budget);
+    let marks = store.tree::<String, Mark>(TreeName::Delivered);
+    for _ in 0..limit.max(1) {
+        let now = shared.clock.now();
+        let mut budget = budgets.get(&BUDGET_KEY.to_string())?.unwrap_or_default();
+        budget
+            .sent
+            .retain(|t| *t > now - chrono::Duration::seconds(60));
+        metrics.cliq_posts_last_minute.set(budget.sent.len() as i64);
+        let items = queue.all()?;
+        metrics.outbox_depth.set(items.len() as i64);
+        metrics.outbox_oldest_age_seconds.set(
+            items
+                .first()
+                .map(|(_, q)| (now - q.enqueued_at).num_milliseconds() as f64 / 1000.0)
+                .unwrap_or(0.0),
+        );
+        if budget.locked_until.is_some_and(|t| t > now) {
+            return Ok(());
+        }
+        let available = limit.saturating_sub(budget.sent.len());
+        let ready: Vec<&(u64, Queued)> = items
+            .iter()
+            .filter(|(_, q)| q.not_before.is_none_or(|t| t <= now))
+            .collect();
+        let Some((_, first)) = ready.first() else {
+            return Ok(());
+        };
+        if available == 0 {
+            return Ok(());
+        }
+        let target = first.target.clone();
+        let group: Vec<&(u64, Queued)> = ready
+            .iter()
+            .copied()
+            .filter(|(_, q)| q.target == target)
+            .collect();
+        // More waiting than the budget allows: merge this target's messages into one.
+        let coalesce = group.len() > 1 && ready.len() > available;
+        let batch: Vec<&(u64, Queued)> = if coalesce {
+            group.into_iter().take(SUMMARY_ROWS).collect()
+        } else {
+            vec![group[0]]
+        };
+        let message = if coalesce {
+            let lines: Vec<String> = batch.iter().map(|(_, q)| q.line.clone()).collect();
+            summary(&lines, &config).to_json()
+        } else {
+            batch[0].1.message.clone()
+        };
+        // The post is counted before it is sent, and made durable: a crash cannot give back
+        // budget that Cliq has already counted.
+        budget.sent.push(now);
+        budgets.insert(&BUDGET_KEY.to_string(), &budget)?;
+        store.flush().await?;
+        let result = match &target {
+            Target::Channel(channel) => cliq.post_raw_to_channel(channel, &message).await,
+            Target::Dm(users) => cliq.dm_raw(users, &message).await,
+        };
+        let now = shared.clock.now();
+        match result {
+            Ok(()) => {
+                for (seq, q) in &batch {
+                    marks.insert(&q.key, &Mark::Sent(now))?;
+                    queue.remove(seq)?;
+                }
+                store.flush().await?;
+                if coalesce {
+                    metrics
+                        .deliveries_total
+                        .with_label_values(&["coalesced"])
+                        .inc_by(batch.len() as u64);
+                }
+                metrics.deliveries_total.with_label_values(&["sent"]).inc();
+                tracing::debug!(target = %target.label(), messages = batch.len(), "posted to Cliq");
+            }
+            Err(CliqError::Throttled { code, .. }) => {
+                budget.locked_until = Some(now + LOCKOUT);
+                budgets.insert(&BUDGET_KEY.to_string(), &budget)?;
+                store.flush().await?;
+                metrics
+                    .deliveries_total
+                    .with_label_values(&["throttled"])
+                    .inc();
+                tracing::error!(%code, until = %(now + LOCKOUT), "Cliq throttled deskcliq: sending nothing for 10 minutes");
+                return Ok(());
+            }
+            Err(CliqError::Api {
+                status,
+                code,
+                message,
+            }) if (400..500).contains(&status) => {
+                for (seq, q) in &batch {
+                    store
+                        .tree::<String, (Queued, String)>(TreeName::Dead)
+                        .insert(
+                            &q.key,
+                            &(q.clone(), format!("HTTP {status} {code}: {message}")),
+                        )?;
+                    marks.insert(&q.key, &Mark::Dead(now))?;
+                    queue.remove(seq)?;
+                }
+                store.flush().await?;
+                metrics
+                    .deliveries_total
+                    .with_label_values(&["dead"])
+                    .inc_by(batch.len() as u64);
+                tracing::error!(target = %target.label(), status, %code, %message, "Cliq refused a message: dead-lettered");
+            }
+            Err(e) => {
+                // 5xx, timeouts, token trouble: try again later, with backoff.
+                for (seq, q) in &batch {
+                    let mut q = q.clone();
+                    q.attempts += 1;
+                    q.not_before = Some(now + backoff(q.attempts));
+                    queue.insert(seq, &q)?;
+                }
+                metrics
+                    .deliveries_total
+                    .with_label_values(&["retried"])
+                    .inc();
+                tracing::warn!(target = %target.label(), error = %e, "Cliq post failed; will retry");
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Forgets delivered keys older than [`REMEMBER`] and seen webhook events likewise.
+pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let marks = store.tree::<String, Mark>(TreeName::Delivered);
+    let mut n = 0;
+    for (k, m) in marks.all()? {
+        if matches!(m, Mark::Sent(t) | Mark::Dead(t) if t < now - REMEMBER) {
+            marks.remove(&k)?;
+            n += 1;
+        }
+    }
+    let seen = store.tree::<String, i64>(TreeName::Events);
+    let cutoff = (now - REMEMBER).timestamp_millis();
+    for (k, at) in seen.all()? {
+        if at < cutoff {
+            seen.remove(&k)?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }

@@ -45,6 +45,7 @@ fn shared(dir: &tempfile::TempDir) -> Shared {
         store: crate::store::Store::open(&dir.path().join("state")).expect("store"),
         metrics: Arc::new(crate::metrics::Metrics::new().expect("metrics")),
         clock: crate::clock::Clock::system(),
+        zoho: None,
     }
 }
 

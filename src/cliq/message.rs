@@ -280,7 +280,9 @@ pub struct Message {
 }
 
 impl Message {
+    /// A message with `text` (Cliq refuses an empty text: it becomes "…").
     pub fn new(text: &str) -> Message {
+        let text = if text.trim().is_empty() { "…" } else { text };
         Message {
             text: truncate(text, TEXT_MAX),
             bot: None,

@@ -142,14 +142,22 @@ impl CliqClient {
     /// Posts to a channel as the bot (`channelsbyname`, `bot_unique_name`); the bot must be a
     /// participant of the channel.
     pub async fn post_to_channel(&self, channel: &str, msg: &Message) -> Result<(), CliqError> {
+        self.post_raw_to_channel(channel, &msg.to_json()).await
+    }
+
+    /// [`CliqClient::post_to_channel`] for a message already in Cliq's JSON (from the outbox).
+    pub async fn post_raw_to_channel(
+        &self,
+        channel: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), CliqError> {
         let url = self.url(&["api", "v2", "channelsbyname", channel, "message"]);
-        let body = msg.to_json();
         self.call(|auth| {
             self.http
                 .post(&url)
                 .query(&[("bot_unique_name", self.bot.as_str())])
                 .header("Authorization", auth)
-                .json(&body)
+                .json(body)
         })
         .await?;
         Ok(())
@@ -158,8 +166,24 @@ impl CliqClient {
     /// A DM from the bot to each of `users` (Cliq user ids or emails), in one call:
     /// `userids` is one comma-separated string.
     pub async fn dm(&self, users: &[String], msg: &Message) -> Result<(), CliqError> {
+        self.dm_raw(users, &msg.to_json()).await
+    }
+
+    /// [`CliqClient::dm`] for a message already in Cliq's JSON.
+    pub async fn dm_raw(
+        &self,
+        users: &[String],
+        body: &serde_json::Value,
+    ) -> Result<(), CliqError> {
+        if users.is_empty() {
+            return Err(CliqError::Api {
+                status: 0,
+                code: "no_recipients".into(),
+                message: "a DM needs at least one user".into(),
+            });
+        }
         let url = self.url(&["api", "v2", "bots", &self.bot, "message"]);
-        let mut body = msg.to_json();
+        let mut body = body.clone();
         if let Some(obj) = body.as_object_mut() {
             obj.insert("userids".into(), users.join(",").into());
         }

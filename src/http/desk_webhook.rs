@@ -1,0 +1,130 @@
+//! `GET|POST /webhooks/desk/{webhook_token}`: Desk's deliveries. Checks in DESIGN.md's order:
+//! token (404), size (413), validation request (200), JWT (401), shape (400), then the events
+//! are made durable and only then answered 200. Never 410: that would delete the subscription.
+
+use std::sync::atomic::Ordering;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt as _;
+
+use super::AppState;
+use crate::notify::event::{InboxEvent, parse_body};
+use crate::store::{StoreError, TreeName};
+
+/// Desk's bodies are small; anything past this is refused.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Leeway for `exp` against clock skew.
+const JWT_LEEWAY_SECS: i64 = 60;
+
+fn text(status: actix_web::http::StatusCode, reason: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("{reason}\n"))
+}
+
+/// Compares without leaking how much matched through timing.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    ring::constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
+pub async fn handle(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    mut payload: web::Payload,
+) -> HttpResponse {
+    use actix_web::http::StatusCode as S;
+    let config = state.config.borrow().clone();
+    if !constant_time_eq(token.as_bytes(), config.desk.webhook_token.expose()) {
+        return text(S::NOT_FOUND, "not found");
+    }
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        return text(S::PAYLOAD_TOO_LARGE, "body over 1 MiB");
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        match chunk {
+            Ok(c) => {
+                if body.len() + c.len() > MAX_BODY {
+                    return text(S::PAYLOAD_TOO_LARGE, "body over 1 MiB");
+                }
+                body.extend_from_slice(&c);
+            }
+            Err(e) => return text(S::BAD_REQUEST, &format!("cannot read the body: {e}")),
+        }
+    }
+    // Desk validates a new webhook URL with a GET (or an empty POST) and needs 200.
+    let trimmed = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect::<Vec<u8>>();
+    if req.method() == actix_web::http::Method::GET || trimmed.is_empty() || trimmed == b"[]" {
+        return text(S::OK, "ok");
+    }
+    if config.desk.verify_jwt {
+        let Some(jwt) = req.headers().get("X-ZDesk-JWT").and_then(|v| v.to_str().ok()) else {
+            state.metrics.webhook_events_total.with_label_values(&["-", "unauthenticated"]).inc();
+            return text(S::UNAUTHORIZED, "missing X-ZDesk-JWT");
+        };
+        let claims = match state.jwks.verify(jwt.trim()).await {
+            Ok(c) => c,
+            Err(e) => {
+                state.metrics.webhook_events_total.with_label_values(&["-", "unauthenticated"]).inc();
+                return text(S::UNAUTHORIZED, &format!("bad X-ZDesk-JWT: {e}"));
+            }
+        };
+        let webhook_id = state.webhook_id.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let now = state.clock.now().timestamp();
+        if let Err(e) = crate::jwt::validate_desk_claims(&claims, &config.desk.org_id, webhook_id.as_deref(), now, JWT_LEEWAY_SECS) {
+            state.metrics.webhook_events_total.with_label_values(&["-", "unauthenticated"]).inc();
+            return text(S::UNAUTHORIZED, &format!("bad X-ZDesk-JWT: {e}"));
+        }
+    }
+    let events = match parse_body(&body) {
+        Ok(e) => e,
+        Err(e) => {
+            state.metrics.webhook_events_total.with_label_values(&["-", "malformed"]).inc();
+            return text(S::BAD_REQUEST, &e.0);
+        }
+    };
+    match store_events(&state, events).await {
+        Ok(()) => {
+            state.wake.notify_one();
+            text(S::OK, "ok")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store webhook events: answering 503 so Desk retries");
+            state.store_healthy.store(false, Ordering::SeqCst);
+            text(S::SERVICE_UNAVAILABLE, "store unusable")
+        }
+    }
+}
+
+/// Writes the known, new events to the inbox and makes them durable (group commit).
+async fn store_events(state: &AppState, events: Vec<InboxEvent>) -> Result<(), StoreError> {
+    let seen = state.store.tree::<String, i64>(TreeName::Events);
+    let inbox = state.store.tree::<u64, InboxEvent>(TreeName::Inbox);
+    let now = state.clock.now().timestamp_millis();
+    let mut outcomes = Vec::with_capacity(events.len());
+    for event in events {
+        let outcome = if !event.is_known() {
+            "ignored"
+        } else if seen.insert_if_absent(&event.identity, &now)? {
+            inbox.insert(&state.store.next_id()?, &event)?;
+            "accepted"
+        } else {
+            "duplicate"
+        };
+        outcomes.push((event.event_type, outcome));
+    }
+    state.store.commit().await?;
+    for (event_type, outcome) in outcomes {
+        // Unknown types are counted under one label: the type is the sender's to choose.
+        let label = if outcome == "ignored" { "unknown" } else { event_type.as_str() };
+        state.metrics.webhook_events_total.with_label_values(&[label, outcome]).inc();
+    }
+    Ok(())
+}
