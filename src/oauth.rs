@@ -36,6 +36,10 @@ pub enum TokenError {
     Transport(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A refresh just failed; callers that were waiting for it get its outcome instead of
+    /// each spending a refresh of their own.
+    #[error("token refresh failed moments ago: {0}")]
+    RecentFailure(String),
 }
 
 /// The accounts server's token endpoint, for one OAuth client.
@@ -194,7 +198,13 @@ pub struct TokenManager {
     metrics: Arc<Metrics>,
     cached: Mutex<Option<CachedToken>>,
     refreshing: tokio::sync::Mutex<()>,
+    /// Refresh attempts so far, and the last failure with when it happened.
+    attempts: std::sync::atomic::AtomicU64,
+    last_failure: Mutex<Option<(std::time::Instant, String)>>,
 }
+
+/// After a failed refresh, callers get its error for this long before one tries again.
+const FAILURE_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl TokenManager {
     /// `grant` names the grant in the store (`service`, `agent:<zuid>`).
@@ -218,6 +228,8 @@ impl TokenManager {
             metrics,
             cached: Mutex::new(cached),
             refreshing: tokio::sync::Mutex::new(()),
+            attempts: std::sync::atomic::AtomicU64::new(0),
+            last_failure: Mutex::new(None),
         })
     }
 
@@ -236,15 +248,36 @@ impl TokenManager {
 
     /// A valid access token: the cached one, or a new one (one refresh in flight at a time).
     pub async fn access_token(&self) -> Result<String, TokenError> {
+        use std::sync::atomic::Ordering;
         if let Some(t) = self.fresh() {
             return Ok(t);
         }
+        let seen = self.attempts.load(Ordering::SeqCst);
         let _one_at_a_time = self.refreshing.lock().await;
-        // Whoever held the lock before us may have refreshed already.
+        // Whoever held the lock before us may have refreshed already…
         if let Some(t) = self.fresh() {
             return Ok(t);
         }
-        self.refresh().await
+        // …or failed: then share that failure rather than spend another refresh at once.
+        let failure = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some((at, error)) = failure
+            && (self.attempts.load(Ordering::SeqCst) != seen || at.elapsed() < FAILURE_COOLDOWN)
+        {
+            return Err(TokenError::RecentFailure(error));
+        }
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        let result = self.refresh().await;
+        *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = match &result {
+            Err(e) if !matches!(e, TokenError::Budget { .. }) => {
+                Some((std::time::Instant::now(), e.to_string()))
+            }
+            _ => None,
+        };
+        result
     }
 
     /// Forgets `token` after Zoho refused it, so the next call refreshes.
@@ -274,6 +307,7 @@ impl TokenManager {
         // Counted before the call: a call that reaches Zoho counts there even if it fails here.
         log.at.push(now);
         log_tree.insert(&log_key, &log)?;
+        self.store.flush().await?;
         self.metrics.token_refreshes_total.inc();
         let issued = self.oauth.refresh(&self.grant, &self.refresh_token).await?;
         let token = CachedToken {

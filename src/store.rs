@@ -24,7 +24,7 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("another deskcliq{} holds {path}: stop it first, or give this one another storage.path", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    #[error("another deskcliq holds {path}{}: stop it first, or give this one another storage.path", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Locked { path: PathBuf, pid: Option<u32> },
     #[error("cannot lock {path}: {source}")]
     Lock {
@@ -409,6 +409,26 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
             out.push((key, self.decode_value(&v)?));
         }
         Ok(out)
+    }
+
+    /// Atomically replaces the value of `key` with `f(old)` (which may run more than once when
+    /// writers race) and returns the new value. A stored value that does not decode counts as
+    /// absent.
+    pub fn update(&self, key: &K, f: impl Fn(Option<V>) -> V) -> Result<V, StoreError> {
+        let updated = self
+            .sled()?
+            .update_and_fetch(key.encode(), |old| {
+                let old = old.and_then(|b| serde_json::from_slice::<V>(b).ok());
+                serde_json::to_vec(&f(old)).ok()
+            })
+            .map_err(|e| self.err(e))?;
+        match updated {
+            Some(bytes) => self.decode_value(&bytes),
+            None => Err(StoreError::Corrupt {
+                tree: self.name.as_str(),
+                reason: "cannot encode the updated value".into(),
+            }),
+        }
     }
 
     /// Inserts `value` only when `key` is absent; true when it was inserted.

@@ -535,6 +535,32 @@ fn check_config_never_prints_a_secret() {
 }
 
 #[test]
+fn errors_never_echo_a_secret_value() {
+    // A syntax error on a secret's line, and a secret of the wrong type.
+    let unterminated = MINIMAL.replace(
+        "client_secret = \"cs-inline-0123456789\"",
+        "client_secret = \"cs-SECRET-unterminated",
+    );
+    let wrong_type = MINIMAL.replace(
+        "refresh_token = \"rt-inline-0123456789\"",
+        "refresh_token = 987654321987",
+    );
+    for text in [unterminated, wrong_type] {
+        let issues = errors(&text);
+        let all = format!("{issues:?}");
+        assert!(
+            !all.contains("SECRET") && !all.contains("987654321987"),
+            "{all}"
+        );
+    }
+    let issues = errors(&MINIMAL.replace(
+        "client_secret = \"cs-inline-0123456789\"",
+        "client_secret = \"x",
+    ));
+    assert!(issues[0].message.contains("line 7"), "{issues:?}");
+}
+
+#[test]
 fn check_config_prints_routing_and_switches() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
@@ -554,4 +580,16 @@ fn check_config_prints_routing_and_switches() {
     assert!(stdout.contains("any other department -> #desk"), "{stdout}");
     assert!(stdout.contains("closed=off"), "{stdout}");
     assert!(stdout.contains("https://accounts.zoho.jp"), "{stdout}");
+}
+
+#[test]
+fn a_short_webhook_token_is_a_warning_and_a_bad_character_an_error() {
+    let c = parse(&MINIMAL.replace("wh-token-0123456789abcdef", "test-token")).unwrap();
+    assert!(
+        c.warnings.iter().any(|w| w.key == "desk.webhook_token"),
+        "{:?}",
+        c.warnings
+    );
+    let issues = errors(&MINIMAL.replace("wh-token-0123456789abcdef", "tok/en?with#bad"));
+    error_for(&issues, "desk.webhook_token");
 }

@@ -435,3 +435,97 @@ async fn a_batch_can_be_delivered_twice_as_desk_may() {
         .is_ok()
     );
 }
+
+#[actix_rt::test]
+async fn subscriptions_are_checked_and_a_410_deletes_one() {
+    let z = Zoho::start().await;
+    let desk = z.desk(2);
+    let gone = Receiver::start(200).await;
+    let hook = |subs: Value, url: &str| deskcliq::desk::NewWebhook {
+        name: "d".into(),
+        url: url.to_string(),
+        subscriptions: subs,
+        include_automation: false,
+        ignore_source_id: None,
+    };
+    let typo = desk
+        .create_webhook(&hook(json!({"Ticket_Updated": null}), &gone.url))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&typo, deskcliq::desk::DeskError::Api { status: 422, .. }),
+        "{typo}"
+    );
+    let bad_filter = desk
+        .create_webhook(&hook(json!({"Ticket_Add": {"colour": 1}}), &gone.url))
+        .await;
+    assert!(bad_filter.is_err());
+    // Department ids may be numbers.
+    desk.create_webhook(&hook(
+        json!({"Ticket_Add": {"departmentIds": [1892000000082069u64]}}),
+        &gone.url,
+    ))
+    .await
+    .unwrap();
+    z.sim.create_ticket(NewTicket {
+        subject: "x".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "a@example.com".into(),
+        ..Default::default()
+    });
+    assert_eq!(
+        z.sim
+            .wait_deliveries(1, std::time::Duration::from_secs(5))
+            .await
+            .len(),
+        1
+    );
+
+    // A receiver that answers 410 Gone loses its subscription.
+    let rx410 = Receiver::start(200).await;
+    let w = desk
+        .create_webhook(&hook(json!({"Ticket_Add": null}), &rx410.url))
+        .await
+        .unwrap();
+    rx410.stop().await;
+    let gone_rx = Receiver::start(410).await;
+    // Point the webhook at the 410 receiver (validation GET answers 410 too: set it directly).
+    z.sim.with(|st| {
+        st.desk
+            .webhooks
+            .iter_mut()
+            .filter(|h| h.id == w.id)
+            .for_each(|h| h.url = gone_rx.url.clone())
+    });
+    z.sim.create_ticket(NewTicket {
+        subject: "y".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "a@example.com".into(),
+        ..Default::default()
+    });
+    let d = z
+        .sim
+        .wait_deliveries(3, std::time::Duration::from_secs(5))
+        .await;
+    assert!(d.iter().any(|d| d.status == Some(410)));
+    assert!(
+        !desk
+            .list_webhooks()
+            .await
+            .unwrap()
+            .iter()
+            .any(|h| h.id == w.id)
+    );
+}
+
+#[actix_rt::test]
+async fn only_successful_calls_spend_credits() {
+    let z = Zoho::start().await;
+    let raw = Raw::new(&z).await;
+    let (status, _) = status_and_body(raw.desk(reqwest::Method::GET, "/tickets?limit=500")).await;
+    assert_eq!(status, 422);
+    assert_eq!(z.sim.desk_credits_used(), 0);
+    let (status, _) = status_and_body(raw.desk(reqwest::Method::GET, "/departments")).await;
+    assert_eq!(status, 200);
+    assert_eq!(z.sim.desk_credits_used(), 3);
+}

@@ -11,9 +11,9 @@ fn a_locked_directory_is_refused_with_another_deskcliq_holds() {
     let msg = err.to_string();
     assert!(
         msg.contains(&format!(
-            "another deskcliq (pid {}) holds {}",
-            std::process::id(),
-            dir.path().display()
+            "another deskcliq holds {} (pid {})",
+            dir.path().display(),
+            std::process::id()
         )),
         "{msg}"
     );

@@ -119,3 +119,40 @@ async fn a_bad_refresh_token_is_a_clear_error_without_the_secret() {
     assert!(!err.contains("not-a-real-refresh-token"), "{err}");
     assert!(!err.contains(deskcliq::sim::CLIENT_SECRET), "{err}");
 }
+
+#[actix_rt::test]
+async fn a_failing_refresh_is_shared_by_its_waiters_not_repeated() {
+    let z = Zoho::start().await;
+    // An accounts server that refuses connections.
+    let dead = deskcliq::oauth::OAuthClient::new(
+        deskcliq::zoho_http::client(),
+        "http://127.0.0.1:1",
+        deskcliq::sim::CLIENT_ID,
+        secret(deskcliq::sim::CLIENT_SECRET),
+    );
+    let tm = Arc::new(
+        TokenManager::new(
+            dead,
+            "service",
+            secret(deskcliq::sim::SERVICE_REFRESH_TOKEN),
+            z.store.clone(),
+            z.clock.clone(),
+            Arc::clone(&z.metrics),
+        )
+        .unwrap(),
+    );
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let tm = tm.clone();
+        set.spawn(async move { tm.access_token().await.is_err() });
+    }
+    while let Some(r) = set.join_next().await {
+        assert!(r.unwrap());
+    }
+    assert_eq!(
+        z.metrics.token_refreshes_total.get(),
+        1,
+        "one network failure spent several refreshes"
+    );
+    assert_eq!(z.metrics.token_refresh_refused_total.get(), 0);
+}

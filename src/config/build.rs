@@ -205,17 +205,18 @@ pub(super) fn build(
             SecretSource::Inline => "webhook_token",
             SecretSource::File(_) => "webhook_token_file",
         });
-        if t.len() < 16 {
-            d.error(key, "is too short to be unguessable: use at least 16 characters (e.g. `openssl rand -hex 24`)");
-        } else if !t
+        // A URL path segment: RFC 3986's unreserved characters need no encoding.
+        if !t
             .expose()
             .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
         {
             d.error(
                 key,
-                "may use only letters, digits, `-` and `_` (it is a URL path segment)",
+                "may use only letters, digits, `-`, `_`, `.` and `~` (it is a URL path segment)",
             );
+        } else if t.len() < 16 {
+            d.warn(key, "is short: anyone who guesses it can reach the webhook endpoint (use 16+ random characters, e.g. `openssl rand -hex 24`)");
         }
     }
     let webhook_id = s.numeric_id(d, "webhook_id");

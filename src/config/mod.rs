@@ -364,9 +364,20 @@ impl Config {
             issues,
         };
         let doc: toml::Table = toml::from_str(text).map_err(|e| {
+            // toml's own Display quotes the offending line, which may hold a secret: report
+            // the position and the reason only.
+            let at = e
+                .span()
+                .map(|span| {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    format!(" at line {line}, column {col}")
+                })
+                .unwrap_or_default();
             invalid(vec![Issue {
                 key: "(file)".into(),
-                message: format!("not valid TOML: {}", e.to_string().trim()),
+                message: format!("not valid TOML{at}: {}", e.message().trim()),
             }])
         })?;
         let base = path

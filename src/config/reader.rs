@@ -342,16 +342,18 @@ pub fn suggest<'a, S: AsRef<str>>(word: &str, candidates: &'a [S]) -> Option<&'a
         .map(|(c, _)| c)
 }
 
+/// The type of a value, never the value itself: the key may hold a secret.
 fn describe(v: &Value) -> String {
     match v {
-        Value::String(s) => format!("the string \"{}\"", s.escape_debug()),
-        Value::Integer(i) => format!("the integer {i}"),
-        Value::Float(f) => format!("the number {f}"),
-        Value::Boolean(b) => format!("the boolean {b}"),
-        Value::Datetime(_) => "a date".to_string(),
-        Value::Array(_) => "an array".to_string(),
-        Value::Table(_) => "a table".to_string(),
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a number with a fraction",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
     }
+    .to_string()
 }
 
 #[cfg(test)]

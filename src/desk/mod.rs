@@ -124,8 +124,7 @@ impl DeskClient {
         self.metrics.desk_credits_used_total.inc_by(cost);
         let tree = self.store.tree::<String, u64>(TreeName::Meta);
         let key = credits_key(self.clock.now().date_naive());
-        let spent = tree.get(&key).ok().flatten().unwrap_or(0);
-        if let Err(e) = tree.insert(&key, &(spent + cost)) {
+        if let Err(e) = tree.update(&key, |spent| spent.unwrap_or(0) + cost) {
             tracing::warn!(error = %e, "cannot record Desk credits");
         }
     }

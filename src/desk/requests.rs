@@ -63,7 +63,7 @@ pub enum AssigneeFilter {
 #[derive(Debug, Clone, Default)]
 pub struct TicketQuery {
     pub from: u32,
-    /// 1–100.
+    /// 1–100; 0 leaves it to Desk (25).
     pub limit: u32,
     pub department_id: Option<String>,
     pub assignee: Vec<AssigneeFilter>,
@@ -76,10 +76,10 @@ pub struct TicketQuery {
 
 impl TicketQuery {
     pub(super) fn to_query(&self) -> Vec<(&'static str, String)> {
-        let mut q = vec![
-            ("from", self.from.to_string()),
-            ("limit", self.limit.clamp(1, 100).to_string()),
-        ];
+        let mut q = vec![("from", self.from.to_string())];
+        if self.limit > 0 {
+            q.push(("limit", self.limit.min(100).to_string()));
+        }
         if let Some(d) = &self.department_id {
             q.push(("departmentId", d.clone()));
         }
@@ -143,16 +143,16 @@ pub struct TicketSearch {
     pub descending: bool,
     /// 0–999.
     pub from: u32,
-    /// 1–100.
+    /// 1–100; 0 leaves it to Desk (10).
     pub limit: u32,
 }
 
 impl TicketSearch {
     pub(super) fn to_query(&self) -> Vec<(&'static str, String)> {
-        let mut q = vec![
-            ("from", self.from.min(999).to_string()),
-            ("limit", self.limit.clamp(1, 100).to_string()),
-        ];
+        let mut q = vec![("from", self.from.min(999).to_string())];
+        if self.limit > 0 {
+            q.push(("limit", self.limit.min(100).to_string()));
+        }
         let mut opt = |k: &'static str, v: &Option<String>| {
             if let Some(v) = v {
                 q.push((k, v.clone()));
@@ -359,6 +359,7 @@ pub struct HappinessQuery {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub from: u32,
+    /// 1–100; 0 leaves it to Desk.
     pub limit: u32,
 }
 
@@ -372,8 +373,10 @@ impl HappinessQuery {
                     .unwrap_or_else(|| "allDepartment".into()),
             ),
             ("from", self.from.to_string()),
-            ("limit", self.limit.clamp(1, 100).to_string()),
         ];
+        if self.limit > 0 {
+            q.push(("limit", self.limit.min(100).to_string()));
+        }
         if let Some(s) = self.since {
             q.push(("startTime", s.timestamp_millis().to_string()));
         }

@@ -111,6 +111,30 @@ fn check_message(
                 ));
             }
             if button
+                .get("key")
+                .and_then(|k| k.as_str())
+                .is_some_and(|k| k.chars().count() > 100)
+            {
+                return Err(invalid("A button key is at most 100 characters."));
+            }
+            let action = button
+                .get("action")
+                .and_then(|a| a.get("type"))
+                .and_then(|t| t.as_str());
+            if action.is_some_and(|a| {
+                ![
+                    "invoke.function",
+                    "open.url",
+                    "system.api",
+                    "preview.url",
+                    "copy",
+                    "invoke.bot",
+                ]
+                .contains(&a)
+            }) {
+                return Err(invalid("Unknown button action type."));
+            }
+            if button
                 .get("action")
                 .and_then(|a| a.get("type"))
                 .and_then(|t| t.as_str())
@@ -124,6 +148,13 @@ fn check_message(
         let Some(slides) = s.as_array() else {
             return Err(invalid("slides must be an array."));
         };
+        if slides.iter().any(|sl| {
+            !sl.get("type")
+                .and_then(|t| t.as_str())
+                .is_some_and(|t| ["table", "list", "label", "text", "images"].contains(&t))
+        }) {
+            return Err(invalid("Unknown slide type."));
+        }
         if slides.len() > 20 || s.to_string().chars().count() > 10_000 {
             return Err(invalid(
                 "At most 20 slides and 10000 characters are allowed.",

@@ -405,7 +405,11 @@ impl State {
                     .and_then(|d| d.as_array())
                     .filter(|d| !d.is_empty());
                 if let Some(deps) = deps
-                    && !deps.iter().any(|d| d.as_str() == Some(department_id))
+                    && !deps.iter().any(|d| match d {
+                        serde_json::Value::String(s) => s == department_id,
+                        serde_json::Value::Number(n) => n.to_string() == department_id,
+                        _ => false,
+                    })
                 {
                     return None;
                 }

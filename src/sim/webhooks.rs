@@ -51,7 +51,12 @@ pub async fn deliver(sim: Arc<Inner>, mut rx: tokio::sync::mpsc::UnboundedReceiv
                 .await
                 .ok()
                 .map(|r| r.status().as_u16());
-            sim.state().deliveries.push(Delivery {
+            let mut st = sim.state();
+            // 410 Gone deletes the subscription, as Desk does.
+            if status == Some(410) {
+                st.desk.webhooks.retain(|w| w.id != batch.webhook_id);
+            }
+            st.deliveries.push(Delivery {
                 webhook_id: batch.webhook_id.clone(),
                 url: batch.url.clone(),
                 jwt,

@@ -44,6 +44,7 @@ pub struct Daemon {
     pub addr: SocketAddr,
     notify: UnixDatagram,
     stderr: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 pub fn binary() -> &'static str {
@@ -60,7 +61,12 @@ pub fn spawn(
     config_path: &Path,
     env: &[(&str, &str)],
     args: &[&str],
-) -> (Child, UnixDatagram, Arc<Mutex<String>>) {
+) -> (
+    Child,
+    UnixDatagram,
+    Arc<Mutex<String>>,
+    std::thread::JoinHandle<()>,
+) {
     let sock_path = dir.join(format!("notify-{}.sock", rand_suffix()));
     let notify = UnixDatagram::bind(&sock_path).expect("bind notify socket");
     notify
@@ -84,14 +90,14 @@ pub fn spawn(
     let stderr = Arc::new(Mutex::new(String::new()));
     let pipe = child.stderr.take().expect("stderr pipe");
     let sink = stderr.clone();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in BufReader::new(pipe).lines().map_while(Result::ok) {
             let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
             s.push_str(&line);
             s.push('\n');
         }
     });
-    (child, notify, stderr)
+    (child, notify, stderr, reader)
 }
 
 fn rand_suffix() -> String {
@@ -115,7 +121,7 @@ impl Daemon {
         let state_dir = dir.path().join("state");
         let config_path = dir.path().join("config.toml");
         std::fs::write(&config_path, config_for(&state_dir, extra)).expect("write config");
-        let (child, notify, stderr) = spawn(dir.path(), &config_path, env, args);
+        let (child, notify, stderr, reader) = spawn(dir.path(), &config_path, env, args);
         let mut d = Daemon {
             child,
             dir,
@@ -124,6 +130,7 @@ impl Daemon {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             notify,
             stderr,
+            reader: Some(reader),
         };
         let msgs = d.wait_for_notify("READY=1", Duration::from_secs(30));
         let status = msgs
@@ -148,6 +155,18 @@ impl Daemon {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Waits until the log holds `needle` (the log is read by another thread).
+    pub fn wait_for_stderr(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.stderr();
+            if s.contains(needle) || Instant::now() >= deadline {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Collects notifications until one contains `needle`; panics after `timeout`.
@@ -211,6 +230,10 @@ impl Daemon {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // The process is gone, so its stderr is closed: collect the last lines.
+                if let Some(r) = self.reader.take() {
+                    let _ = r.join();
+                }
                 return status;
             }
             std::thread::sleep(Duration::from_millis(20));

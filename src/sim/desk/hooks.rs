@@ -21,6 +21,62 @@ pub(super) async fn validate_url(sim: &Inner, url: &str) -> bool {
             .await)
 }
 
+/// The event names a subscription may name (Webhook.json).
+const WEBHOOK_EVENTS: [&str; 52] = [
+    "Ticket_Add",
+    "Ticket_Update",
+    "Ticket_Delete",
+    "Ticket_Thread_Add",
+    "Ticket_Comment_Add",
+    "Ticket_Comment_Update",
+    "Ticket_Approval_Add",
+    "Ticket_Approval_Update",
+    "Ticket_Attachment_Add",
+    "Ticket_Attachment_Update",
+    "Ticket_Attachment_Delete",
+    "Ticket_Comment_Attachment_Add",
+    "Ticket_Comment_Attachment_Delete",
+    "Task_Add",
+    "Task_Update",
+    "Task_Delete",
+    "Call_Add",
+    "Call_Update",
+    "Call_Delete",
+    "Event_Add",
+    "Event_Update",
+    "Event_Delete",
+    "TimeEntry_Add",
+    "TimeEntry_Update",
+    "TimeEntry_Delete",
+    "Contact_Add",
+    "Contact_Update",
+    "Contact_Delete",
+    "Account_Add",
+    "Account_Update",
+    "Account_Delete",
+    "Agent_Add",
+    "Agent_Update",
+    "Agent_Delete",
+    "Agent_Presence_Update",
+    "Agent_Channel_Preference_Update",
+    "Department_Add",
+    "Department_Update",
+    "Article_Add",
+    "Article_Update",
+    "Article_Delete",
+    "Article_Translation_Add",
+    "Article_Translation_Update",
+    "Article_Translation_Delete",
+    "Article_Feedback_Add",
+    "KBSection_Update",
+    "KBRootCategory_Update",
+    "IM_Session_Status",
+    "IM_Message_Add",
+    "IM_Message_Status",
+    "Ticket_Attachment_Trashed",
+    "Ticket_Attachment_Restored",
+];
+
 pub(super) fn webhook_fields(
     obj: &serde_json::Map<String, Value>,
     require: bool,
@@ -46,6 +102,29 @@ pub(super) fn webhook_fields(
     match obj.get("subscriptions") {
         Some(Value::Object(subs)) if !subs.is_empty() => {
             for (event, filter) in subs {
+                if !WEBHOOK_EVENTS.contains(&event.as_str()) {
+                    return Err(desk_invalid(
+                        &format!("subscriptions/{event}"),
+                        "is not a Desk event",
+                    ));
+                }
+                if let Some(f) = filter.as_object()
+                    && let Some(bad) = f.keys().find(|k| {
+                        ![
+                            "departmentIds",
+                            "departmentId",
+                            "fields",
+                            "includePrevState",
+                            "direction",
+                        ]
+                        .contains(&k.as_str())
+                    })
+                {
+                    return Err(desk_invalid(
+                        &format!("subscriptions/{event}/{bad}"),
+                        "is not a filter of this event",
+                    ));
+                }
                 if !(filter.is_null() || filter.is_object()) {
                     return Err(desk_invalid(
                         &format!("subscriptions/{event}"),
@@ -68,6 +147,25 @@ pub(super) fn webhook_fields(
                 "url",
                 "must be an http(s) URL of at most 500 characters",
             ));
+        }
+    }
+    if let Some(id) = obj.get("ignoreSourceId") {
+        let ok = match id.as_str() {
+            Some("") => true,
+            Some(u) => {
+                u.len() == 36
+                    && u.chars().enumerate().all(|(i, c)| {
+                        if [8, 13, 18, 23].contains(&i) {
+                            c == '-'
+                        } else {
+                            c.is_ascii_hexdigit()
+                        }
+                    })
+            }
+            None => false,
+        };
+        if !ok {
+            return Err(desk_invalid("ignoreSourceId", "must be a UUID"));
         }
     }
     if let Some(inc) = obj.get("includeEventsFrom")

@@ -25,6 +25,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/.well-known/jwks.json", web::get().to(jwks))
         .service(
             web::scope("/api/v1")
+                // Credits are spent by calls that succeed, at the weight the answer reports.
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service as _;
+                    let sim = req.app_data::<web::Data<Inner>>().cloned();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        if res.status().is_success()
+                            && let Some(sim) = sim
+                        {
+                            let weight = res
+                                .headers()
+                                .get("x-rate-limit-request-weight-v3")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.parse::<u64>().ok())
+                                .unwrap_or(0);
+                            sim.state().desk_credits += weight;
+                        }
+                        Ok(res)
+                    }
+                })
                 .route("/tickets", web::get().to(list_tickets))
                 .route("/tickets/search", web::get().to(search_tickets))
                 .route("/tickets/{id}", web::get().to(get_ticket))
@@ -128,7 +149,7 @@ async fn enter<'a>(
         }
         Some(_) => {}
     }
-    st.desk_credits += cost;
+    let _ = cost;
     Ok((user, marker))
 }
 

@@ -341,6 +341,28 @@ pub(super) async fn send_reply(
     let Some(ticket) = st.ticket(&path).cloned() else {
         return not_found();
     };
+    const REPLY_FIELDS: [&str; 17] = [
+        "channel",
+        "content",
+        "contentType",
+        "fromEmailAddress",
+        "to",
+        "cc",
+        "bcc",
+        "isForward",
+        "inReplyToThreadId",
+        "attachmentIds",
+        "ticketStatus",
+        "isPrivate",
+        "sendAsEmailMode",
+        "direction",
+        "layoutId",
+        "cf",
+        "respondedIn",
+    ];
+    if let Some(k) = obj.keys().find(|k| !REPLY_FIELDS.contains(&k.as_str())) {
+        return desk_invalid(k, "is not a field of a reply");
+    }
     let channel = obj.get("channel").and_then(|v| v.as_str()).unwrap_or("");
     if !["EMAIL", "FACEBOOK", "TWITTER", "FORUMS"].contains(&channel) {
         return desk_invalid("channel", "must be EMAIL, FACEBOOK, TWITTER or FORUMS");
@@ -419,6 +441,12 @@ pub(super) async fn add_comment(
         Ok(o) => o,
         Err(r) => return r,
     };
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !["content", "isPublic", "contentType", "attachmentIds"].contains(&k.as_str()))
+    {
+        return desk_invalid(k, "is not a field of a comment");
+    }
     let Some(content) = obj
         .get("content")
         .and_then(|v| v.as_str())
