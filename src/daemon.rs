@@ -2,23 +2,17 @@
 //! shutdown, watchdog) and the ordered shutdown.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::watch;
 
-use crate::actors::{Shared, Supervisor};
+use crate::app::App;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, LoadEnv};
-use crate::http::{self, AppState, HttpError};
-use crate::metrics::{Metrics, MetricsError};
-use crate::store::{Store, StoreError};
+use crate::http::HttpError;
+use crate::metrics::MetricsError;
+use crate::store::StoreError;
 use crate::systemd;
-
-/// How long the actors get to persist their work on shutdown.
-const ACTOR_SHUTDOWN: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -37,6 +31,8 @@ pub enum DaemonError {
     },
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("Zoho clients: {0}")]
+    Zoho(String),
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -75,41 +71,14 @@ fn install_signals() -> Result<Signals, DaemonError> {
 async fn serve(path: PathBuf, env: LoadEnv, config: Config) -> Result<(), DaemonError> {
     // Handlers first: SIGHUP's default action would kill us.
     let mut signals = install_signals()?;
-    let metrics = Arc::new(Metrics::new()?);
-    let store = Store::open(&config.storage.path)?;
-    metrics
-        .store_schema_version
-        .set(i64::from(store.schema_version()?));
-    metrics.config_applied(&config);
-    tracing::info!(store = %store.path().display(), "store open");
-
-    let config = Arc::new(config);
-    let (config_tx, config_rx) = watch::channel(config.clone());
-    let shared = Shared {
-        store: store.clone(),
-        metrics: metrics.clone(),
-        clock: Clock::system(),
-        zoho: None,
-    };
-    let mut supervisor = Supervisor::start(shared, config.clone());
-
-    let ready = Arc::new(AtomicBool::new(false));
-    let state = AppState {
-        metrics: metrics.clone(),
-        store: store.clone(),
-        config: config_rx,
-        ready: ready.clone(),
-    };
-    let (server, addrs) = http::bind(config.server.listen, state)?;
-    let handle = server.handle();
-    let server_task = actix_rt::spawn(server);
-    let listening = addrs
+    let mut app = App::start(config, Clock::system()).await?;
+    let listening = app
+        .addrs
         .iter()
         .map(|a| a.to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    tracing::info!(listen = %listening, departments = supervisor.department_ids().len(), "deskcliq ready");
-    ready.store(true, Ordering::SeqCst);
+    tracing::info!(listen = %listening, departments = app.supervisor().department_ids().len(), "deskcliq ready");
     let status = format!("listening on {listening}");
     systemd::ready(&status);
 
@@ -117,13 +86,13 @@ async fn serve(path: PathBuf, env: LoadEnv, config: Config) -> Result<(), Daemon
     let reason = loop {
         tokio::select! {
             _ = signals.hup.recv() => {
-                reload(&path, &env, &mut supervisor, &metrics, &config_tx);
+                reload(&path, &env, &mut app);
                 systemd::ready(&status);
             }
             _ = signals.term.recv() => break "SIGTERM",
             _ = signals.int.recv() => break "SIGINT",
             _ = tick(&mut watchdog) => {
-                if supervisor.responsive(Duration::from_secs(1)).await {
+                if app.responsive(Duration::from_secs(1)).await {
                     systemd::watchdog();
                 } else {
                     tracing::error!("actors unresponsive: withholding the watchdog ping");
@@ -134,14 +103,7 @@ async fn serve(path: PathBuf, env: LoadEnv, config: Config) -> Result<(), Daemon
 
     tracing::info!(signal = reason, "shutting down");
     systemd::stopping();
-    ready.store(false, Ordering::SeqCst);
-    // 1. Stop accepting; requests in flight finish (their events are stored before the 200).
-    handle.stop(true).await;
-    let _ = server_task.await;
-    // 2. Actors persist what they hold.
-    supervisor.shutdown(ACTOR_SHUTDOWN).await;
-    // 3. Everything durable.
-    store.flush().await?;
+    app.stop().await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -156,17 +118,11 @@ async fn tick(watchdog: &mut Option<tokio::time::Interval>) {
 }
 
 /// SIGHUP: validate the whole file, and only then apply it.
-fn reload(
-    path: &Path,
-    env: &LoadEnv,
-    supervisor: &mut Supervisor,
-    metrics: &Metrics,
-    config_tx: &watch::Sender<Arc<Config>>,
-) {
+fn reload(path: &Path, env: &LoadEnv, app: &mut App) {
     systemd::reloading();
     match Config::load(path, env) {
         Ok(new) => {
-            let old = supervisor.config().clone();
+            let old = app.config();
             if new.server.listen != old.server.listen {
                 tracing::warn!(
                     key = "server.listen",
@@ -182,10 +138,7 @@ fn reload(
             for w in &new.warnings {
                 tracing::warn!(key = %w.key, "{}", w.message);
             }
-            let new = Arc::new(new);
-            let report = supervisor.apply(new.clone());
-            metrics.config_applied(&new);
-            config_tx.send_replace(new);
+            let report = app.apply(new);
             tracing::info!(
                 started = ?report.started,
                 retired = ?report.retired,
@@ -194,7 +147,7 @@ fn reload(
             );
         }
         Err(e) => {
-            metrics.config_rejected();
+            app.metrics.config_rejected();
             for issue in e.issues() {
                 tracing::error!(key = %issue.key, "{}", issue.message);
             }

@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::jwt::{self, JwtError, Jwks};
+use crate::jwt::{self, Jwks, JwtError};
 
 pub const REFETCH_EVERY: Duration = Duration::from_secs(30);
 

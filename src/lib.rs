@@ -7,6 +7,7 @@
 )]
 
 pub mod actors;
+pub mod app;
 pub mod cli;
 pub mod cliq;
 pub mod clock;
@@ -15,11 +16,13 @@ pub mod daemon;
 pub mod desk;
 pub mod http;
 pub mod i18n;
+pub mod jwks;
 pub mod jwt;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod oauth;
+pub mod pipeline;
 pub mod sim;
 pub mod store;
 pub mod systemd;

@@ -135,6 +135,39 @@ impl Handler<RouteStatus> for Department {
     }
 }
 
+/// Post `change` to `channel`: render the card and queue it durably in the outbox. Answers
+/// whether it was queued now (false: that key was queued or sent before).
+#[derive(Message)]
+#[rtype(result = "Result<bool, String>")]
+pub struct Announce {
+    pub change: crate::notify::model::Change,
+    pub channel: String,
+    pub config: std::sync::Arc<crate::config::Config>,
+    pub agents: std::sync::Arc<crate::notify::route::Agents>,
+}
+
+impl Handler<Announce> for Department {
+    type Result = Result<bool, String>;
+
+    fn handle(&mut self, msg: Announce, ctx: &mut Self::Context) -> Self::Result {
+        if self.retired {
+            return Err("department actor retired".into());
+        }
+        let shared = self.shared.clone();
+        guarded("department", ctx, || {
+            self.handled += 1;
+            crate::pipeline::queue(
+                &shared,
+                &msg.change,
+                crate::notify::model::Target::Channel(msg.channel),
+                &msg.config,
+                &msg.agents,
+            )
+        })
+        .unwrap_or_else(|| Err("department actor panicked".into()))
+    }
+}
+
 /// Makes the actor panic inside a handler (tests of the supervision only).
 #[cfg(test)]
 #[derive(Message)]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use actix::Handler;
+use actix::{Handler, Message};
 
 use super::guard::{guarded, status_handler, supervised_actor};
 use super::{Reconfigure, Shared, Shutdown};
@@ -40,6 +40,35 @@ impl Handler<Reconfigure> for DmRouter {
             self.switches = msg.0.notify.dm;
             self.handled += 1;
         });
+    }
+}
+
+/// DM `change` to `users` (Cliq users): render and queue durably.
+#[derive(Message)]
+#[rtype(result = "Result<bool, String>")]
+pub struct Direct {
+    pub change: crate::notify::model::Change,
+    pub users: Vec<String>,
+    pub config: Arc<Config>,
+    pub agents: Arc<crate::notify::route::Agents>,
+}
+
+impl Handler<Direct> for DmRouter {
+    type Result = Result<bool, String>;
+
+    fn handle(&mut self, msg: Direct, ctx: &mut Self::Context) -> Self::Result {
+        let shared = self.shared.clone();
+        guarded("dm_router", ctx, || {
+            self.handled += 1;
+            crate::pipeline::queue(
+                &shared,
+                &msg.change,
+                crate::notify::model::Target::Dm(msg.users),
+                &msg.config,
+                &msg.agents,
+            )
+        })
+        .unwrap_or_else(|| Err("DM router panicked".into()))
     }
 }
 

@@ -7,7 +7,7 @@ mod department;
 mod digest;
 mod dm;
 mod guard;
-mod outbox;
+pub mod outbox;
 mod supervisor;
 
 use std::sync::Arc;
@@ -21,12 +21,12 @@ use crate::store::Store;
 
 pub use deadline::DeadlineWatcher;
 pub use department::{
-    Department, DepartmentRoute, DepartmentStatus, Retire, RouteStatus, UpdateRoute,
+    Announce, Department, DepartmentRoute, DepartmentStatus, Retire, RouteStatus, UpdateRoute,
 };
 pub use digest::{DigestActor, NextDigest};
-pub use dm::DmRouter;
+pub use dm::{Direct, DmRouter};
 pub use outbox::{Outbox, Wake};
-pub use supervisor::{ApplyReport, Supervisor};
+pub use supervisor::{ApplyReport, RouteTable, Supervisor};
 
 #[cfg(test)]
 pub use department::Panic;

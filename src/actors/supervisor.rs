@@ -20,7 +20,16 @@ pub struct ApplyReport {
     pub rerouted: Vec<String>,
 }
 
+/// The addresses the notification pipeline sends to; republished on every reload.
+#[derive(Clone)]
+pub struct RouteTable {
+    pub departments: std::collections::HashMap<String, Addr<Department>>,
+    pub dm: Addr<DmRouter>,
+    pub outbox: Addr<Outbox>,
+}
+
 pub struct Supervisor {
+    routes: tokio::sync::watch::Sender<std::sync::Arc<RouteTable>>,
     shared: Shared,
     config: Arc<Config>,
     departments: BTreeMap<String, (DepartmentRoute, Addr<Department>)>,
@@ -76,7 +85,14 @@ impl Supervisor {
                 (id, (route, addr))
             })
             .collect();
-        Supervisor {
+        let table = RouteTable {
+            departments: std::collections::HashMap::new(),
+            dm: dm.clone(),
+            outbox: outbox.clone(),
+        };
+        let (routes, _) = tokio::sync::watch::channel(std::sync::Arc::new(table));
+        let tree = Supervisor {
+            routes,
             shared,
             config,
             departments,
@@ -84,7 +100,27 @@ impl Supervisor {
             dm,
             digest,
             outbox,
-        }
+        };
+        tree.publish();
+        tree
+    }
+
+    fn publish(&self) {
+        let table = RouteTable {
+            departments: self
+                .departments
+                .iter()
+                .map(|(id, (_, addr))| (id.clone(), addr.clone()))
+                .collect(),
+            dm: self.dm.clone(),
+            outbox: self.outbox.clone(),
+        };
+        self.routes.send_replace(std::sync::Arc::new(table));
+    }
+
+    /// The current addresses, updated on every reload.
+    pub fn routes(&self) -> tokio::sync::watch::Receiver<std::sync::Arc<RouteTable>> {
+        self.routes.subscribe()
     }
 
     pub fn config(&self) -> &Arc<Config> {
@@ -133,6 +169,7 @@ impl Supervisor {
         self.digest.do_send(msg.clone());
         self.outbox.do_send(msg);
         self.config = config;
+        self.publish();
         report
     }
 

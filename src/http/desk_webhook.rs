@@ -23,9 +23,16 @@ fn text(status: actix_web::http::StatusCode, reason: &str) -> HttpResponse {
         .body(format!("{reason}\n"))
 }
 
-/// Compares without leaking how much matched through timing.
+/// Compares without leaking, through timing, how much (or how long a prefix) matched: the
+/// digests are compared in full, whatever the inputs' lengths.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    ring::constant_time::verify_slices_are_equal(a, b).is_ok()
+    let da = ring::digest::digest(&ring::digest::SHA256, a);
+    let db = ring::digest::digest(&ring::digest::SHA256, b);
+    da.as_ref()
+        .iter()
+        .zip(db.as_ref())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 pub async fn handle(
@@ -60,33 +67,67 @@ pub async fn handle(
         }
     }
     // Desk validates a new webhook URL with a GET (or an empty POST) and needs 200.
-    let trimmed = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect::<Vec<u8>>();
+    let trimmed = body
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect::<Vec<u8>>();
     if req.method() == actix_web::http::Method::GET || trimmed.is_empty() || trimmed == b"[]" {
         return text(S::OK, "ok");
     }
     if config.desk.verify_jwt {
-        let Some(jwt) = req.headers().get("X-ZDesk-JWT").and_then(|v| v.to_str().ok()) else {
-            state.metrics.webhook_events_total.with_label_values(&["-", "unauthenticated"]).inc();
+        let Some(jwt) = req
+            .headers()
+            .get("X-ZDesk-JWT")
+            .and_then(|v| v.to_str().ok())
+        else {
+            state
+                .metrics
+                .webhook_events_total
+                .with_label_values(&["-", "unauthenticated"])
+                .inc();
             return text(S::UNAUTHORIZED, "missing X-ZDesk-JWT");
         };
         let claims = match state.jwks.verify(jwt.trim()).await {
             Ok(c) => c,
             Err(e) => {
-                state.metrics.webhook_events_total.with_label_values(&["-", "unauthenticated"]).inc();
+                state
+                    .metrics
+                    .webhook_events_total
+                    .with_label_values(&["-", "unauthenticated"])
+                    .inc();
                 return text(S::UNAUTHORIZED, &format!("bad X-ZDesk-JWT: {e}"));
             }
         };
-        let webhook_id = state.webhook_id.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let webhook_id = state
+            .webhook_id
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let now = state.clock.now().timestamp();
-        if let Err(e) = crate::jwt::validate_desk_claims(&claims, &config.desk.org_id, webhook_id.as_deref(), now, JWT_LEEWAY_SECS) {
-            state.metrics.webhook_events_total.with_label_values(&["-", "unauthenticated"]).inc();
+        if let Err(e) = crate::jwt::validate_desk_claims(
+            &claims,
+            &config.desk.org_id,
+            webhook_id.as_deref(),
+            now,
+            JWT_LEEWAY_SECS,
+        ) {
+            state
+                .metrics
+                .webhook_events_total
+                .with_label_values(&["-", "unauthenticated"])
+                .inc();
             return text(S::UNAUTHORIZED, &format!("bad X-ZDesk-JWT: {e}"));
         }
     }
     let events = match parse_body(&body) {
         Ok(e) => e,
         Err(e) => {
-            state.metrics.webhook_events_total.with_label_values(&["-", "malformed"]).inc();
+            state
+                .metrics
+                .webhook_events_total
+                .with_label_values(&["-", "malformed"])
+                .inc();
             return text(S::BAD_REQUEST, &e.0);
         }
     };
@@ -123,8 +164,16 @@ async fn store_events(state: &AppState, events: Vec<InboxEvent>) -> Result<(), S
     state.store.commit().await?;
     for (event_type, outcome) in outcomes {
         // Unknown types are counted under one label: the type is the sender's to choose.
-        let label = if outcome == "ignored" { "unknown" } else { event_type.as_str() };
-        state.metrics.webhook_events_total.with_label_values(&[label, outcome]).inc();
+        let label = if outcome == "ignored" {
+            "unknown"
+        } else {
+            event_type.as_str()
+        };
+        state
+            .metrics
+            .webhook_events_total
+            .with_label_values(&[label, outcome])
+            .inc();
     }
     Ok(())
 }

@@ -2,9 +2,11 @@
 //! (`/healthz`, `/readyz`, `/metrics`); the webhook, Cliq and OAuth routes hang off the
 //! same app.
 
+pub mod desk_webhook;
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
 use tokio::sync::watch;
@@ -22,6 +24,15 @@ pub struct AppState {
     pub config: watch::Receiver<Arc<Config>>,
     /// False until start-up has finished and again once shutdown begins.
     pub ready: Arc<AtomicBool>,
+    /// False after a write to the store failed (disk full): readiness says so.
+    pub store_healthy: Arc<AtomicBool>,
+    pub clock: crate::clock::Clock,
+    /// Desk's signing keys.
+    pub jwks: Arc<crate::jwks::JwksCache>,
+    /// The webhook's id, the JWT audience, once known (config or learned from Desk).
+    pub webhook_id: Arc<RwLock<Option<String>>>,
+    /// Wakes the router after events were stored.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +64,15 @@ pub fn bind(listen: SocketAddr, state: AppState) -> Result<(Server, Vec<SocketAd
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+        .route("/metrics", web::get().to(metrics))
+        .route(
+            "/webhooks/desk/{token}",
+            web::get().to(desk_webhook::handle),
+        )
+        .route(
+            "/webhooks/desk/{token}",
+            web::post().to(desk_webhook::handle),
+        );
 }
 
 async fn healthz() -> HttpResponse {

@@ -101,7 +101,8 @@ impl Drop for InFlight<'_> {
 async fn enter<'a>(
     sim: &'a Inner,
     req: &HttpRequest,
-    cost: u64,
+    // The weight is reported by `with_weight` and charged on success (see `routes`).
+    _cost: u64,
 ) -> Result<(String, InFlight<'a>), HttpResponse> {
     {
         let mut st = sim.state();
@@ -131,7 +132,7 @@ async fn enter<'a>(
                 .ok()
                 .and_then(|q| q.get("orgId").cloned())
         });
-    let mut st = sim.state();
+    let st = sim.state();
     match org {
         None => {
             return Err(desk_error(
@@ -149,7 +150,6 @@ async fn enter<'a>(
         }
         Some(_) => {}
     }
-    let _ = cost;
     Ok((user, marker))
 }
 

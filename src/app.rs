@@ -1,0 +1,220 @@
+//! The daemon's parts put together: store, Zoho clients, actor tree, notification pipeline and
+//! HTTP listener. `deskcliq run` drives it from signals; `deskcliq demo` and the in-process
+//! tests drive it directly.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::actors::{ApplyReport, Shared, Supervisor, ZohoClients};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::daemon::DaemonError;
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::pipeline::{Directory, Router};
+use crate::store::Store;
+
+/// How often the agent directory is refreshed from Desk (and on `Agent_*` events).
+const AGENTS_EVERY: Duration = Duration::from_secs(3600);
+/// How often delivered keys and seen events older than 7 days are forgotten.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+pub struct App {
+    pub addrs: Vec<SocketAddr>,
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub clock: Clock,
+    pub router: Arc<Router>,
+    supervisor: Supervisor,
+    config_tx: watch::Sender<Arc<Config>>,
+    server: actix_web::dev::ServerHandle,
+    server_task: actix_rt::task::JoinHandle<std::io::Result<()>>,
+    stop_tx: watch::Sender<bool>,
+    tasks: Vec<actix_rt::task::JoinHandle<()>>,
+    ready: Arc<AtomicBool>,
+}
+
+impl App {
+    /// Starts everything on `config` (inside an actix System).
+    pub async fn start(config: Config, clock: Clock) -> Result<App, DaemonError> {
+        let metrics = Arc::new(Metrics::new()?);
+        let store = Store::open(&config.storage.path)?;
+        metrics
+            .store_schema_version
+            .set(i64::from(store.schema_version()?));
+        metrics.config_applied(&config);
+        tracing::info!(store = %store.path().display(), "store open");
+
+        let tokens = Arc::new(
+            crate::oauth::service_tokens(&config, store.clone(), clock.clone(), metrics.clone())
+                .map_err(|e| DaemonError::Zoho(e.to_string()))?,
+        );
+        let zoho = ZohoClients {
+            desk: crate::desk::DeskClient::new(
+                &config.zoho.urls.desk,
+                &config.desk.org_id,
+                config.limits.desk_concurrency,
+                tokens.clone(),
+                metrics.clone(),
+                store.clone(),
+                clock.clone(),
+            ),
+            cliq: crate::cliq::CliqClient::new(
+                &config.zoho.urls.cliq,
+                &config.cliq.bot,
+                tokens,
+                metrics.clone(),
+            ),
+        };
+        let shared = Shared {
+            store: store.clone(),
+            metrics: metrics.clone(),
+            clock: clock.clone(),
+            zoho: Some(zoho),
+        };
+        let config = Arc::new(config);
+        let (config_tx, config_rx) = watch::channel(config.clone());
+        let supervisor = Supervisor::start(shared.clone(), config.clone());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let wake = Arc::new(Notify::new());
+        let agents_stale = Arc::new(Notify::new());
+        let directory = Directory::load(&shared);
+        let router = Arc::new(Router {
+            shared: shared.clone(),
+            config: config_rx.clone(),
+            routes: supervisor.routes(),
+            directory: directory.clone(),
+            wake: wake.clone(),
+            agents_stale: agents_stale.clone(),
+        });
+        let webhook_id = Arc::new(RwLock::new(config.desk.webhook_id.clone()));
+
+        let mut tasks = Vec::new();
+        {
+            let (shared, directory, stale, mut stop) = (
+                shared.clone(),
+                directory.clone(),
+                agents_stale.clone(),
+                stop_rx.clone(),
+            );
+            tasks.push(actix_rt::spawn(async move {
+                loop {
+                    if let Err(e) = directory.refresh(&shared).await {
+                        tracing::warn!(error = %e, "cannot refresh the agent directory");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(AGENTS_EVERY) => {}
+                        _ = stale.notified() => {}
+                        _ = stop.changed() => return,
+                    }
+                }
+            }));
+        }
+        {
+            let (shared, config, into) = (shared.clone(), config.clone(), webhook_id.clone());
+            tasks.push(actix_rt::spawn(async move {
+                crate::pipeline::learn_webhook_id(&shared, &config, &into).await;
+            }));
+        }
+        {
+            let (router, stop) = (router.clone(), stop_rx.clone());
+            tasks.push(actix_rt::spawn(async move {
+                Router::run_shared(router, stop).await;
+            }));
+        }
+        tasks.push(actix_rt::spawn(crate::pipeline::poll_ratings(
+            router.clone(),
+            stop_rx.clone(),
+        )));
+        {
+            let (shared, mut stop) = (shared.clone(), stop_rx.clone());
+            tasks.push(actix_rt::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(PRUNE_EVERY) => {}
+                        _ = stop.changed() => return,
+                    }
+                    match crate::actors::outbox::prune(&shared.store, shared.clock.now()) {
+                        Ok(n) if n > 0 => tracing::info!(
+                            forgotten = n,
+                            "pruned delivered keys and seen events older than 7 days"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "prune failed"),
+                    }
+                }
+            }));
+        }
+
+        let ready = Arc::new(AtomicBool::new(false));
+        let state = AppState {
+            metrics: metrics.clone(),
+            store: store.clone(),
+            config: config_rx,
+            ready: ready.clone(),
+            store_healthy: Arc::new(AtomicBool::new(true)),
+            clock: clock.clone(),
+            jwks: Arc::new(crate::jwks::JwksCache::new(&config.zoho.urls.jwks)),
+            webhook_id,
+            wake,
+        };
+        let (server, addrs) = http::bind(config.server.listen, state)?;
+        let handle = server.handle();
+        let server_task = actix_rt::spawn(server);
+        ready.store(true, Ordering::SeqCst);
+        Ok(App {
+            addrs,
+            store,
+            metrics,
+            clock,
+            router,
+            supervisor,
+            config_tx,
+            server: handle,
+            server_task,
+            stop_tx,
+            tasks,
+            ready,
+        })
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.supervisor.config().clone()
+    }
+
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.supervisor
+    }
+
+    /// Applies an already validated config.
+    pub fn apply(&mut self, config: Config) -> ApplyReport {
+        let config = Arc::new(config);
+        let report = self.supervisor.apply(config.clone());
+        self.metrics.config_applied(&config);
+        self.config_tx.send_replace(config);
+        report
+    }
+
+    pub async fn responsive(&self, within: Duration) -> bool {
+        self.supervisor.responsive(within).await
+    }
+
+    /// Stops in order: HTTP (requests in flight finish: their events are stored before the
+    /// 200), the pipeline, the actors, then a final flush.
+    pub async fn stop(self) -> Result<(), DaemonError> {
+        self.ready.store(false, Ordering::SeqCst);
+        self.server.stop(true).await;
+        let _ = self.server_task.await;
+        let _ = self.stop_tx.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+        self.supervisor.shutdown(Duration::from_secs(5)).await;
+        self.store.flush().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,381 @@
+//! The notification pipeline between the webhook inbox and the outbox: the Router task that
+//! takes stored events in order, the agent directory, the ratings poller, and learning the
+//! webhook's id (the JWT audience).
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, watch};
+
+use crate::actors::{Announce, Direct, RouteTable, Shared, Wake};
+use crate::config::Config;
+use crate::notify::card::render;
+use crate::notify::classify::{ActivitySnapshot, classify};
+use crate::notify::event::InboxEvent;
+use crate::notify::model::{AgentInfo, Change, ChangeKind, RatingKind, Target, TicketSnapshot};
+use crate::notify::route::{Agents, targets};
+use crate::store::{StoreError, TreeName};
+
+/// Renders `change` for `target` and queues it under its idempotency key.
+pub fn queue(
+    shared: &Shared,
+    change: &Change,
+    target: Target,
+    config: &Config,
+    agents: &Agents,
+) -> Result<bool, String> {
+    let card = render(change, config, agents);
+    let key = format!("{}@{}", change.key(), target.label());
+    crate::actors::outbox::enqueue(&shared.store, &key, target, &card, shared.clock.now())
+        .map_err(|e| e.to_string())
+}
+
+/// The portal's agents, shared by the router and the DM router; kept in the store.
+#[derive(Clone, Default)]
+pub struct Directory {
+    agents: Arc<RwLock<Arc<Agents>>>,
+}
+
+const AGENTS_KEY: &str = "agents";
+
+impl Directory {
+    /// The directory as the store last had it.
+    pub fn load(shared: &Shared) -> Directory {
+        let list = shared
+            .store
+            .tree::<String, Vec<AgentInfo>>(TreeName::Meta)
+            .get(&AGENTS_KEY.to_string())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        Directory {
+            agents: Arc::new(RwLock::new(Arc::new(Agents::new(list)))),
+        }
+    }
+
+    pub fn get(&self) -> Arc<Agents> {
+        self.agents
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Fetches the agent list from Desk and keeps it.
+    pub async fn refresh(&self, shared: &Shared) -> Result<usize, String> {
+        let Some(z) = &shared.zoho else { return Ok(0) };
+        let agents = z.desk.all_agents().await.map_err(|e| e.to_string())?;
+        let list: Vec<AgentInfo> = agents
+            .into_iter()
+            .map(|a| AgentInfo {
+                name: a
+                    .name
+                    .clone()
+                    .filter(|n| !n.trim().is_empty())
+                    .unwrap_or_else(|| {
+                        format!(
+                            "{} {}",
+                            a.first_name.unwrap_or_default(),
+                            a.last_name.unwrap_or_default()
+                        )
+                        .trim()
+                        .to_string()
+                    }),
+                id: a.id,
+                email: a.email,
+                zuid: a.zuid,
+            })
+            .collect();
+        let n = list.len();
+        shared
+            .store
+            .tree::<String, Vec<AgentInfo>>(TreeName::Meta)
+            .insert(&AGENTS_KEY.to_string(), &list)
+            .map_err(|e| e.to_string())?;
+        *self.agents.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Agents::new(list));
+        tracing::info!(agents = n, "agent directory refreshed");
+        Ok(n)
+    }
+}
+
+/// Everything the router needs.
+pub struct Router {
+    pub shared: Shared,
+    pub config: watch::Receiver<Arc<Config>>,
+    pub routes: watch::Receiver<Arc<RouteTable>>,
+    pub directory: Directory,
+    pub wake: Arc<Notify>,
+    /// Set when an `Agent_*` event asks for a fresh directory.
+    pub agents_stale: Arc<Notify>,
+}
+
+impl Router {
+    /// Takes stored events in order until `stop` fires.
+    pub async fn run_shared(this: Arc<Router>, stop: watch::Receiver<bool>) {
+        this.run(stop).await
+    }
+
+    async fn run(&self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match self.drain().await {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "router: store error; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Handles every event in the inbox; returns how many.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let inbox = self.shared.store.tree::<u64, InboxEvent>(TreeName::Inbox);
+        let mut handled = 0;
+        loop {
+            let batch = inbox.first(64)?;
+            if batch.is_empty() {
+                return Ok(handled);
+            }
+            for (seq, event) in batch {
+                self.handle(&event).await?;
+                inbox.remove(&seq)?;
+                handled += 1;
+            }
+            self.routes.borrow().outbox.do_send(Wake);
+        }
+    }
+
+    async fn handle(&self, event: &InboxEvent) -> Result<(), StoreError> {
+        let store = &self.shared.store;
+        let tickets = store.tree::<String, TicketSnapshot>(TreeName::Tickets);
+        let activities = store.tree::<String, ActivitySnapshot>(TreeName::Activities);
+        let id = event
+            .payload
+            .get("id")
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .unwrap_or_default();
+        let is_ticket = event.event_type.starts_with("Ticket_")
+            && !event.event_type.starts_with("Ticket_Comment");
+        let stored = if is_ticket { tickets.get(&id)? } else { None };
+        let activity = if !is_ticket {
+            activities.get(&id)?
+        } else {
+            None
+        };
+        let c = classify(
+            event,
+            stored.as_ref(),
+            |tid| tickets.get(&tid.to_string()).ok().flatten(),
+            activity.as_ref(),
+        );
+        for change in &c.changes {
+            self.deliver(change).await;
+        }
+        if let Some(t) = c.ticket {
+            tickets.insert(&t.id.clone(), &t)?;
+        }
+        if let Some(gone) = c.deleted_ticket {
+            tickets.remove(&gone)?;
+        }
+        if let Some((id, a)) = c.activity {
+            activities.insert(&id, &a)?;
+        }
+        if c.agents_changed {
+            self.agents_stale.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Routes one change and hands it to the actor of its target, which queues it.
+    pub async fn deliver(&self, change: &Change) {
+        let config = self.config.borrow().clone();
+        let agents = self.directory.get();
+        for target in targets(change, &config, &agents) {
+            let table = self.routes.borrow().clone();
+            let answer = match &target {
+                Target::Channel(channel) => {
+                    let actor = change
+                        .department_id
+                        .as_ref()
+                        .and_then(|d| table.departments.get(d))
+                        .filter(|_| {
+                            config
+                                .route(change.department_id.as_deref().unwrap_or(""))
+                                .channel
+                                == channel
+                        });
+                    match actor {
+                        Some(addr) => addr
+                            .send(Announce {
+                                change: change.clone(),
+                                channel: channel.clone(),
+                                config: config.clone(),
+                                agents: agents.clone(),
+                            })
+                            .await
+                            .map_err(|e| e.to_string())
+                            .and_then(|r| r),
+                        // Unlisted departments go to the org channel: no department actor.
+                        None => queue(&self.shared, change, target.clone(), &config, &agents),
+                    }
+                }
+                Target::Dm(users) => table
+                    .dm
+                    .send(Direct {
+                        change: change.clone(),
+                        users: users.clone(),
+                        config: config.clone(),
+                        agents: agents.clone(),
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r),
+            };
+            if let Err(e) = answer {
+                // The actor is restarting or retired: queue it here, under the same key.
+                tracing::warn!(error = %e, target = %target.label(), "actor did not take a notification; queueing directly");
+                if let Err(e) = queue(&self.shared, change, target.clone(), &config, &agents) {
+                    tracing::error!(error = %e, "cannot queue a notification");
+                }
+            }
+        }
+    }
+}
+
+/// Polls customer-happiness ratings every `desk.rating_poll_minutes`; each new rating becomes a
+/// DM to the ticket's agent.
+pub async fn poll_ratings(router: Arc<Router>, mut stop: watch::Receiver<bool>) {
+    let meta = router
+        .shared
+        .store
+        .tree::<String, DateTime<Utc>>(TreeName::Meta);
+    let key = "ratings_since".to_string();
+    // A fresh store starts from now: old ratings are history, not news.
+    if meta.get(&key).ok().flatten().is_none() {
+        let _ = meta.insert(&key, &router.shared.clock.now());
+    }
+    loop {
+        let every = router.config.borrow().desk.rating_poll_minutes;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(u64::from(every) * 60)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = poll_once(&router).await {
+            tracing::warn!(error = %e, "rating poll failed");
+        }
+    }
+}
+
+/// One poll: every rating newer than the last one seen.
+pub async fn poll_once(router: &Router) -> Result<usize, String> {
+    let Some(z) = &router.shared.zoho else {
+        return Ok(0);
+    };
+    let meta = router
+        .shared
+        .store
+        .tree::<String, DateTime<Utc>>(TreeName::Meta);
+    let key = "ratings_since".to_string();
+    let since = meta.get(&key).map_err(|e| e.to_string())?;
+    let now = router.shared.clock.now();
+    let q = crate::desk::HappinessQuery {
+        since,
+        until: Some(now),
+        limit: 100,
+        ..Default::default()
+    };
+    let ratings = z
+        .desk
+        .customer_happiness(&q)
+        .await
+        .map_err(|e| e.to_string())?;
+    let seen = router.shared.store.tree::<String, i64>(TreeName::Events);
+    let tickets = router
+        .shared
+        .store
+        .tree::<String, TicketSnapshot>(TreeName::Tickets);
+    let mut n = 0;
+    for r in ratings {
+        let rating = match r.rating {
+            crate::desk::RatingValue::Good => RatingKind::Good,
+            crate::desk::RatingValue::Okay => RatingKind::Okay,
+            crate::desk::RatingValue::Bad => RatingKind::Bad,
+            crate::desk::RatingValue::Other(_) => continue,
+        };
+        let identity = format!("rating:{}", r.id);
+        if !seen
+            .insert_if_absent(&identity, &now.timestamp_millis())
+            .map_err(|e| e.to_string())?
+        {
+            continue;
+        }
+        let ticket = r
+            .ticket_id
+            .as_ref()
+            .and_then(|id| tickets.get(id).ok().flatten())
+            .unwrap_or_else(|| TicketSnapshot {
+                id: r.ticket_id.clone().unwrap_or_default(),
+                number: r.ticket_number.clone().unwrap_or_default(),
+                status_type: "Closed".into(),
+                department_id: r.department_id.clone(),
+                ..Default::default()
+            });
+        let change = Change {
+            kind: ChangeKind::Rated {
+                rating,
+                feedback: r.feedback.clone(),
+            },
+            department_id: ticket.department_id.clone().or(r.department_id.clone()),
+            owner: r.agent_id.clone().or(ticket.assignee_id.clone()),
+            actor: None,
+            ticket,
+            event: identity,
+        };
+        router.deliver(&change).await;
+        n += 1;
+    }
+    meta.insert(&key, &now).map_err(|e| e.to_string())?;
+    router.routes.borrow().outbox.do_send(Wake);
+    Ok(n)
+}
+
+/// Learns the webhook's id (the JWT audience) by finding our URL among the portal's webhooks.
+pub async fn learn_webhook_id(shared: &Shared, config: &Config, into: &RwLock<Option<String>>) {
+    if config.desk.webhook_id.is_some() {
+        return;
+    }
+    let meta = shared.store.tree::<String, String>(TreeName::Meta);
+    if let Ok(Some(id)) = meta.get(&"webhook_id".to_string()) {
+        *into.write().unwrap_or_else(|p| p.into_inner()) = Some(id);
+        return;
+    }
+    let Some(z) = &shared.zoho else { return };
+    match z.desk.list_webhooks().await {
+        Ok(hooks) => {
+            let ours = config.webhook_url();
+            if let Some(h) = hooks
+                .into_iter()
+                .find(|h| h.url.trim_end_matches('/') == ours.trim_end_matches('/'))
+            {
+                tracing::info!(webhook_id = %h.id, "learned the webhook id: the JWT audience is checked from now on");
+                let _ = meta.insert(&"webhook_id".to_string(), &h.id);
+                *into.write().unwrap_or_else(|p| p.into_inner()) = Some(h.id);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot list the portal's webhooks to learn ours"),
+    }
+}
