@@ -30,6 +30,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn enter(sim: &Inner, req: &HttpRequest) -> Result<String, HttpResponse> {
+    if req.path().ends_with("/message") {
+        sim.state().cliq_post_requests += 1;
+    }
     if let Some(r) = gate::faults(sim, req, Api::Cliq).await {
         return Err(r);
     }

@@ -15,7 +15,7 @@ mod desk;
 mod gate;
 mod model;
 mod state;
-mod webhooks;
+pub(crate) mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -55,6 +55,8 @@ pub(crate) struct Inner {
     pub(crate) desk_key: SigningKey,
     pub(crate) http: reqwest::Client,
     pub(crate) deliveries: tokio::sync::mpsc::UnboundedSender<webhooks::Outgoing>,
+    /// Batches sent to the delivery task and not yet attempted.
+    pub(crate) pending: std::sync::atomic::AtomicUsize,
 }
 
 impl Inner {
@@ -89,6 +91,7 @@ impl Simulator {
             desk_key,
             http: crate::zoho_http::client(),
             deliveries: tx,
+            pending: std::sync::atomic::AtomicUsize::new(0),
         });
         let data = web::Data::from(inner.clone());
         let server = HttpServer::new(move || {
@@ -190,15 +193,41 @@ impl Simulator {
         Some(comment)
     }
 
+    /// A new task (Desk sends `Task_Add`).
+    pub fn create_task(&self, task: SimTask) -> SimTask {
+        let now = self.inner.clock.now();
+        let (task, events) = self.inner.state().create_task(task, now);
+        self.emit(events);
+        task
+    }
+
+    /// Completes a task (Desk sends `Task_Update`).
+    pub fn complete_task(&self, id: &str, actor: &str) -> Option<SimTask> {
+        let now = self.inner.clock.now();
+        let (task, events) = self.inner.state().complete_task(id, actor, now)?;
+        self.emit(events);
+        Some(task)
+    }
+
+    /// Requests that reached Cliq's posting endpoints, accepted or refused.
+    pub fn cliq_post_requests(&self) -> usize {
+        self.inner.state().cliq_post_requests
+    }
+
     fn emit(&self, events: Vec<webhooks::Outgoing>) {
         for e in events {
-            let _ = self.inner.deliveries.send(e);
+            webhooks::send(&self.inner, e);
         }
     }
 
     /// Everything posted to Cliq, in order.
     pub fn cliq_messages(&self) -> Vec<CliqRecord> {
         self.inner.state().cliq.records.clone()
+    }
+
+    /// Batches queued for delivery and not yet attempted.
+    pub fn pending_deliveries(&self) -> usize {
+        self.inner.pending.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every webhook delivery attempt, in order.

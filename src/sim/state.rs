@@ -25,6 +25,8 @@ pub struct State {
     pub desk_max_in_flight: usize,
     /// The plan's concurrent-call limit; past it Desk answers 429.
     pub desk_concurrency_limit: usize,
+    /// Requests that reached the Cliq posting endpoints (accepted or not).
+    pub cliq_post_requests: usize,
     /// From-addresses configured in the portal (a reply must use one).
     pub from_addresses: Vec<String>,
 }
@@ -152,6 +154,7 @@ impl State {
             desk_in_flight: 0,
             desk_max_in_flight: 0,
             desk_concurrency_limit: 10,
+            cliq_post_requests: 0,
             from_addresses: vec!["support@example.zohodesk.jp".into()],
         }
     }
@@ -359,6 +362,53 @@ impl State {
             (v, None)
         });
         Some((comment, events))
+    }
+
+    /// A new activity (task); Desk sends `Task_Add`.
+    pub fn create_task(
+        &mut self,
+        mut task: SimTask,
+        now: DateTime<Utc>,
+    ) -> (SimTask, Vec<Outgoing>) {
+        if task.id.is_empty() {
+            task.id = self.desk.new_id();
+        }
+        task.created_time = now.timestamp_millis();
+        task.modified_time = now.timestamp_millis();
+        self.desk.tasks.push(task.clone());
+        let dep = task.department_id.clone();
+        let events = self.events_for("Task_Add", &dep, now, |_| {
+            (serde_json::to_value(&task).unwrap_or_default(), None)
+        });
+        (task, events)
+    }
+
+    /// Completes a task; Desk sends `Task_Update` (with `prevState` where subscribed).
+    pub fn complete_task(
+        &mut self,
+        id: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Option<(SimTask, Vec<Outgoing>)> {
+        let before = self.desk.tasks.iter().find(|t| t.id == id)?.clone();
+        let t = self.desk.tasks.iter_mut().find(|t| t.id == id)?;
+        t.status = "Completed".into();
+        t.status_type = "Closed".into();
+        t.completed_time = Some(now.timestamp_millis());
+        t.modified_time = now.timestamp_millis();
+        t.modified_by = serde_json::json!({"id": actor});
+        let after = t.clone();
+        let events = self.events_for("Task_Update", &after.department_id, now, |wh| {
+            let prev = wh
+                .subscriptions
+                .get("Task_Update")
+                .and_then(|s| s.get("includePrevState"))
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false)
+                .then(|| serde_json::to_value(&before).unwrap_or_default());
+            (serde_json::to_value(&after).unwrap_or_default(), prev)
+        });
+        Some((after, events))
     }
 
     /// A customer-satisfaction rating on a ticket.

@@ -34,9 +34,28 @@ pub fn jwt_for(sim: &Inner, webhook_id: &str) -> String {
     sim.desk_key.sign_jwt(&claims).unwrap_or_default()
 }
 
+/// Counts a batch as pending until its delivery was attempted.
+struct Pending<'a>(&'a Inner);
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.0
+            .pending
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Queues a batch for delivery.
+pub fn send(sim: &Inner, batch: Outgoing) {
+    sim.pending
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let _ = sim.deliveries.send(batch);
+}
+
 /// Delivers batches in order, each once (twice when `deliver_twice`), recording every attempt.
 pub async fn deliver(sim: Arc<Inner>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Outgoing>) {
     while let Some(batch) = rx.recv().await {
+        let _pending = Pending(&sim);
         let copies = if sim.state().deliver_twice { 2 } else { 1 };
         for _ in 0..copies {
             let jwt = jwt_for(&sim, &batch.webhook_id);

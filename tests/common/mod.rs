@@ -2,6 +2,7 @@
 //! directory, and a test `NOTIFY_SOCKET` that receives its systemd notifications.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod sim;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};

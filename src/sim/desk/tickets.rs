@@ -317,7 +317,7 @@ pub(super) async fn update_ticket(
         }
     };
     for e in events {
-        let _ = sim.deliveries.send(e);
+        crate::sim::webhooks::send(&sim, e);
     }
     with_weight(HttpResponse::Ok().json(ticket), 1)
 }
@@ -477,7 +477,7 @@ pub(super) async fn add_comment(
         }
     };
     for e in events {
-        let _ = sim.deliveries.send(e);
+        crate::sim::webhooks::send(&sim, e);
     }
     with_weight(HttpResponse::Ok().json(comment), 1)
 }

@@ -1,0 +1,214 @@
+//! The whole daemon in-process (`App`) against the simulator, with the simulator's webhook
+//! pointed at it: changes made in the simulated Desk reach deskcliq as signed deliveries.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use deskcliq::app::App;
+use deskcliq::clock::Clock;
+use deskcliq::config::{Config, LoadEnv};
+use deskcliq::sim::{self, CliqRecord, SimWebhook, Simulator};
+use deskcliq::store::TreeName;
+
+pub const SUPPORT: &str = "1892000000082069";
+pub const BILLING: &str = "1892000000082070";
+/// Known to Desk, not listed in the config: posts to the org channel.
+pub const SALES: &str = "1892000000082071";
+pub const SATO: &str = "1892000000056007";
+pub const SATO_ZUID: &str = "55667788";
+pub const SUZUKI: &str = "1892000000056008";
+pub const SUZUKI_ZUID: &str = "55667789";
+pub const KIM: &str = "1892000000056009";
+/// An agent who never confirmed their account: no Zoho user, so no Cliq user.
+pub const NOUSER: &str = "1892000000056010";
+pub const TOKEN: &str = "wh-notify-test-token-0123";
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 1, 0, 0).unwrap()
+}
+
+pub struct Env {
+    pub sim: Simulator,
+    pub app: Option<App>,
+    pub clock: Clock,
+    pub dir: tempfile::TempDir,
+}
+
+/// `extra` is appended to the config (departments, switches…).
+pub fn config_text(sim: &Simulator, state: &Path, extra: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+public_url = "https://deskcliq.example.com"
+[storage]
+path = "{state}"
+secret_key = "0123456789abcdef0123456789abcdef-test-key"
+[zoho]
+data_center = "jp"
+{urls}client_id = "{client_id}"
+client_secret = "{client_secret}"
+refresh_token = "{refresh}"
+[desk]
+org_id = "{org}"
+webhook_token = "{TOKEN}"
+[cliq]
+org_id = "{cliq_org}"
+bot = "deskbot"
+org_channel = "desk"
+[org]
+timezone = "Asia/Tokyo"
+locale = "en"
+{extra}
+"#,
+        state = state.display(),
+        urls = sim.config_urls(),
+        client_id = sim::CLIENT_ID,
+        client_secret = sim::CLIENT_SECRET,
+        refresh = sim::SERVICE_REFRESH_TOKEN,
+        org = sim::DESK_ORG_ID,
+        cliq_org = sim::CLIQ_ORG_ID,
+    )
+}
+
+pub const DEPARTMENTS: &str = r#"
+[[departments]]
+id = "1892000000082069"
+name = "Support"
+channel = "support"
+[[departments]]
+id = "1892000000082070"
+name = "Billing"
+channel = "billing"
+"#;
+
+impl Env {
+    /// The simulator (with `support` and `billing` channels, a Sales department and an agent
+    /// without a Cliq user) and the app on `DEPARTMENTS` + `extra`.
+    pub async fn start(extra: &str) -> Env {
+        Env::start_with(DEPARTMENTS, extra).await
+    }
+
+    pub async fn start_with(departments: &str, extra: &str) -> Env {
+        let clock = Clock::manual(t0());
+        let sim = Simulator::start(clock.clone()).await.unwrap();
+        sim.with(|st| {
+            st.add_channel("support", true);
+            st.add_channel("billing", true);
+            st.desk.departments.push(deskcliq::sim::SimDepartment {
+                id: SALES.into(),
+                name: "Sales".into(),
+                is_enabled: true,
+                description: "Sales".into(),
+                is_default: false,
+            });
+            let mut nouser = st.desk.agents[0].clone();
+            nouser.id = NOUSER.into();
+            nouser.first_name = "Nobu".into();
+            nouser.last_name = "User".into();
+            nouser.name = "Nobu User".into();
+            nouser.email_id = "nobu@example.co.jp".into();
+            nouser.zuid = String::new();
+            nouser.is_confirmed = false;
+            st.desk.agents.push(nouser);
+        });
+        let dir = tempfile::tempdir().unwrap();
+        // The webhook's id is known up front, so the JWT audience is checked.
+        let webhook_id = sim.with(|st| st.desk.new_id());
+        let text = config_text(
+            &sim,
+            &dir.path().join("state"),
+            &format!("{departments}\n{extra}"),
+        )
+        .replace(
+            "[desk]\n",
+            &format!("[desk]\nwebhook_id = \"{webhook_id}\"\n"),
+        );
+        let config =
+            Config::parse(&text, &dir.path().join("config.toml"), &LoadEnv::default()).unwrap();
+        let app = App::start(config, clock.clone()).await.unwrap();
+        let url = format!("http://{}/webhooks/desk/{TOKEN}", app.addrs[0]);
+        sim.with(|st| {
+            st.desk.webhooks.push(SimWebhook {
+                id: webhook_id.clone(),
+                name: "deskcliq".into(),
+                url,
+                description: None,
+                subscriptions: serde_json::json!({
+                    "Ticket_Add": null,
+                    "Ticket_Update": {"includePrevState": true},
+                    "Ticket_Comment_Add": null,
+                    "Ticket_Comment_Update": null,
+                    "Task_Add": null,
+                    "Task_Update": {"includePrevState": true},
+                }),
+                include_events_from: vec![],
+                ignore_source_id: None,
+                is_enabled: true,
+                created_time: t0(),
+                kind: "CUSTOMER_WEBHOOK".into(),
+            });
+        });
+        let env = Env {
+            sim,
+            app: Some(app),
+            clock,
+            dir,
+        };
+        // The agent directory is fetched at start.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while env.app().router.directory.get().len() < 4 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "agent directory not loaded"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        env
+    }
+
+    pub fn app(&self) -> &App {
+        self.app.as_ref().unwrap()
+    }
+
+    /// Waits until every delivery was answered, the inbox is empty and the outbox sent all it
+    /// can; returns what Cliq received.
+    pub async fn settle(&self) -> Vec<CliqRecord> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let store = &self.app().store;
+            let inbox_empty = store
+                .tree::<u64, serde_json::Value>(TreeName::Inbox)
+                .is_empty()
+                .unwrap();
+            let outbox_empty = store
+                .tree::<u64, serde_json::Value>(TreeName::Outbox)
+                .is_empty()
+                .unwrap();
+            let delivered = self.sim.deliveries().iter().all(|d| d.status.is_some());
+            if inbox_empty && outbox_empty && delivered && self.sim.pending_deliveries() == 0 {
+                // One more tick for anything racing the checks.
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let store = &self.app().store;
+                if store
+                    .tree::<u64, serde_json::Value>(TreeName::Inbox)
+                    .is_empty()
+                    .unwrap()
+                    && store
+                        .tree::<u64, serde_json::Value>(TreeName::Outbox)
+                        .is_empty()
+                        .unwrap()
+                {
+                    return self.sim.cliq_messages();
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "did not settle: deliveries {:?}",
+                self.sim.deliveries().len()
+            );
+        }
+    }
+}

@@ -1,0 +1,496 @@
+//! DESIGN.md feature 1, rule by rule: changes made in the simulated Desk reach deskcliq as
+//! real signed webhook deliveries and come out in the simulated Cliq.
+
+mod common;
+
+use common::app::*;
+use deskcliq::sim::{CliqTarget, NewTicket, SimTask, TicketPatch};
+
+fn new_ticket(subject: &str, dep: &str, assignee: Option<&str>) -> NewTicket {
+    NewTicket {
+        subject: subject.into(),
+        department_id: dep.into(),
+        contact_email: "customer@example.com".into(),
+        assignee_id: assignee.map(str::to_string),
+        priority: Some("High".into()),
+        ..Default::default()
+    }
+}
+
+fn channel(name: &str) -> CliqTarget {
+    CliqTarget::Channel(name.into())
+}
+
+fn dm(zuid: &str) -> CliqTarget {
+    CliqTarget::Dm(vec![zuid.into()])
+}
+
+fn text(r: &deskcliq::sim::CliqRecord) -> String {
+    r.message.to_string()
+}
+
+#[actix_rt::test]
+async fn new_unassigned_ticket_goes_to_its_department_channel() {
+    let env = Env::start("").await;
+    let t = env
+        .sim
+        .create_ticket(new_ticket("Printer on fire", SUPPORT, None));
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert_eq!(msgs[0].target, channel("support"));
+    let card = &msgs[0].message;
+    assert_eq!(
+        card["card"]["title"],
+        format!("#{} Printer on fire", t.ticket_number)
+    );
+    assert!(card["text"].as_str().unwrap().contains("New ticket"));
+    let buttons: Vec<&str> = card["buttons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        buttons,
+        [
+            "Change status",
+            "Assign",
+            "Reply",
+            "Comment",
+            "Open in Desk"
+        ]
+    );
+    assert_eq!(card["buttons"][0]["key"], format!("status:{}", t.id));
+    assert_eq!(card["buttons"][0]["action"]["data"]["name"], "deskaction");
+}
+
+#[actix_rt::test]
+async fn assigned_ticket_goes_to_dm_not_channel() {
+    let env = Env::start("").await;
+    env.sim
+        .create_ticket(new_ticket("Refund", SUPPORT, Some(SATO)));
+    let msgs = env.settle().await;
+    assert_eq!(
+        msgs.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
+        [dm(SATO_ZUID)]
+    );
+}
+
+#[actix_rt::test]
+async fn each_ticket_change_is_announced_with_old_and_new() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.settle().await;
+    let steps: Vec<(TicketPatch, &str)> = vec![
+        (
+            TicketPatch {
+                status: Some("On Hold".into()),
+                ..Default::default()
+            },
+            "Status: Open → On Hold",
+        ),
+        (
+            TicketPatch {
+                status: Some("Closed".into()),
+                ..Default::default()
+            },
+            "Ticket closed",
+        ),
+        (
+            TicketPatch {
+                status: Some("Open".into()),
+                ..Default::default()
+            },
+            "Ticket reopened",
+        ),
+        (
+            TicketPatch {
+                is_escalated: Some(true),
+                ..Default::default()
+            },
+            "Ticket escalated",
+        ),
+    ];
+    for (patch, expected) in steps {
+        let before = env.sim.cliq_messages().len();
+        env.sim.update_ticket(&t.id, patch, Some(KIM));
+        let msgs = env.settle().await;
+        assert_eq!(msgs.len(), before + 1, "{expected}: {msgs:?}");
+        let last = msgs.last().unwrap();
+        assert_eq!(last.target, channel("support"));
+        assert!(
+            last.message["text"].as_str().unwrap().contains(expected),
+            "{expected} not in {}",
+            text(last)
+        );
+        assert!(
+            last.message["text"]
+                .as_str()
+                .unwrap()
+                .contains("by Alex Kim"),
+            "{}",
+            text(last)
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn owner_change_is_a_dm_to_the_new_owner_with_old_and_new() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.settle().await;
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            assignee_id: Some(Some(SATO.into())),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    let msgs = env.settle().await;
+    let last = msgs.last().unwrap();
+    assert_eq!(last.target, dm(SATO_ZUID));
+    assert!(
+        last.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Assignee: Unassigned → Hanako Sato"),
+        "{}",
+        text(last)
+    );
+}
+
+#[actix_rt::test]
+async fn a_change_by_the_owner_is_silent() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+    env.settle().await;
+    let before = env.sim.cliq_messages().len();
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("On Hold".into()),
+            ..Default::default()
+        },
+        Some(SATO),
+    );
+    assert_eq!(env.settle().await.len(), before);
+    // Assigning a ticket to oneself is silent too.
+    let u = env.sim.create_ticket(new_ticket("y", SUPPORT, None));
+    env.settle().await;
+    let before = env.sim.cliq_messages().len();
+    env.sim.update_ticket(
+        &u.id,
+        TicketPatch {
+            assignee_id: Some(Some(SUZUKI.into())),
+            ..Default::default()
+        },
+        Some(SUZUKI),
+    );
+    assert_eq!(env.settle().await.len(), before);
+}
+
+#[actix_rt::test]
+async fn moved_department_posts_to_the_new_channel_saying_where_from() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.settle().await;
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            department_id: Some(BILLING.into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    let last = env.settle().await.pop().unwrap();
+    assert_eq!(last.target, channel("billing"));
+    assert!(
+        last.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Moved from Support to Billing"),
+        "{}",
+        text(&last)
+    );
+}
+
+#[actix_rt::test]
+async fn unlisted_department_goes_to_the_org_channel() {
+    let env = Env::start("").await;
+    env.sim.create_ticket(new_ticket("lead", SALES, None));
+    let msgs = env.settle().await;
+    assert_eq!(msgs[0].target, channel("desk"));
+}
+
+#[actix_rt::test]
+async fn disabled_department_gets_no_channel_post_but_dms_still_go() {
+    let departments = DEPARTMENTS.replace(
+        "channel = \"billing\"",
+        "channel = \"billing\"\nenabled = false",
+    );
+    let env = Env::start_with(&departments, "").await;
+    env.sim
+        .create_ticket(new_ticket("unassigned", BILLING, None));
+    env.sim
+        .create_ticket(new_ticket("assigned", BILLING, Some(SUZUKI)));
+    let msgs = env.settle().await;
+    assert_eq!(
+        msgs.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
+        [dm(SUZUKI_ZUID)]
+    );
+}
+
+#[actix_rt::test]
+async fn team_only_and_agents_without_a_cliq_user_go_to_the_channel() {
+    let env = Env::start("").await;
+    let mut team = new_ticket("team", SUPPORT, None);
+    team.team_id = Some("1892000000090001".into());
+    env.sim.create_ticket(team);
+    env.sim
+        .create_ticket(new_ticket("nouser", SUPPORT, Some(NOUSER)));
+    let msgs = env.settle().await;
+    assert_eq!(
+        msgs.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
+        [channel("support"), channel("support")]
+    );
+}
+
+#[actix_rt::test]
+async fn comments_go_to_the_owner_and_mentions_to_the_mentioned() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+    env.settle().await;
+    let before = env.sim.cliq_messages().len();
+    env.sim
+        .add_comment(
+            &t.id,
+            SUZUKI,
+            "zsu[@user:55667790]zsu could you check {@all}?",
+            false,
+        )
+        .unwrap();
+    let msgs = env.settle().await;
+    let new: Vec<_> = msgs[before..].to_vec();
+    let targets: Vec<CliqTarget> = new.iter().map(|m| m.target.clone()).collect();
+    assert!(targets.contains(&dm(SATO_ZUID)), "{targets:?}");
+    assert!(targets.contains(&dm("55667790")), "{targets:?}");
+    assert_eq!(new.len(), 2);
+    let mention = new.iter().find(|m| m.target == dm("55667790")).unwrap();
+    assert!(
+        mention.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Taro Suzuki mentioned you")
+    );
+    let body = mention.message["slides"][1]["data"].as_str().unwrap();
+    assert!(
+        body.contains("@Alex Kim") && !body.contains("{@all}"),
+        "{body}"
+    );
+    // The owner's own comment is silent for the owner.
+    let before = env.sim.cliq_messages().len();
+    env.sim.add_comment(&t.id, SATO, "done", true).unwrap();
+    assert_eq!(env.settle().await.len(), before);
+}
+
+#[actix_rt::test]
+async fn activities_are_announced_to_their_owner_when_someone_else_created_them() {
+    let env = Env::start("").await;
+    let task = |owner: &str, creator: &str| SimTask {
+        id: String::new(),
+        subject: "Call the customer back".into(),
+        department_id: SUPPORT.into(),
+        ticket_id: None,
+        owner_id: owner.into(),
+        creator_id: creator.into(),
+        status: "Not Started".into(),
+        status_type: "Open".into(),
+        due_date: None,
+        completed_time: None,
+        reminder: vec![],
+        created_time: 0,
+        modified_time: 0,
+        web_url: "https://desk.zoho.jp/x".into(),
+        modified_by: serde_json::json!({"id": creator}),
+    };
+    env.sim.create_task(task(SATO, SATO));
+    let t = env.sim.create_task(task(SATO, SUZUKI));
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert_eq!(msgs[0].target, dm(SATO_ZUID));
+    assert!(
+        msgs[0].message["text"]
+            .as_str()
+            .unwrap()
+            .contains("New task: Call the customer back")
+    );
+    env.sim.complete_task(&t.id, SUZUKI);
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 2);
+    assert!(
+        msgs[1].message["text"]
+            .as_str()
+            .unwrap()
+            .contains("task completed"),
+        "{}",
+        text(&msgs[1])
+    );
+}
+
+#[actix_rt::test]
+async fn a_new_rating_is_a_dm_to_the_tickets_agent() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+    env.settle().await;
+    env.clock.advance(chrono::Duration::minutes(1));
+    let now = env.clock.now();
+    env.sim
+        .with(|st| st.add_rating(&t.id, "good", Some("とても速い"), now));
+    assert_eq!(
+        deskcliq::pipeline::poll_once(&env.app().router)
+            .await
+            .unwrap(),
+        1
+    );
+    // Polled again: not announced twice.
+    env.clock.advance(chrono::Duration::minutes(15));
+    assert_eq!(
+        deskcliq::pipeline::poll_once(&env.app().router)
+            .await
+            .unwrap(),
+        0
+    );
+    let last = env.settle().await.pop().unwrap();
+    assert_eq!(last.target, dm(SATO_ZUID));
+    assert!(
+        last.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Customer rating: Good")
+    );
+}
+
+#[actix_rt::test]
+async fn a_switch_turned_off_silences_its_event() {
+    let env = Env::start("[notify.ticket]\ncreated = false\nclosed = false\n").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("Closed".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("Open".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 1, "only the reopen: {msgs:?}");
+    assert!(
+        msgs[0].message["text"]
+            .as_str()
+            .unwrap()
+            .contains("reopened")
+    );
+}
+
+#[actix_rt::test]
+async fn dms_switched_off_send_the_owners_notifications_to_the_channel() {
+    let env = Env::start("[notify.dm]\nenabled = false\n").await;
+    env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+    assert_eq!(env.settle().await[0].target, channel("support"));
+}
+
+#[actix_rt::test]
+async fn a_duplicate_delivery_is_posted_once() {
+    let env = Env::start("").await;
+    env.sim.with(|st| st.deliver_twice = true);
+    env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    let msgs = env.settle().await;
+    assert_eq!(env.sim.deliveries().len(), 2);
+    assert_eq!(msgs.len(), 1);
+}
+
+#[actix_rt::test]
+async fn customer_text_cannot_ping_mention_or_link() {
+    let env = Env::start("").await;
+    env.sim.create_ticket(new_ticket(
+        "{@all} *urgent* [click](https://evil.example) {#C1}",
+        SUPPORT,
+        None,
+    ));
+    let msgs = env.settle().await;
+    let title = msgs[0].message["card"]["title"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let all = msgs[0].message.to_string();
+    for bad in [
+        "{@all}",
+        "{#C1}",
+        "[click]",
+        "](https",
+        "https://evil",
+        "*urgent*",
+    ] {
+        assert!(!all.contains(bad), "{bad} in {all}");
+    }
+    assert!(
+        title.contains("urgent") && title.contains("click"),
+        "{title}"
+    );
+}
+
+#[actix_rt::test]
+async fn ja_and_en_cards_for_the_same_event() {
+    let en = Env::start("").await;
+    en.sim
+        .create_ticket(new_ticket("プリンター", SUPPORT, None));
+    let en_msg = en.settle().await.remove(0);
+    let mut ja = Env::start("").await;
+    // The same event with the org locale switched to ja (as a reload would).
+    let mut cfg = (*ja.app().config()).clone();
+    cfg.org.locale = deskcliq::config::Locale::Ja;
+    ja.app.as_mut().unwrap().apply(cfg);
+    ja.sim
+        .create_ticket(new_ticket("プリンター", SUPPORT, None));
+    let ja_msg = ja.settle().await.remove(0);
+    assert!(
+        en_msg.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("New ticket")
+    );
+    assert!(
+        ja_msg.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("新しいチケット")
+    );
+    let labels = |m: &deskcliq::sim::CliqRecord| {
+        m.message["buttons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["label"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        labels(&ja_msg),
+        [
+            "ステータス変更",
+            "担当者を割り当て",
+            "返信",
+            "コメント",
+            "Deskで開く"
+        ]
+    );
+    assert_eq!(labels(&en_msg).len(), 5);
+}
