@@ -144,6 +144,14 @@ impl Metrics {
             .register(Box::new(m.desk_requests_total.clone()))?;
         m.registry
             .register(Box::new(m.cliq_requests_total.clone()))?;
+        m.registry
+            .register(Box::new(m.webhook_events_total.clone()))?;
+        m.registry.register(Box::new(m.deliveries_total.clone()))?;
+        m.registry.register(Box::new(m.outbox_depth.clone()))?;
+        m.registry
+            .register(Box::new(m.outbox_oldest_age_seconds.clone()))?;
+        m.registry
+            .register(Box::new(m.cliq_posts_last_minute.clone()))?;
         m.registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
@@ -185,5 +193,39 @@ impl Metrics {
             tracing::error!(error = %e, "cannot encode metrics");
         }
         String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_of_the_contract_is_exported() {
+        let m = Metrics::new().unwrap();
+        // Vectors appear once they have a child.
+        m.webhook_events_total
+            .with_label_values(&["Ticket_Add", "accepted"])
+            .inc();
+        m.deliveries_total.with_label_values(&["sent"]).inc();
+        m.desk_requests_total.with_label_values(&["ok"]).inc();
+        m.actor_restarts_total.with_label_values(&["outbox"]).inc();
+        let text = m.render();
+        for name in [
+            "config_last_reload_successful",
+            "config_last_reload_success_timestamp_seconds",
+            "webhook_events_total",
+            "deliveries_total",
+            "outbox_depth",
+            "outbox_oldest_age_seconds",
+            "desk_credits_used_total",
+            "desk_requests_total",
+            "cliq_posts_last_minute",
+            "token_refreshes_total",
+            "actor_restarts_total",
+            "store_size_bytes",
+        ] {
+            assert!(text.contains(&format!("deskcliq_{name}")), "{name} missing");
+        }
     }
 }

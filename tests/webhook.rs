@@ -1,0 +1,186 @@
+//! `GET|POST /webhooks/desk/{token}`: DESIGN.md's checks, in their order.
+
+mod common;
+
+use common::app::*;
+use deskcliq::store::TreeName;
+use serde_json::{Value, json};
+
+struct Call {
+    status: u16,
+    body: String,
+}
+
+async fn post(env: &Env, token: &str, jwt: Option<&str>, body: Vec<u8>) -> Call {
+    let url = format!("http://{}/webhooks/desk/{token}", env.app().addrs[0]);
+    let mut rb = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(j) = jwt {
+        rb = rb.header("X-ZDesk-JWT", j);
+    }
+    let r = rb.send().await.unwrap();
+    Call {
+        status: r.status().as_u16(),
+        body: r.text().await.unwrap(),
+    }
+}
+
+fn claims(env: &Env, iss: &str, aud: &str, exp_offset: i64) -> Value {
+    let now = env.clock.now().timestamp();
+    json!({"iss": iss, "aud": aud, "iat": now, "exp": now + exp_offset})
+}
+
+fn webhook_id(env: &Env) -> String {
+    env.sim.with(|st| st.desk.webhooks[0].id.clone())
+}
+
+fn good_jwt(env: &Env) -> String {
+    env.sim
+        .sign_desk_jwt(&claims(
+            env,
+            &format!("orgId:{}", deskcliq::sim::DESK_ORG_ID),
+            &format!("webhookId:{}", webhook_id(env)),
+            300,
+        ))
+        .unwrap()
+}
+
+fn event_body() -> Vec<u8> {
+    json!([{"eventType": "Ticket_Add", "orgId": deskcliq::sim::DESK_ORG_ID, "eventTime": "1764032400000",
+            "payload": {"id": "77", "ticketNumber": "500", "subject": "hello", "status": "Open", "statusType": "Open",
+                        "departmentId": SUPPORT, "modifiedTime": "2026-11-25T01:00:00.000Z"}}])
+    .to_string()
+    .into_bytes()
+}
+
+fn stored(env: &Env) -> usize {
+    let s = &env.app().store;
+    s.tree::<u64, Value>(TreeName::Inbox).len().unwrap()
+        + s.tree::<String, i64>(TreeName::Events).len().unwrap()
+}
+
+#[actix_rt::test]
+async fn a_wrong_token_is_404_before_anything_else() {
+    let env = Env::start("").await;
+    let huge = vec![b' '; 2 << 20];
+    assert_eq!(post(&env, "wrong-token", None, huge).await.status, 404);
+    let r = reqwest::get(format!("http://{}/webhooks/desk/nope", env.app().addrs[0]))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+}
+
+#[actix_rt::test]
+async fn a_body_over_one_mebibyte_is_413() {
+    let env = Env::start("").await;
+    let mut body = b"[".to_vec();
+    body.extend(std::iter::repeat_n(b' ', (1 << 20) + 10));
+    body.push(b']');
+    assert_eq!(post(&env, TOKEN, None, body).await.status, 413);
+}
+
+#[actix_rt::test]
+async fn desks_validation_requests_get_200() {
+    let env = Env::start("").await;
+    let r = reqwest::get(format!(
+        "http://{}/webhooks/desk/{TOKEN}",
+        env.app().addrs[0]
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(post(&env, TOKEN, None, vec![]).await.status, 200);
+    assert_eq!(post(&env, TOKEN, None, b" [ ] ".to_vec()).await.status, 200);
+}
+
+#[actix_rt::test]
+async fn a_missing_or_bad_jwt_is_401_and_nothing_is_stored() {
+    let env = Env::start("").await;
+    let org = format!("orgId:{}", deskcliq::sim::DESK_ORG_ID);
+    let aud = format!("webhookId:{}", webhook_id(&env));
+    let tampered = {
+        let good = good_jwt(&env);
+        let mut parts: Vec<String> = good.split('.').map(String::from).collect();
+        use base64::Engine as _;
+        parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(claims(&env, &org, &aud, 9999).to_string());
+        parts.join(".")
+    };
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("missing", None),
+        ("tampered", Some(tampered)),
+        (
+            "expired",
+            env.sim.sign_desk_jwt(&claims(&env, &org, &aud, -600)),
+        ),
+        (
+            "wrong iss",
+            env.sim.sign_desk_jwt(&claims(&env, "orgId:1", &aud, 300)),
+        ),
+        (
+            "wrong aud",
+            env.sim
+                .sign_desk_jwt(&claims(&env, &org, "webhookId:1", 300)),
+        ),
+        ("garbage", Some("not.a.jwt".into())),
+    ];
+    for (what, jwt) in cases {
+        let r = post(&env, TOKEN, jwt.as_deref(), event_body()).await;
+        assert_eq!(r.status, 401, "{what}: {}", r.body);
+    }
+    assert_eq!(stored(&env), 0);
+    assert_eq!(
+        post(&env, TOKEN, Some(&good_jwt(&env)), event_body())
+            .await
+            .status,
+        200
+    );
+    assert_eq!(env.settle().await.len(), 1);
+}
+
+#[actix_rt::test]
+async fn a_body_that_is_not_an_array_of_events_is_400_with_the_reason() {
+    let env = Env::start("").await;
+    let jwt = good_jwt(&env);
+    for (body, reason) in [
+        (b"{not json".to_vec(), "not JSON"),
+        (br#"{"eventType":"Ticket_Add"}"#.to_vec(), "array"),
+        (br#"[{"payload":{}}]"#.to_vec(), "eventType"),
+    ] {
+        let r = post(&env, TOKEN, Some(&jwt), body).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains(reason), "{}", r.body);
+    }
+    assert_eq!(stored(&env), 0);
+}
+
+#[actix_rt::test]
+async fn an_unknown_event_type_is_200_and_ignored() {
+    let env = Env::start("").await;
+    let body = json!([{"eventType": "Article_Add", "payload": {"id": "1"}}])
+        .to_string()
+        .into_bytes();
+    assert_eq!(
+        post(&env, TOKEN, Some(&good_jwt(&env)), body).await.status,
+        200
+    );
+    assert_eq!(stored(&env), 0);
+    let metrics = env.app().metrics.render();
+    assert!(
+        metrics.contains(r#"deskcliq_webhook_events_total{outcome="ignored",type="unknown"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[actix_rt::test]
+async fn without_jwt_verification_the_url_token_alone_guards() {
+    let env = Env::start("").await;
+    let mut cfg = (*env.app().config()).clone();
+    cfg.desk.verify_jwt = false;
+    let mut env = env;
+    env.app.as_mut().unwrap().apply(cfg);
+    assert_eq!(post(&env, TOKEN, None, event_body()).await.status, 200);
+    assert_eq!(env.settle().await.len(), 1);
+}
