@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{ActorContext, ActorFutureExt, AsyncContext, Handler, Message, WrapFuture};
+use actix::{ActorFutureExt, AsyncContext, Handler, Message, WrapFuture};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +97,8 @@ pub struct Outbox {
     cliq: Option<CliqClient>,
     config: Arc<Config>,
     busy: bool,
+    /// The pump interval: cancelled on shutdown, so the actor can end once its mailbox closes.
+    ticker: Option<actix::SpawnHandle>,
     starts: u32,
     handled: u64,
 }
@@ -108,6 +110,7 @@ impl Outbox {
             shared,
             config,
             busy: false,
+            ticker: None,
             starts: 0,
             handled: 0,
         }
@@ -138,7 +141,9 @@ impl actix::Actor for Outbox {
         self.starts += 1;
         self.busy = false;
         // Intervals do not survive a restart: registered here, on every start.
-        ctx.run_interval(TICK, |act, ctx| act.pump(ctx));
+        if self.cliq.is_some() {
+            self.ticker = Some(ctx.run_interval(TICK, |act, ctx| act.pump(ctx)));
+        }
     }
 }
 
@@ -189,21 +194,10 @@ impl Handler<Shutdown> for Outbox {
     fn handle(&mut self, _msg: Shutdown, ctx: &mut Self::Context) {
         // The queue is in the store; stop sending so the store can be flushed and closed.
         self.cliq = None;
+        if let Some(t) = self.ticker.take() {
+            ctx.cancel_future(t);
+        }
         tracing::debug!("outbox shut down");
-        let _ = ctx;
-    }
-}
-
-/// Stops the actor for good in tests of supervision.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Stop;
-
-impl Handler<Stop> for Outbox {
-    type Result = ();
-
-    fn handle(&mut self, _msg: Stop, ctx: &mut Self::Context) {
-        ctx.stop();
     }
 }
 

@@ -33,6 +33,7 @@ pub struct Env {
     pub app: Option<App>,
     pub clock: Clock,
     pub dir: tempfile::TempDir,
+    pub config_text: String,
 }
 
 /// `extra` is appended to the config (departments, switches…).
@@ -155,6 +156,7 @@ impl Env {
             app: Some(app),
             clock,
             dir,
+            config_text: text,
         };
         // The agent directory is fetched at start.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -166,6 +168,58 @@ impl Env {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         env
+    }
+
+    /// Stops the app and starts a new one on the same store and config (a restart). The
+    /// webhook follows it to its new port.
+    pub async fn restart(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.stop().await.unwrap();
+        }
+        // The old actors let go of the store once their mailboxes close.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let app = loop {
+            let config = Config::parse(
+                &self.config_text,
+                &self.dir.path().join("config.toml"),
+                &LoadEnv::default(),
+            )
+            .unwrap();
+            match App::start(config, self.clock.clone()).await {
+                Ok(app) => break app,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("restart: {e}"),
+            }
+        };
+        let url = format!("http://{}/webhooks/desk/{TOKEN}", app.addrs[0]);
+        self.sim.with(|st| {
+            st.desk
+                .webhooks
+                .iter_mut()
+                .for_each(|w| w.url = url.clone())
+        });
+        self.app = Some(app);
+    }
+
+    /// Waits until the inbox is empty (every delivered event taken in and routed).
+    pub async fn drained(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let inbox = self
+                .app()
+                .store
+                .tree::<u64, serde_json::Value>(TreeName::Inbox)
+                .is_empty()
+                .unwrap();
+            if inbox && self.sim.pending_deliveries() == 0 {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "inbox not drained");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub fn app(&self) -> &App {

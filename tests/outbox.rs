@@ -1,0 +1,187 @@
+//! The outbox under Cliq's limits: the budget holds in every 60-second window, across a
+//! restart, with nothing dropped; a throttle answer silences it for 10 minutes.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::Duration as Span;
+use common::app::*;
+use deskcliq::sim::{Fault, FaultKind, NewTicket};
+use deskcliq::store::TreeName;
+
+fn ten_departments() -> String {
+    (0..10)
+        .map(|i| format!("[[departments]]\nid = \"90000000000000{i:02}\"\nname = \"D{i}\"\nchannel = \"c{i}\"\n"))
+        .collect()
+}
+
+async fn outbox_empty(env: &Env) -> bool {
+    env.app()
+        .store
+        .tree::<u64, serde_json::Value>(TreeName::Outbox)
+        .is_empty()
+        .unwrap()
+}
+
+#[actix_rt::test]
+async fn a_burst_stays_within_the_budget_in_every_window_and_nothing_is_dropped() {
+    let mut env =
+        Env::start_with(&ten_departments(), "[limits]\ncliq_posts_per_minute = 45\n").await;
+    env.sim
+        .with(|st| (0..10).for_each(|i| st.add_channel(&format!("c{i}"), true)));
+    let mut numbers = Vec::new();
+    for n in 0..500 {
+        let t = env.sim.create_ticket(NewTicket {
+            subject: format!("burst {n}"),
+            department_id: format!("90000000000000{:02}", n % 10),
+            contact_email: "c@example.com".into(),
+            ..Default::default()
+        });
+        numbers.push(t.ticket_number);
+    }
+    env.drained().await;
+    // Give the outbox its first minute's budget, then restart in the middle of the burst.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    env.restart().await;
+    let mut rounds = 0;
+    while !outbox_empty(&env).await {
+        env.clock.advance(Span::seconds(5));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        rounds += 1;
+        assert!(rounds < 400, "outbox never emptied");
+    }
+    let msgs = env.settle().await;
+    // No 60-second window holds more than the budget.
+    let times: Vec<_> = msgs.iter().map(|m| m.at).collect();
+    for (i, start) in times.iter().enumerate() {
+        let in_window = times[i..]
+            .iter()
+            .take_while(|t| **t < *start + Span::seconds(60))
+            .count();
+        assert!(
+            in_window <= 45,
+            "{in_window} posts in the minute from {start}"
+        );
+    }
+    // Coalesced into far fewer messages than events…
+    assert!(msgs.len() < 500, "{} messages", msgs.len());
+    // …and every event is in one of them.
+    let all: String = msgs.iter().map(|m| m.message.to_string()).collect();
+    for n in &numbers {
+        assert!(all.contains(&format!("#{n} ")), "ticket #{n} was dropped");
+    }
+    let metrics = env.app().metrics.render();
+    assert!(
+        metrics.contains("deskcliq_deliveries_total{outcome=\"coalesced\"}"),
+        "{metrics}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_throttle_answer_stops_all_sending_for_ten_minutes() {
+    let env = Env::start("").await;
+    env.sim.inject(Fault {
+        path_contains: "/channelsbyname/".into(),
+        kind: FaultKind::TooManyRequests { retry_after: 600 },
+        times: 1,
+    });
+    env.sim.create_ticket(NewTicket {
+        subject: "a".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while env.sim.cliq_post_requests() < 1 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    env.sim.create_ticket(NewTicket {
+        subject: "b".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.drained().await;
+    // Nine minutes and more of the controlled clock: not one request reaches Cliq.
+    for _ in 0..9 {
+        env.clock.advance(Span::minutes(1));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    env.clock.advance(Span::seconds(59));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(env.sim.cliq_post_requests(), 1);
+    assert!(env.sim.cliq_messages().is_empty());
+    // Past ten minutes, delivery resumes and completes.
+    env.clock.advance(Span::seconds(2));
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 2);
+    let metrics = env.app().metrics.render();
+    assert!(
+        metrics.contains("deskcliq_deliveries_total{outcome=\"throttled\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_refused_message_is_dead_lettered_with_its_reason() {
+    let env = Env::start("").await;
+    // The bot is not in this channel: Cliq refuses for good.
+    env.sim
+        .with(|st| st.cliq.channels.get_mut("support").unwrap().bot_member = false);
+    env.sim.create_ticket(NewTicket {
+        subject: "a".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let dead = env
+            .app()
+            .store
+            .tree::<String, (serde_json::Value, String)>(TreeName::Dead)
+            .all()
+            .unwrap();
+        if let Some((_, (_, reason))) = dead.first() {
+            assert!(reason.contains("bot_not_participant"), "{reason}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not dead-lettered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(outbox_empty(&env).await);
+}
+
+#[actix_rt::test]
+async fn a_server_error_is_retried_with_backoff() {
+    let env = Env::start("").await;
+    env.sim.inject(Fault {
+        path_contains: "/channelsbyname/".into(),
+        kind: FaultKind::Status(503),
+        times: 1,
+    });
+    env.sim.create_ticket(NewTicket {
+        subject: "a".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.drained().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while env.sim.cliq_post_requests() < 1 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The backoff runs on the controlled clock.
+    env.clock.advance(Span::minutes(6));
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 1);
+    assert!(
+        env.app()
+            .metrics
+            .render()
+            .contains("deskcliq_deliveries_total{outcome=\"retried\"} 1")
+    );
+}
