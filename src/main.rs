@@ -18,6 +18,19 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Demo { locale, fast } => {
+            let locale = match locale {
+                deskcliq::cli::DemoLocale::Ja => deskcliq::config::Locale::Ja,
+                deskcliq::cli::DemoLocale::En => deskcliq::config::Locale::En,
+            };
+            match actix::System::new().block_on(deskcliq::demo::run(locale, fast)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::CheckConfig { config } => match Config::load(&config, &LoadEnv::from_process()) {
             Ok(c) => {
                 print!("{}", deskcliq::config::render_check(&c));

@@ -160,6 +160,7 @@ struct Inner {
     /// Group commit: writes are numbered; one flush makes every write before it durable.
     written: AtomicU64,
     flushed: AtomicU64,
+    flushes: AtomicU64,
     committing: tokio::sync::Mutex<()>,
     /// Held open for the life of the store: the OS lock is the "one daemon per directory" rule.
     _lock: File,
@@ -200,6 +201,7 @@ impl Store {
                 path: path.to_path_buf(),
                 written: AtomicU64::new(0),
                 flushed: AtomicU64::new(0),
+                flushes: AtomicU64::new(0),
                 committing: tokio::sync::Mutex::new(()),
                 _lock: lock,
             }),
@@ -280,9 +282,15 @@ impl Store {
         }
         // Everything numbered up to here was written before this flush starts.
         let covered = self.inner.written.load(Ordering::SeqCst);
+        self.inner.flushes.fetch_add(1, Ordering::SeqCst);
         self.flush().await?;
         self.inner.flushed.fetch_max(covered, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Flushes [`Store::commit`] has made (to see group commit at work).
+    pub fn commit_flushes(&self) -> u64 {
+        self.inner.flushes.load(Ordering::SeqCst)
     }
 
     /// Like [`Store::flush`], for code that is not async (start-up, shutdown, tests).

@@ -494,3 +494,42 @@ async fn ja_and_en_cards_for_the_same_event() {
     );
     assert_eq!(labels(&en_msg).len(), 5);
 }
+
+#[actix_rt::test]
+async fn an_edited_comment_is_announced() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    let c = env.sim.add_comment(&t.id, KIM, "first", true).unwrap();
+    env.settle().await;
+    env.sim.edit_comment(&c.id, "second thoughts");
+    let last = env.settle().await.pop().unwrap();
+    assert!(
+        last.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Comment edited"),
+        "{}",
+        text(&last)
+    );
+    assert!(last.message.to_string().contains("second thoughts"));
+}
+
+#[actix_rt::test]
+async fn webhook_events_cost_no_desk_call() {
+    let env = Env::start("").await;
+    // Start-up reads the agent list; after that, events need no Desk call.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = env.sim.desk_credits_used();
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("Closed".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.sim.add_comment(&t.id, KIM, "done", true).unwrap();
+    assert_eq!(env.settle().await.len(), 3);
+    assert_eq!(env.sim.desk_credits_used(), before);
+}

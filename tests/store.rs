@@ -147,3 +147,29 @@ fn ids_increase_across_a_reopen() {
     let store = Store::open(dir.path()).unwrap();
     assert!(store.next_id().unwrap() > first);
 }
+
+#[actix_rt::test]
+async fn concurrent_commits_share_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..64u64 {
+        let store = store.clone();
+        set.spawn(async move {
+            store
+                .tree::<u64, u64>(TreeName::Inbox)
+                .insert(&i, &i)
+                .unwrap();
+            store.commit().await.unwrap();
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    assert_eq!(store.tree::<u64, u64>(TreeName::Inbox).len().unwrap(), 64);
+    assert!(
+        store.commit_flushes() < 64,
+        "{} flushes for 64 commits",
+        store.commit_flushes()
+    );
+}

@@ -193,6 +193,14 @@ impl Simulator {
         Some(comment)
     }
 
+    /// Edits a comment (Desk sends `Ticket_Comment_Update`).
+    pub fn edit_comment(&self, comment_id: &str, content: &str) -> Option<SimComment> {
+        let now = self.inner.clock.now();
+        let (comment, events) = self.inner.state().edit_comment(comment_id, content, now)?;
+        self.emit(events);
+        Some(comment)
+    }
+
     /// A new task (Desk sends `Task_Add`).
     pub fn create_task(&self, task: SimTask) -> SimTask {
         let now = self.inner.clock.now();

@@ -411,6 +411,28 @@ impl State {
         Some((after, events))
     }
 
+    /// Edits a comment; Desk sends `Ticket_Comment_Update`.
+    pub fn edit_comment(
+        &mut self,
+        comment_id: &str,
+        content: &str,
+        now: DateTime<Utc>,
+    ) -> Option<(SimComment, Vec<Outgoing>)> {
+        let c = self.desk.comments.iter_mut().find(|c| c.id == comment_id)?;
+        c.content = content.to_string();
+        c.modified_time = Some(now);
+        let comment = c.clone();
+        let department = self.ticket(&comment.ticket_id)?.department_id.clone();
+        let events = self.events_for("Ticket_Comment_Update", &department, now, |_| {
+            let mut v = serde_json::to_value(&comment).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("ticketId".into(), comment.ticket_id.clone().into());
+            }
+            (v, None)
+        });
+        Some((comment, events))
+    }
+
     /// A customer-satisfaction rating on a ticket.
     pub fn add_rating(
         &mut self,
