@@ -91,6 +91,9 @@ impl App {
             wake: wake.clone(),
             agents_stale: agents_stale.clone(),
         });
+        supervisor
+            .deadline()
+            .do_send(crate::actors::Attach(router.clone()));
         let webhook_id = Arc::new(RwLock::new(config.desk.webhook_id.clone()));
 
         let mut tasks = Vec::new();

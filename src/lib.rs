@@ -13,6 +13,7 @@ pub mod cliq;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod deadlines;
 pub mod demo;
 pub mod desk;
 pub mod http;

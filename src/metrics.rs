@@ -2,7 +2,8 @@
 //! prefixed `deskcliq_`), rendered in the Prometheus text format.
 
 use prometheus::{
-    Encoder as _, Gauge, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Encoder as _, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
 };
 
 use crate::config::Config;
@@ -29,6 +30,10 @@ pub struct Metrics {
     pub outbox_depth: IntGauge,
     pub outbox_oldest_age_seconds: Gauge,
     pub cliq_posts_last_minute: IntGauge,
+    pub deadlines_tracked: IntGauge,
+    pub deadlines_dropped_total: IntCounter,
+    pub alert_lateness_seconds: Histogram,
+    pub reconcile_credits_per_day: IntGauge,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +125,26 @@ impl Metrics {
                 "cliq_posts_last_minute",
                 "Posts to Cliq in the last 60 seconds",
             ))?,
+            deadlines_tracked: IntGauge::with_opts(opts(
+                "deadlines_tracked",
+                "SLA alerts and reminders armed",
+            ))?,
+            deadlines_dropped_total: IntCounter::with_opts(opts(
+                "deadlines_dropped_total",
+                "Alerts not sent because the ticket was already past due when they came up (after downtime)",
+            ))?,
+            alert_lateness_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "alert_lateness_seconds",
+                    "How late alerts and reminders fire",
+                )
+                .namespace(NS)
+                .buckets(vec![0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 30.0, 60.0, 300.0]),
+            )?,
+            reconcile_credits_per_day: IntGauge::with_opts(opts(
+                "reconcile_credits_per_day",
+                "Desk credits a day that reconciliation is expected to spend at the configured interval",
+            ))?,
             registry,
         };
         m.registry
@@ -152,6 +177,13 @@ impl Metrics {
             .register(Box::new(m.outbox_oldest_age_seconds.clone()))?;
         m.registry
             .register(Box::new(m.cliq_posts_last_minute.clone()))?;
+        m.registry.register(Box::new(m.deadlines_tracked.clone()))?;
+        m.registry
+            .register(Box::new(m.deadlines_dropped_total.clone()))?;
+        m.registry
+            .register(Box::new(m.alert_lateness_seconds.clone()))?;
+        m.registry
+            .register(Box::new(m.reconcile_credits_per_day.clone()))?;
         m.registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
@@ -224,6 +256,8 @@ mod tests {
             "token_refreshes_total",
             "actor_restarts_total",
             "store_size_bytes",
+            "deadlines_tracked",
+            "alert_lateness_seconds",
         ] {
             assert!(text.contains(&format!("deskcliq_{name}")), "{name} missing");
         }

@@ -185,11 +185,39 @@ impl Router {
         for change in &c.changes {
             self.deliver(change).await;
         }
+        let deadline = self.routes.borrow().deadline.clone();
         if let Some(t) = c.ticket {
             tickets.insert(&t.id.clone(), &t)?;
+            // Arm, move or cancel its SLA alerts (answered before the event leaves the inbox).
+            if let Err(e) = deadline
+                .send(crate::actors::Track(t))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
+            {
+                tracing::warn!(error = %e, "deadline watcher did not take a ticket");
+            }
         }
-        if let Some(gone) = c.deleted_ticket {
-            tickets.remove(&gone)?;
+        if let Some(gone) = c.deleted_ticket
+            && let Some(mut t) = tickets.remove(&gone)?
+        {
+            t.status_type = "Closed".into();
+            let _ = deadline.send(crate::actors::Track(t)).await;
+        }
+        if let Some((kind, done)) = c.activity_event {
+            let msg = crate::actors::TrackActivity {
+                kind,
+                payload: event.payload.clone(),
+                done,
+            };
+            if let Err(e) = deadline
+                .send(msg)
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
+            {
+                tracing::warn!(error = %e, "deadline watcher did not take an activity");
+            }
         }
         if let Some((id, a)) = c.activity {
             activities.insert(&id, &a)?;
@@ -198,6 +226,11 @@ impl Router {
             self.agents_stale.notify_one();
         }
         Ok(())
+    }
+
+    /// Tells the outbox there is something to send.
+    pub fn wake_outbox(&self) {
+        self.routes.borrow().outbox.do_send(Wake);
     }
 
     /// Routes one change and hands it to the actor of its target, which queues it.

@@ -76,10 +76,12 @@ pub enum TreeName {
     Activities,
     /// Messages Cliq refused for good, with the reason.
     Dead,
+    /// Per ticket or activity: its armed timers and the SLA offsets already alerted.
+    Armed,
 }
 
 impl TreeName {
-    pub const ALL: [TreeName; 11] = [
+    pub const ALL: [TreeName; 12] = [
         TreeName::Inbox,
         TreeName::Tickets,
         TreeName::Deadlines,
@@ -91,6 +93,7 @@ impl TreeName {
         TreeName::Events,
         TreeName::Activities,
         TreeName::Dead,
+        TreeName::Armed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,6 +109,7 @@ impl TreeName {
             TreeName::Events => "events",
             TreeName::Activities => "activities",
             TreeName::Dead => "dead",
+            TreeName::Armed => "armed",
         }
     }
 }
@@ -190,6 +194,8 @@ impl Store {
         let lock = take_lock(path)?;
         let db = sled::Config::new()
             .path(path.join("db"))
+            // sled caches 1 GiB by default; deskcliq's working set is small.
+            .cache_capacity(64 << 20)
             .open()
             .map_err(|source| StoreError::Open {
                 path: path.to_path_buf(),

@@ -2,7 +2,7 @@
 //! the `DmRouter`, the `DigestActor` and the `Outbox`, each under an `actix::Supervisor`.
 //! State that must survive lives in the store, so a restarted actor loses nothing.
 
-mod deadline;
+pub mod deadline;
 mod department;
 mod digest;
 mod dm;
@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
-pub use deadline::DeadlineWatcher;
+pub use deadline::{Attach, DeadlineWatcher, Track, TrackActivity};
 pub use department::{
     Announce, Department, DepartmentRoute, DepartmentStatus, Retire, RouteStatus, UpdateRoute,
 };

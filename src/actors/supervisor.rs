@@ -26,6 +26,7 @@ pub struct RouteTable {
     pub departments: std::collections::HashMap<String, Addr<Department>>,
     pub dm: Addr<DmRouter>,
     pub outbox: Addr<Outbox>,
+    pub deadline: Addr<DeadlineWatcher>,
 }
 
 pub struct Supervisor {
@@ -89,6 +90,7 @@ impl Supervisor {
             departments: std::collections::HashMap::new(),
             dm: dm.clone(),
             outbox: outbox.clone(),
+            deadline: deadline.clone(),
         };
         let (routes, _) = tokio::sync::watch::channel(std::sync::Arc::new(table));
         let tree = Supervisor {
@@ -114,6 +116,7 @@ impl Supervisor {
                 .collect(),
             dm: self.dm.clone(),
             outbox: self.outbox.clone(),
+            deadline: self.deadline.clone(),
         };
         self.routes.send_replace(std::sync::Arc::new(table));
     }
@@ -180,6 +183,10 @@ impl Supervisor {
 
     pub fn department_ids(&self) -> Vec<String> {
         self.departments.keys().cloned().collect()
+    }
+
+    pub fn deadline(&self) -> &Addr<DeadlineWatcher> {
+        &self.deadline
     }
 
     pub fn digest(&self) -> &Addr<DigestActor> {

@@ -120,6 +120,19 @@ fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> St
                 ("subject", &inert(subject, 200)),
             ],
         ),
+        ChangeKind::DueSoon { minutes_left, .. } => {
+            fill(tx.due_in, &[("minutes", &minutes_left.max(&0).to_string())])
+        }
+        ChangeKind::Reminder { kind, subject, .. } => fill(
+            tx.reminder,
+            &[
+                ("kind", activity_name(*kind, tx)),
+                ("subject", &inert(subject, 200)),
+            ],
+        ),
+        ChangeKind::Missed { lines } => {
+            fill(tx.missed_text, &[("count", &lines.len().to_string())])
+        }
         ChangeKind::Rated { rating, .. } => fill(
             tx.rating_received,
             &[(
@@ -137,6 +150,22 @@ fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> St
 /// The card for `change` in `config.org.locale`.
 pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
     let tx = texts(config.org.locale);
+    if let ChangeKind::Missed { lines } = &change.kind {
+        let n = lines.len().to_string();
+        let rows = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| vec![(i + 1).to_string(), l.clone()])
+            .collect();
+        let message = Message::new(&fill(tx.missed_text, &[("count", &n)]))
+            .with_bot("Deskbot", None)
+            .with_card(tx.missed_title, "modern-inline")
+            .with_slide(Slide::table(None, &["#", tx.label_change], rows));
+        return Card {
+            line: format!("{} ({n})", tx.missed_title),
+            message,
+        };
+    }
     let tz = config.org.timezone;
     let t = &change.ticket;
     let title = if t.number.is_empty() {
@@ -168,7 +197,8 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
         agent_name(agents, t.assignee_id.as_deref(), tx),
     ));
     let due = match &change.kind {
-        ChangeKind::ActivityCreated { due, .. } => *due,
+        ChangeKind::ActivityCreated { due, .. } | ChangeKind::Reminder { due, .. } => *due,
+        ChangeKind::DueSoon { due, .. } => Some(*due),
         _ => t.due_date,
     };
     if let Some(d) = due {

@@ -24,6 +24,9 @@ pub struct Classified {
     pub deleted_ticket: Option<String>,
     /// An activity's new state, to store.
     pub activity: Option<(String, ActivitySnapshot)>,
+    /// An activity event, for its reminders: its kind, and whether it is done (completed or
+    /// deleted).
+    pub activity_event: Option<(ActivityKind, bool)>,
     /// The agent list changed: refresh the directory.
     pub agents_changed: bool,
 }
@@ -211,6 +214,10 @@ pub fn classify(
                 _ => ActivityKind::Event,
             };
             let Some(id) = text(p, "id") else { return out };
+            if t.ends_with("_Delete") {
+                out.activity_event = Some((kind, true));
+                return out;
+            }
             let owner = person(p, "ownerId").or_else(|| person(p, "owner"));
             let creator = person(p, "creatorId").or_else(|| person(p, "creator"));
             let subject = text(p, "subject").unwrap_or_default();
@@ -264,6 +271,7 @@ pub fn classify(
                 }
             }
             out.activity = Some((id, ActivitySnapshot { closed }));
+            out.activity_event = Some((kind, closed || t.ends_with("_Delete")));
         }
         t if t.starts_with("Agent_") => out.agents_changed = true,
         _ => {}

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::desk::lenient;
 
 /// The event types deskcliq acts on. Every other type is counted and answered 200.
-pub const KNOWN_EVENTS: [&str; 14] = [
+pub const KNOWN_EVENTS: [&str; 17] = [
     "Ticket_Add",
     "Ticket_Update",
     "Ticket_Delete",
@@ -20,6 +20,9 @@ pub const KNOWN_EVENTS: [&str; 14] = [
     "Call_Update",
     "Event_Add",
     "Event_Update",
+    "Task_Delete",
+    "Call_Delete",
+    "Event_Delete",
     "Agent_Add",
     "Agent_Update",
     "Agent_Delete",

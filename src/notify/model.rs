@@ -161,6 +161,21 @@ pub enum ChangeKind {
         kind: ActivityKind,
         subject: String,
     },
+    /// An SLA alert: the ticket is due at `due`, `minutes_left` from when it was sent.
+    DueSoon {
+        due: DateTime<Utc>,
+        minutes_left: i64,
+    },
+    /// An activity's reminder.
+    Reminder {
+        kind: ActivityKind,
+        subject: String,
+        due: Option<DateTime<Utc>>,
+    },
+    /// What changed while deskcliq was not listening (found by reconciliation).
+    Missed {
+        lines: Vec<String>,
+    },
     Rated {
         rating: RatingKind,
         feedback: Option<String>,
@@ -184,6 +199,9 @@ impl ChangeKind {
             ChangeKind::ActivityCreated { .. } => "activity".into(),
             ChangeKind::ActivityCompleted { .. } => "activity_done".into(),
             ChangeKind::Rated { .. } => "rating".into(),
+            ChangeKind::DueSoon { .. } => "due_soon".into(),
+            ChangeKind::Reminder { .. } => "reminder".into(),
+            ChangeKind::Missed { .. } => "missed".into(),
         }
     }
 }

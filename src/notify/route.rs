@@ -71,6 +71,9 @@ fn switched_on(kind: &ChangeKind, c: &Config) -> bool {
         ChangeKind::ActivityCreated { .. } => a.created,
         ChangeKind::ActivityCompleted { .. } => a.completed,
         ChangeKind::Rated { .. } => dm.csat,
+        ChangeKind::DueSoon { .. } => t.due_soon,
+        ChangeKind::Reminder { .. } => a.reminder,
+        ChangeKind::Missed { .. } => true,
     }
 }
 

@@ -1,0 +1,214 @@
+//! SLA alerts and activity reminders on the controlled clock, in process.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::Duration as Span;
+use common::app::*;
+use deskcliq::sim::{CliqRecord, CliqTarget, NewTicket, SimTask, TicketPatch};
+
+fn due_ticket(env: &Env, minutes: i64, assignee: Option<&str>) -> String {
+    env.sim
+        .create_ticket(NewTicket {
+            subject: "SLA".into(),
+            department_id: SUPPORT.into(),
+            contact_email: "c@example.com".into(),
+            assignee_id: assignee.map(str::to_string),
+            due_date: Some(env.clock.now() + Span::minutes(minutes)),
+            ..Default::default()
+        })
+        .id
+}
+
+/// Moves the clock and lets the watcher (ticking every 250 ms of real time) see it.
+async fn advance(env: &Env, by: Span) -> Vec<CliqRecord> {
+    env.clock.advance(by);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    env.settle().await
+}
+
+fn alerts(msgs: &[CliqRecord]) -> Vec<String> {
+    msgs.iter()
+        .filter_map(|m| m.message["text"].as_str())
+        .filter(|t| t.contains("Due in"))
+        .map(|t| t.lines().next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[actix_rt::test]
+async fn a_ticket_due_in_two_hours_gets_the_60_and_30_minute_alerts_and_nothing_else() {
+    let env = Env::start("").await;
+    due_ticket(&env, 120, None);
+    env.settle().await;
+    assert!(alerts(&advance(&env, Span::minutes(60) - Span::seconds(2)).await).is_empty());
+    let msgs = advance(&env, Span::seconds(3)).await;
+    assert_eq!(alerts(&msgs), ["*⏰ Due in 60 min*"]);
+    assert_eq!(
+        msgs.last().unwrap().target,
+        CliqTarget::Channel("support".into())
+    );
+    assert_eq!(alerts(&advance(&env, Span::minutes(29)).await).len(), 1);
+    assert_eq!(
+        alerts(&advance(&env, Span::minutes(1)).await),
+        ["*⏰ Due in 60 min*", "*⏰ Due in 30 min*"]
+    );
+    assert_eq!(alerts(&advance(&env, Span::minutes(45)).await).len(), 2);
+}
+
+#[actix_rt::test]
+async fn an_assigned_ticket_alerts_its_agent_by_dm() {
+    let env = Env::start("").await;
+    due_ticket(&env, 45, Some(SATO));
+    let msgs = advance(&env, Span::minutes(15) + Span::seconds(1)).await;
+    let last = msgs.last().unwrap();
+    assert_eq!(last.target, CliqTarget::Dm(vec![SATO_ZUID.into()]));
+    assert!(
+        last.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Due in 30 min")
+    );
+    // The card carries the actions.
+    assert_eq!(last.message["buttons"].as_array().unwrap().len(), 5);
+}
+
+#[actix_rt::test]
+async fn due_soon_switched_off_means_no_alert() {
+    let env = Env::start("[notify.ticket]\ndue_soon = false\n").await;
+    due_ticket(&env, 45, None);
+    assert!(alerts(&advance(&env, Span::minutes(40)).await).is_empty());
+}
+
+#[actix_rt::test]
+async fn closing_cancels_on_hold_cancels_and_reopening_rearms() {
+    let env = Env::start("").await;
+    let id = due_ticket(&env, 120, None);
+    env.settle().await;
+    env.sim.update_ticket(
+        &id,
+        TicketPatch {
+            status: Some("Closed".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    assert!(alerts(&advance(&env, Span::minutes(61)).await).is_empty());
+    // Reopened 59 min before due: re-armed, and the 60-min offset it missed alerts at once.
+    env.sim.update_ticket(
+        &id,
+        TicketPatch {
+            status: Some("Open".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    assert_eq!(
+        alerts(&advance(&env, Span::seconds(1)).await),
+        ["*⏰ Due in 59 min*"]
+    );
+    env.sim.update_ticket(
+        &id,
+        TicketPatch {
+            status: Some("On Hold".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    assert_eq!(
+        alerts(&advance(&env, Span::minutes(30)).await).len(),
+        1,
+        "an alert while on hold"
+    );
+    env.sim.update_ticket(
+        &id,
+        TicketPatch {
+            status: Some("Open".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    // Reopened 29 min before due: only the 30-min offset is left, and it comes now.
+    let msgs = advance(&env, Span::seconds(1)).await;
+    assert_eq!(alerts(&msgs), ["*⏰ Due in 59 min*", "*⏰ Due in 29 min*"]);
+}
+
+#[actix_rt::test]
+async fn a_due_date_moved_later_after_an_alert_rearms_both() {
+    let env = Env::start("").await;
+    let id = due_ticket(&env, 90, None);
+    env.settle().await;
+    assert_eq!(alerts(&advance(&env, Span::minutes(31)).await).len(), 1);
+    let new_due = env.clock.now() + Span::minutes(180);
+    env.sim.update_ticket(
+        &id,
+        TicketPatch {
+            due_date: Some(Some(new_due)),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.settle().await;
+    assert_eq!(
+        alerts(&advance(&env, Span::minutes(120) + Span::seconds(1)).await).len(),
+        2
+    );
+    assert_eq!(alerts(&advance(&env, Span::minutes(30)).await).len(), 3);
+}
+
+#[actix_rt::test]
+async fn first_seen_twenty_minutes_before_due_gives_one_immediate_alert() {
+    let env = Env::start("").await;
+    due_ticket(&env, 20, None);
+    let msgs = advance(&env, Span::seconds(1)).await;
+    assert_eq!(alerts(&msgs), ["*⏰ Due in 20 min*"]);
+    assert_eq!(alerts(&advance(&env, Span::minutes(15)).await).len(), 1);
+}
+
+fn task(env: &Env, remind_in_min: i64) -> SimTask {
+    let at = env.clock.now() + Span::minutes(remind_in_min);
+    SimTask {
+        id: String::new(),
+        subject: "Call the customer".into(),
+        department_id: SUPPORT.into(),
+        ticket_id: None,
+        owner_id: SATO.into(),
+        creator_id: SATO.into(),
+        status: "Not Started".into(),
+        status_type: "Open".into(),
+        due_date: Some((at + Span::minutes(30)).timestamp_millis()),
+        completed_time: None,
+        reminder: vec![
+            serde_json::json!({"alertType": ["POPUP"], "reminderType": "ABSOLUTE", "reminderTime": at.timestamp_millis()}),
+        ],
+        created_time: 0,
+        modified_time: 0,
+        web_url: "https://desk.zoho.jp/x".into(),
+        modified_by: serde_json::json!({"id": SATO}),
+    }
+}
+
+#[actix_rt::test]
+async fn an_activity_reminder_fires_at_its_time_to_its_owner() {
+    let env = Env::start("").await;
+    env.sim.create_task(task(&env, 10));
+    assert!(advance(&env, Span::minutes(9)).await.is_empty());
+    let msgs = advance(&env, Span::minutes(1) + Span::seconds(1)).await;
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].target, CliqTarget::Dm(vec![SATO_ZUID.into()]));
+    assert!(
+        msgs[0].message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Reminder: task Call the customer")
+    );
+}
+
+#[actix_rt::test]
+async fn completing_the_task_first_cancels_its_reminder() {
+    let env = Env::start("").await;
+    let t = env.sim.create_task(task(&env, 10));
+    env.settle().await;
+    env.sim.complete_task(&t.id, SATO);
+    assert!(advance(&env, Span::minutes(11)).await.is_empty());
+}
