@@ -212,3 +212,75 @@ async fn completing_the_task_first_cancels_its_reminder() {
     env.sim.complete_task(&t.id, SATO);
     assert!(advance(&env, Span::minutes(11)).await.is_empty());
 }
+
+/// Collects what the watcher fires.
+#[derive(Default)]
+struct Collect(std::sync::Mutex<Vec<(String, i64)>>);
+
+impl deskcliq::actors::deadline::AlertSink for Collect {
+    fn deliver<'a>(
+        &'a self,
+        change: &'a deskcliq::notify::model::Change,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>> {
+        Box::pin(async move {
+            let at = match &change.kind {
+                deskcliq::notify::model::ChangeKind::DueSoon { due, minutes_left } => {
+                    due.timestamp_millis() - minutes_left * 60_000
+                }
+                _ => 0,
+            };
+            self.0.lock().unwrap().push((change.event.clone(), at));
+        })
+    }
+}
+
+#[actix_rt::test]
+async fn the_watcher_alone_fires_every_alert_of_100000_tickets_once_in_order() {
+    use deskcliq::deadlines::Timers;
+    use deskcliq::notify::model::TicketSnapshot;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = deskcliq::clock::Clock::manual(t0());
+    let shared = deskcliq::actors::Shared {
+        store: deskcliq::store::Store::open(&dir.path().join("state")).unwrap(),
+        metrics: std::sync::Arc::new(deskcliq::metrics::Metrics::new().unwrap()),
+        clock: clock.clone(),
+        zoho: None,
+    };
+    let tickets = shared
+        .store
+        .tree::<String, TicketSnapshot>(deskcliq::store::TreeName::Tickets);
+    let timers = Timers::new(&shared.store);
+    const N: i64 = 100_000;
+    for i in 0..N {
+        // Due dates spread over a day, in an order unrelated to the ids.
+        let due = t0() + Span::minutes(61) + Span::seconds((i * 7919) % 86_400);
+        let t = TicketSnapshot {
+            id: format!("t{i}"),
+            status_type: "Open".into(),
+            due_date: Some(due),
+            ..Default::default()
+        };
+        tickets.insert(&t.id, &t).unwrap();
+        timers.track_ticket(&t, &[60, 30], t0()).unwrap();
+    }
+    assert_eq!(timers.count().unwrap(), 2 * N as usize);
+    let sink = Collect::default();
+    let end = t0() + Span::days(2);
+    while clock.now() < end {
+        clock.advance(Span::minutes(10));
+        while deskcliq::actors::deadline::fire_due_into(&shared, &sink)
+            .await
+            .unwrap()
+            > 0
+        {}
+    }
+    let fired = sink.0.into_inner().unwrap();
+    assert_eq!(fired.len(), 2 * N as usize);
+    let unique: std::collections::HashSet<&String> = fired.iter().map(|(e, _)| e).collect();
+    assert_eq!(unique.len(), fired.len(), "an alert fired twice");
+    assert!(
+        fired.windows(2).all(|w| w[0].1 <= w[1].1 + 600_000),
+        "out of order"
+    );
+    assert_eq!(timers.count().unwrap(), 0);
+}
