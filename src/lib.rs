@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod notify;
 pub mod oauth;
 pub mod pipeline;
+pub mod reconcile;
 pub mod sim;
 pub mod store;
 pub mod systemd;

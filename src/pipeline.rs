@@ -188,6 +188,14 @@ impl Router {
         let deadline = self.routes.borrow().deadline.clone();
         if let Some(t) = c.ticket {
             tickets.insert(&t.id.clone(), &t)?;
+            // The newest change seen: where reconciliation looks for missed ones from.
+            if let Some(m) = t.modified_time {
+                store
+                    .tree::<String, DateTime<Utc>>(TreeName::Meta)
+                    .update(&crate::reconcile::NEWEST_KEY.to_string(), |old| {
+                        old.map_or(m, |o| o.max(m))
+                    })?;
+            }
             // Arm, move or cancel its SLA alerts (answered before the event leaves the inbox).
             if let Err(e) = deadline
                 .send(crate::actors::Track(t))

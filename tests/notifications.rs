@@ -517,9 +517,16 @@ async fn an_edited_comment_is_announced() {
 #[actix_rt::test]
 async fn webhook_events_cost_no_desk_call() {
     let env = Env::start("").await;
-    // Start-up reads the agent list; after that, events need no Desk call.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let before = env.sim.desk_credits_used();
+    // Start-up reads the agent list and reconciles; after that, events need no Desk call.
+    let mut before = env.sim.desk_credits_used();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = env.sim.desk_credits_used();
+        if now == before {
+            break;
+        }
+        before = now;
+    }
     let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
     env.sim.update_ticket(
         &t.id,

@@ -156,6 +156,11 @@ pub fn render_check(c: &Config) -> String {
     );
     let _ = writeln!(
         out,
+        "  reconcile with Desk: at least {} credits a day (more when many tickets are due or changed)",
+        crate::reconcile::credits_per_day(c.sla.reconcile_minutes)
+    );
+    let _ = writeln!(
+        out,
         "  ratings   polled every {} min",
         c.desk.rating_poll_minutes
     );

@@ -228,7 +228,7 @@ impl Change {
 }
 
 /// Where a notification goes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Target {
     Channel(String),
     /// A bot DM to these Cliq users (zuids).

@@ -1,0 +1,261 @@
+//! Reconciliation with the Desk API, at start and every `sla.reconcile_minutes`: open tickets
+//! walked by due date arm (or cancel) their SLA alerts even when no webhook mentioned them, and
+//! changes missed while deskcliq was not listening are found by `modifiedTime` and reported as
+//! one summary per target.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use crate::actors::Track;
+use crate::desk::{SearchSort, Ticket, TicketQuery, TicketSearch, TicketSort};
+use crate::notify::classify::classify;
+use crate::notify::event::InboxEvent;
+use crate::notify::model::{Change, ChangeKind, Target, TicketSnapshot};
+use crate::notify::route::targets;
+use crate::pipeline::{Router, queue};
+use crate::store::TreeName;
+
+/// Statuses walked for due dates. Desk's list filter takes status names; custom open statuses
+/// other than these are reached by webhooks only.
+const OPEN_STATUSES: [&str; 3] = ["Open", "On Hold", "Escalated"];
+const PAGE: u32 = 100;
+/// Pages walked per run at most (5,000 tickets by due date, 1,000 changes).
+const MAX_LIST_PAGES: u32 = 50;
+const MAX_SEARCH_PAGES: u32 = 10;
+/// Where the newest `modifiedTime` deskcliq has seen is kept.
+pub const NEWEST_KEY: &str = "newest_modified";
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub walked: usize,
+    pub changed: usize,
+    pub missed: usize,
+    pub calls: u32,
+}
+
+/// The Desk credits a day reconciliation costs at least: per run one list page and one search
+/// page, 3 credits each.
+pub fn credits_per_day(reconcile_minutes: u32) -> u64 {
+    let runs = (24 * 60) / u64::from(reconcile_minutes.max(1));
+    runs * 2 * 3
+}
+
+/// Copies the fields a list or search item carries into a snapshot.
+fn apply(s: &mut TicketSnapshot, t: &Ticket) {
+    s.id = t.id.clone();
+    if !t.ticket_number.is_empty() {
+        s.number = t.ticket_number.clone();
+    }
+    if let Some(v) = &t.subject {
+        s.subject = v.clone();
+    }
+    if let Some(v) = &t.status {
+        s.status = v.clone();
+    }
+    s.status_type = match t.status_type {
+        crate::desk::StatusType::Closed => "Closed".into(),
+        crate::desk::StatusType::OnHold => "On Hold".into(),
+        _ => "Open".into(),
+    };
+    s.department_id = t.department_id.clone().or(s.department_id.take());
+    s.assignee_id = t.assignee_id.clone();
+    s.team_id = t.team_id.clone();
+    s.due_date = t.due_date;
+    if t.priority.is_some() {
+        s.priority = t.priority.clone();
+    }
+    if t.web_url.is_some() {
+        s.web_url = t.web_url.clone();
+    }
+    if t.modified_time.is_some() {
+        s.modified_time = t.modified_time;
+    }
+    if t.modified_by.is_some() {
+        s.modified_by = t.modified_by.clone();
+    }
+}
+
+fn ticket_json(s: &TicketSnapshot) -> serde_json::Value {
+    serde_json::json!({
+        "id": s.id, "ticketNumber": s.number, "subject": s.subject, "status": s.status,
+        "statusType": s.status_type, "departmentId": s.department_id, "assigneeId": s.assignee_id,
+        "teamId": s.team_id, "priority": s.priority,
+        "dueDate": s.due_date.map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
+        "webUrl": s.web_url, "isEscalated": s.is_escalated,
+        "modifiedTime": s.modified_time.map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
+        "modifiedBy": s.modified_by,
+    })
+}
+
+/// One reconciliation run.
+pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
+    let Some(z) = &router.shared.zoho else {
+        return Ok(Report::default());
+    };
+    let config = router.config.borrow().clone();
+    let store = &router.shared.store;
+    let tickets = store.tree::<String, TicketSnapshot>(TreeName::Tickets);
+    let meta = store.tree::<String, DateTime<Utc>>(TreeName::Meta);
+    let deadline = router.routes.borrow().deadline.clone();
+    let now = router.shared.clock.now();
+    let mut report = Report::default();
+    let max_offset = config
+        .sla
+        .alert_before_minutes
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0);
+    let horizon = now
+        + chrono::Duration::minutes(
+            i64::from(max_offset) + i64::from(config.sla.reconcile_minutes),
+        );
+
+    // 1. Open tickets by due date, as far as the next run's alerts reach.
+    'walk: for page in 0..MAX_LIST_PAGES {
+        let q = TicketQuery {
+            from: page * PAGE,
+            limit: PAGE,
+            status: OPEN_STATUSES.iter().map(|s| s.to_string()).collect(),
+            sort_by: Some(TicketSort::DueDate),
+            ..Default::default()
+        };
+        report.calls += 1;
+        let items = z.desk.list_tickets(&q).await.map_err(|e| e.to_string())?;
+        let n = items.len();
+        for t in items {
+            let Some(due) = t.due_date else { break 'walk };
+            if due > horizon {
+                break 'walk;
+            }
+            report.walked += 1;
+            let stored = tickets.get(&t.id).map_err(|e| e.to_string())?;
+            let mut snap = stored.clone().unwrap_or_default();
+            apply(&mut snap, &t);
+            if stored.as_ref() != Some(&snap) {
+                tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
+                let _ = deadline.send(Track(snap)).await;
+                report.changed += 1;
+            }
+        }
+        if n < PAGE as usize {
+            break;
+        }
+    }
+
+    // 2. Changes since the newest one seen: what the webhooks did not bring.
+    let Some(since) = meta
+        .get(&NEWEST_KEY.to_string())
+        .map_err(|e| e.to_string())?
+    else {
+        // A fresh store: nothing to compare with; start listening from now.
+        meta.insert(&NEWEST_KEY.to_string(), &now)
+            .map_err(|e| e.to_string())?;
+        return Ok(report);
+    };
+    let agents = router.directory.get();
+    let mut lines: BTreeMap<Target, Vec<String>> = BTreeMap::new();
+    let mut newest = since;
+    for page in 0..MAX_SEARCH_PAGES {
+        let q = TicketSearch {
+            modified: Some((since + chrono::Duration::milliseconds(1), now)),
+            sort_by: Some(SearchSort::ModifiedTime),
+            from: page * PAGE,
+            limit: PAGE,
+            ..Default::default()
+        };
+        report.calls += 1;
+        let found = z.desk.search_tickets(&q).await.map_err(|e| e.to_string())?;
+        let n = found.tickets.len();
+        for t in found.tickets {
+            let stored = tickets.get(&t.id).map_err(|e| e.to_string())?;
+            let mut snap = stored.clone().unwrap_or_else(|| TicketSnapshot {
+                status_type: "Open".into(),
+                ..Default::default()
+            });
+            apply(&mut snap, &t);
+            if let Some(m) = snap.modified_time {
+                newest = newest.max(m);
+            }
+            if stored.as_ref() == Some(&snap) {
+                continue;
+            }
+            let event = InboxEvent {
+                event_type: if stored.is_some() {
+                    "Ticket_Update".into()
+                } else {
+                    "Ticket_Add".into()
+                },
+                event_time: snap.modified_time,
+                payload: ticket_json(&snap),
+                prev_state: None,
+                identity: format!(
+                    "reconcile:{}:{}",
+                    snap.id,
+                    snap.modified_time
+                        .map(|m| m.timestamp_millis())
+                        .unwrap_or(0)
+                ),
+            };
+            let c = classify(&event, stored.as_ref(), |_| None, None);
+            for change in &c.changes {
+                let card = crate::notify::card::render(change, &config, &agents);
+                for target in targets(change, &config, &agents) {
+                    lines.entry(target).or_default().push(card.line.clone());
+                    report.missed += 1;
+                }
+            }
+            tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
+            let _ = deadline.send(Track(snap)).await;
+        }
+        if n < PAGE as usize {
+            break;
+        }
+    }
+    for (target, lines) in lines {
+        let change = Change {
+            kind: ChangeKind::Missed { lines },
+            ticket: TicketSnapshot::default(),
+            actor: None,
+            owner: None,
+            department_id: None,
+            event: format!("missed:{}", now.timestamp_millis()),
+        };
+        queue(&router.shared, &change, target, &config, &agents)?;
+    }
+    meta.insert(&NEWEST_KEY.to_string(), &newest)
+        .map_err(|e| e.to_string())?;
+    router.shared.metrics.reconcile_credits_per_day.set(
+        (u64::from(report.calls.max(2))
+            * 3
+            * ((24 * 60) / u64::from(config.sla.reconcile_minutes.max(1)))) as i64,
+    );
+    router.wake_outbox();
+    Ok(report)
+}
+
+/// Runs reconciliation at start and every `sla.reconcile_minutes`.
+pub async fn run(router: Arc<Router>, mut stop: watch::Receiver<bool>) {
+    loop {
+        match reconcile_once(&router).await {
+            Ok(r) => tracing::info!(
+                walked = r.walked,
+                changed = r.changed,
+                missed = r.missed,
+                calls = r.calls,
+                "reconciled with Desk"
+            ),
+            Err(e) => tracing::warn!(error = %e, "reconciliation failed"),
+        }
+        let every = router.config.borrow().sla.reconcile_minutes;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(u64::from(every) * 60)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

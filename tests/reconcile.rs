@@ -1,0 +1,101 @@
+//! Reconciliation: what the webhooks did not bring is found in Desk.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::Duration as Span;
+use common::app::*;
+use deskcliq::reconcile::reconcile_once;
+use deskcliq::sim::{CliqTarget, NewTicket, TicketPatch};
+
+fn webhooks(env: &Env, on: bool) {
+    env.sim
+        .with(|st| st.desk.webhooks.iter_mut().for_each(|w| w.is_enabled = on));
+}
+
+#[actix_rt::test]
+async fn a_ticket_no_webhook_mentioned_is_found_and_alerted() {
+    let env = Env::start("").await;
+    webhooks(&env, false);
+    env.sim.create_ticket(NewTicket {
+        subject: "quiet".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        due_date: Some(env.clock.now() + Span::minutes(45)),
+        ..Default::default()
+    });
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.changed, 1, "{report:?}");
+    env.clock.advance(Span::seconds(1));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(
+        msgs[0].message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Due in 45 min")
+    );
+}
+
+#[actix_rt::test]
+async fn a_change_missed_while_not_listening_is_reported_once_in_a_summary() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(NewTicket {
+        subject: "seen".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.settle().await;
+    webhooks(&env, false);
+    env.clock.advance(Span::minutes(1));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("Closed".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.clock.advance(Span::minutes(1));
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.missed, 1, "{report:?}");
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 2);
+    let summary = &msgs[1];
+    assert_eq!(summary.target, CliqTarget::Channel("support".into()));
+    assert_eq!(
+        summary.message["card"]["title"],
+        "While deskcliq was not listening"
+    );
+    assert!(
+        summary
+            .message
+            .to_string()
+            .contains(&format!("#{} seen — Ticket closed", t.ticket_number)),
+        "{}",
+        summary.message
+    );
+    // Reconciling again finds nothing new.
+    env.clock.advance(Span::minutes(10));
+    assert_eq!(reconcile_once(&env.app().router).await.unwrap().missed, 0);
+    assert_eq!(env.settle().await.len(), 2);
+}
+
+#[test]
+fn check_config_shows_what_reconciliation_costs() {
+    // 144 runs a day at 10 minutes, two calls of 3 credits each.
+    assert_eq!(deskcliq::reconcile::credits_per_day(10), 864);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deskcliq"))
+        .args([
+            "check-config",
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("at least 864 credits a day"), "{stdout}");
+}
