@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod process;
 pub mod sim;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};

@@ -1,0 +1,97 @@
+//! The real binary in real time: an SLA alert armed before a SIGKILL fires once after the
+//! restart, and never again after a later restart.
+
+mod common;
+
+use std::time::Duration;
+
+use common::app::{SUPPORT, config_text};
+use common::process::{point_webhook, start};
+use deskcliq::clock::Clock;
+use deskcliq::sim::{NewTicket, Simulator};
+
+const DEPARTMENT: &str =
+    "[[departments]]\nid = \"1892000000082069\"\nname = \"Support\"\nchannel = \"support\"\n";
+
+fn alerts(sim: &Simulator) -> usize {
+    sim.cliq_messages()
+        .iter()
+        .filter(|m| {
+            m.message["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("Due in"))
+        })
+        .count()
+}
+
+async fn metric(addr: std::net::SocketAddr, name: &str) -> f64 {
+    let body = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[actix_rt::test]
+async fn an_alert_armed_before_a_sigkill_fires_once_after_restart() {
+    let sim = Simulator::start(Clock::system()).await.unwrap();
+    sim.with(|st| st.add_channel("support", true));
+    let dir = tempfile::tempdir().unwrap();
+    let webhook_id = sim.with(|st| st.desk.new_id());
+    let text = config_text(
+        &sim,
+        &dir.path().join("state"),
+        &format!("{DEPARTMENT}[sla]\nalert_before_minutes = [60]\n"),
+    )
+    .replace(
+        "[desk]\n",
+        &format!("[desk]\nwebhook_id = \"{webhook_id}\"\n"),
+    );
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, text).unwrap();
+
+    let (mut first, addr) = start(dir.path(), &config).await;
+    point_webhook(&sim, &webhook_id, addr);
+    // Due in 60 minutes and 4 seconds: the 60-minute alert is 4 s away.
+    sim.create_ticket(NewTicket {
+        subject: "due soon".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        due_date: Some(chrono::Utc::now() + chrono::Duration::seconds(3604)),
+        ..Default::default()
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while metric(addr, "deskcliq_deadlines_tracked").await < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "never armed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(alerts(&sim), 0);
+    // Down past the alert's time (the ticket is not yet due): it fires at once on restart.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (mut second, addr) = start(dir.path(), &config).await;
+    point_webhook(&sim, &webhook_id, addr);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while alerts(&sim) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the alert never fired after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+    // Restarted after it fired: never again.
+    let (mut third, _addr) = start(dir.path(), &config).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    third.kill().unwrap();
+    third.wait().unwrap();
+    assert_eq!(alerts(&sim), 1);
+}
