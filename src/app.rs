@@ -36,6 +36,7 @@ pub struct App {
     stop_tx: watch::Sender<bool>,
     tasks: Vec<actix_rt::task::JoinHandle<()>>,
     ready: Arc<AtomicBool>,
+    webhook_id: Arc<RwLock<Option<String>>>,
 }
 
 impl App {
@@ -118,12 +119,6 @@ impl App {
             }));
         }
         {
-            let (shared, config, into) = (shared.clone(), config.clone(), webhook_id.clone());
-            tasks.push(actix_rt::spawn(async move {
-                crate::pipeline::learn_webhook_id(&shared, &config, &into).await;
-            }));
-        }
-        {
             let (router, stop) = (router.clone(), stop_rx.clone());
             tasks.push(actix_rt::spawn(async move {
                 Router::run_shared(router, stop).await;
@@ -162,7 +157,7 @@ impl App {
             store_healthy: Arc::new(AtomicBool::new(true)),
             clock: clock.clone(),
             jwks: Arc::new(crate::jwks::JwksCache::new(&config.zoho.urls.jwks)),
-            webhook_id,
+            webhook_id: webhook_id.clone(),
             wake,
         };
         let (server, addrs) = http::bind(config.server.listen, state)?;
@@ -182,6 +177,7 @@ impl App {
             stop_tx,
             tasks,
             ready,
+            webhook_id,
         })
     }
 
@@ -196,6 +192,9 @@ impl App {
     /// Applies an already validated config.
     pub fn apply(&mut self, config: Config) -> ApplyReport {
         let config = Arc::new(config);
+        if let Some(id) = &config.desk.webhook_id {
+            *self.webhook_id.write().unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
+        }
         let report = self.supervisor.apply(config.clone());
         self.metrics.config_applied(&config);
         self.config_tx.send_replace(config);

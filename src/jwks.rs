@@ -41,10 +41,13 @@ impl JwksCache {
     async fn fetch(&self) -> Result<Jwks, JwksError> {
         let _one = self.fetching.lock().await;
         let (keys, at) = self.cached();
-        if let (Some(keys), Some(at)) = (&keys, at)
+        if let Some(at) = at
             && at.elapsed() < REFETCH_EVERY
         {
-            return Ok(keys.clone());
+            return match keys {
+                Some(keys) => Ok(keys),
+                None => Err(JwksError::Fetch("the last fetch failed moments ago".into())),
+            };
         }
         let result = async {
             let resp = self

@@ -183,7 +183,13 @@ impl Router {
             activity.as_ref(),
         );
         for change in &c.changes {
-            self.deliver(change).await;
+            // Not queued: the event stays in the inbox and is taken again.
+            if let Err(e) = self.deliver(change).await {
+                return Err(StoreError::Corrupt {
+                    tree: "outbox",
+                    reason: e,
+                });
+            }
         }
         let deadline = self.routes.borrow().deadline.clone();
         if let Some(t) = c.ticket {
@@ -242,7 +248,7 @@ impl Router {
     }
 
     /// Routes one change and hands it to the actor of its target, which queues it.
-    pub async fn deliver(&self, change: &Change) {
+    pub async fn deliver(&self, change: &Change) -> Result<(), String> {
         let config = self.config.borrow().clone();
         let agents = self.directory.get();
         for target in targets(change, &config, &agents) {
@@ -289,11 +295,13 @@ impl Router {
             if let Err(e) = answer {
                 // The actor is restarting or retired: queue it here, under the same key.
                 tracing::warn!(error = %e, target = %target.label(), "actor did not take a notification; queueing directly");
-                if let Err(e) = queue(&self.shared, change, target.clone(), &config, &agents) {
+                queue(&self.shared, change, target.clone(), &config, &agents).map_err(|e| {
                     tracing::error!(error = %e, "cannot queue a notification");
-                }
+                    e
+                })?;
             }
         }
+        Ok(())
     }
 }
 
@@ -333,17 +341,26 @@ pub async fn poll_once(router: &Router) -> Result<usize, String> {
     let key = "ratings_since".to_string();
     let since = meta.get(&key).map_err(|e| e.to_string())?;
     let now = router.shared.clock.now();
-    let q = crate::desk::HappinessQuery {
-        since,
-        until: Some(now),
-        limit: 100,
-        ..Default::default()
-    };
-    let ratings = z
-        .desk
-        .customer_happiness(&q)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut ratings = Vec::new();
+    for page in 0..20u32 {
+        let q = crate::desk::HappinessQuery {
+            since,
+            until: Some(now),
+            from: page * 100,
+            limit: 100,
+            ..Default::default()
+        };
+        let batch = z
+            .desk
+            .customer_happiness(&q)
+            .await
+            .map_err(|e| e.to_string())?;
+        let n = batch.len();
+        ratings.extend(batch);
+        if n < 100 {
+            break;
+        }
+    }
     let seen = router.shared.store.tree::<String, i64>(TreeName::Events);
     let tickets = router
         .shared
@@ -358,10 +375,7 @@ pub async fn poll_once(router: &Router) -> Result<usize, String> {
             crate::desk::RatingValue::Other(_) => continue,
         };
         let identity = format!("rating:{}", r.id);
-        if !seen
-            .insert_if_absent(&identity, &now.timestamp_millis())
-            .map_err(|e| e.to_string())?
-        {
+        if seen.contains(&identity).map_err(|e| e.to_string())? {
             continue;
         }
         let ticket = r
@@ -384,9 +398,12 @@ pub async fn poll_once(router: &Router) -> Result<usize, String> {
             owner: r.agent_id.clone().or(ticket.assignee_id.clone()),
             actor: None,
             ticket,
-            event: identity,
+            event: identity.clone(),
         };
-        router.deliver(&change).await;
+        // Queued first, then marked seen: a failure leaves it for the next poll.
+        router.deliver(&change).await?;
+        seen.insert(&identity, &now.timestamp_millis())
+            .map_err(|e| e.to_string())?;
         n += 1;
     }
     meta.insert(&key, &now).map_err(|e| e.to_string())?;
@@ -395,14 +412,20 @@ pub async fn poll_once(router: &Router) -> Result<usize, String> {
 }
 
 /// Learns the webhook's id (the JWT audience) by finding our URL among the portal's webhooks.
+///
+/// Called at start (the last learned id is used at once) and again on every reconciliation, so a
+/// webhook registered after start, or registered anew, is picked up.
 pub async fn learn_webhook_id(shared: &Shared, config: &Config, into: &RwLock<Option<String>>) {
-    if config.desk.webhook_id.is_some() {
+    if let Some(id) = &config.desk.webhook_id {
+        *into.write().unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
         return;
     }
     let meta = shared.store.tree::<String, String>(TreeName::Meta);
     if let Ok(Some(id)) = meta.get(&"webhook_id".to_string()) {
-        *into.write().unwrap_or_else(|p| p.into_inner()) = Some(id);
-        return;
+        let mut known = into.write().unwrap_or_else(|p| p.into_inner());
+        if known.is_none() {
+            *known = Some(id);
+        }
     }
     let Some(z) = &shared.zoho else { return };
     match z.desk.list_webhooks().await {
@@ -412,7 +435,10 @@ pub async fn learn_webhook_id(shared: &Shared, config: &Config, into: &RwLock<Op
                 .into_iter()
                 .find(|h| h.url.trim_end_matches('/') == ours.trim_end_matches('/'))
             {
-                tracing::info!(webhook_id = %h.id, "learned the webhook id: the JWT audience is checked from now on");
+                let known = into.read().unwrap_or_else(|p| p.into_inner()).clone();
+                if known.as_deref() != Some(h.id.as_str()) {
+                    tracing::info!(webhook_id = %h.id, "learned the webhook id: the JWT audience is checked from now on");
+                }
                 let _ = meta.insert(&"webhook_id".to_string(), &h.id);
                 *into.write().unwrap_or_else(|p| p.into_inner()) = Some(h.id);
             }

@@ -239,9 +239,16 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
     Ok(report)
 }
 
-/// Runs reconciliation at start and every `sla.reconcile_minutes`.
-pub async fn run(router: Arc<Router>, mut stop: watch::Receiver<bool>) {
+/// Runs reconciliation at start and every `sla.reconcile_minutes`; each run also looks the
+/// webhook's id up again (the JWT audience), unless the config names it.
+pub async fn run(
+    router: Arc<Router>,
+    webhook_id: Arc<std::sync::RwLock<Option<String>>>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
+        let config = router.config.borrow().clone();
+        crate::pipeline::learn_webhook_id(&router.shared, &config, &webhook_id).await;
         match reconcile_once(&router).await {
             Ok(r) => tracing::info!(
                 walked = r.walked,

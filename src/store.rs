@@ -425,6 +425,46 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
         Ok(out)
     }
 
+    /// In one atomic step: when `key` is absent from this tree, inserts `value` there and
+    /// `other_value` under `other_key` in `other`; true when it did. Either both records exist
+    /// afterwards or neither (no crash, error or flush can leave one without the other).
+    pub fn insert_pair_if_absent<K2: Key, V2: Serialize + DeserializeOwned>(
+        &self,
+        key: &K,
+        value: &V,
+        other: &Tree<K2, V2>,
+        other_key: &K2,
+        other_value: &V2,
+    ) -> Result<bool, StoreError> {
+        use sled::Transactional as _;
+        let corrupt = |tree: &'static str| {
+            move |e: serde_json::Error| StoreError::Corrupt {
+                tree,
+                reason: e.to_string(),
+            }
+        };
+        let a = serde_json::to_vec(value).map_err(corrupt(self.name.as_str()))?;
+        let b = serde_json::to_vec(other_value).map_err(corrupt(other.name.as_str()))?;
+        let (k1, k2) = (key.encode(), other_key.encode());
+        let (t1, t2) = (self.sled()?, other.sled()?);
+        let result: sled::transaction::TransactionResult<bool, ()> =
+            (&t1, &t2).transaction(|(t1, t2)| {
+                if t1.get(&k1)?.is_some() {
+                    return Ok(false);
+                }
+                t1.insert(k1.as_slice(), a.as_slice())?;
+                t2.insert(k2.as_slice(), b.as_slice())?;
+                Ok(true)
+            });
+        result.map_err(|e| match e {
+            sled::transaction::TransactionError::Storage(source) => self.err(source),
+            sled::transaction::TransactionError::Abort(()) => StoreError::Corrupt {
+                tree: self.name.as_str(),
+                reason: "transaction aborted".into(),
+            },
+        })
+    }
+
     /// Atomically replaces the value of `key` with `f(old)` (which may run more than once when
     /// writers race) and returns the new value. A stored value that does not decode counts as
     /// absent.

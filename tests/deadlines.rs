@@ -221,7 +221,7 @@ impl deskcliq::actors::deadline::AlertSink for Collect {
     fn deliver<'a>(
         &'a self,
         change: &'a deskcliq::notify::model::Change,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + 'a>> {
         Box::pin(async move {
             let at = match &change.kind {
                 deskcliq::notify::model::ChangeKind::DueSoon { due, minutes_left } => {
@@ -230,6 +230,7 @@ impl deskcliq::actors::deadline::AlertSink for Collect {
                 _ => 0,
             };
             self.0.lock().unwrap().push((change.event.clone(), at));
+            Ok(())
         })
     }
 }

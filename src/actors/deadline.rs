@@ -263,7 +263,7 @@ pub trait AlertSink {
     fn deliver<'a>(
         &'a self,
         change: &'a Change,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + 'a>>;
     fn flush(&self) {}
 }
 
@@ -271,7 +271,7 @@ impl AlertSink for Router {
     fn deliver<'a>(
         &'a self,
         change: &'a Change,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + 'a>> {
         Box::pin(Router::deliver(self, change))
     }
 
@@ -333,7 +333,10 @@ pub async fn fire_due_into(shared: &Shared, router: &dyn AlertSink) -> Result<us
                         ),
                         ticket: t,
                     };
-                    router.deliver(&change).await;
+                    if let Err(e) = router.deliver(&change).await {
+                        tracing::warn!(error = %e, "SLA alert not queued; retrying");
+                        break;
+                    }
                     shared.metrics.alert_lateness_seconds.observe(late);
                 }
             }
@@ -365,7 +368,10 @@ pub async fn fire_due_into(shared: &Shared, router: &dyn AlertSink) -> Result<us
                     event: format!("reminder:{}:{}", timer.id, timer.fire_at.timestamp_millis()),
                     ticket,
                 };
-                router.deliver(&change).await;
+                if let Err(e) = router.deliver(&change).await {
+                    tracing::warn!(error = %e, "reminder not queued; retrying");
+                    break;
+                }
                 shared.metrics.alert_lateness_seconds.observe(late);
             }
         }

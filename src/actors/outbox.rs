@@ -74,7 +74,7 @@ pub fn enqueue(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let marks = store.tree::<String, Mark>(TreeName::Delivered);
-    if !marks.insert_if_absent(&key.to_string(), &Mark::Queued)? {
+    if marks.contains(&key.to_string())? {
         return Ok(false);
     }
     let item = Queued {
@@ -99,6 +99,8 @@ pub struct Outbox {
     busy: bool,
     /// The pump interval: cancelled on shutdown, so the actor can end once its mailbox closes.
     ticker: Option<actix::SpawnHandle>,
+    /// Set on shutdown: a pump in progress stops before its next post.
+    stopping: Arc<std::sync::atomic::AtomicBool>,
     starts: u32,
     handled: u64,
 }
@@ -111,6 +113,7 @@ impl Outbox {
             config,
             busy: false,
             ticker: None,
+            stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             starts: 0,
             handled: 0,
         }
@@ -124,7 +127,12 @@ impl Outbox {
             return;
         }
         self.busy = true;
-        let fut = pump(self.shared.clone(), cliq, self.config.clone());
+        let fut = pump(
+            self.shared.clone(),
+            cliq,
+            self.config.clone(),
+            self.stopping.clone(),
+        );
         ctx.spawn(fut.into_actor(self).map(|result, act, _| {
             act.busy = false;
             if let Err(e) = result {
@@ -194,6 +202,8 @@ impl Handler<Shutdown> for Outbox {
     fn handle(&mut self, _msg: Shutdown, ctx: &mut Self::Context) {
         // The queue is in the store; stop sending so the store can be flushed and closed.
         self.cliq = None;
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         if let Some(t) = self.ticker.take() {
             ctx.cancel_future(t);
         }
@@ -215,7 +225,12 @@ fn backoff(attempts: u32) -> chrono::Duration {
 }
 
 /// One round: sends what the budget allows now.
-async fn pump(shared: Shared, cliq: CliqClient, config: Arc<Config>) -> Result<(), StoreError> {
+async fn pump(
+    shared: Shared,
+    cliq: CliqClient,
+    config: Arc<Config>,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
+) -> Result<(), StoreError> {
     let store = &shared.store;
     let metrics = &shared.metrics;
     let limit = config.limits.cliq_posts_per_minute as usize;
@@ -223,6 +238,9 @@ async fn pump(shared: Shared, cliq: CliqClient, config: Arc<Config>) -> Result<(
     let budgets = store.tree::<String, Budget>(TreeName::Budget);
     let marks = store.tree::<String, Mark>(TreeName::Delivered);
     for _ in 0..limit.max(1) {
+        if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
         let now = shared.clock.now();
         let mut budget = budgets.get(&BUDGET_KEY.to_string())?.unwrap_or_default();
         budget
@@ -307,11 +325,12 @@ async fn pump(shared: Shared, cliq: CliqClient, config: Arc<Config>) -> Result<(
                 tracing::error!(%code, until = %(now + LOCKOUT), "Cliq throttled deskcliq: sending nothing for 10 minutes");
                 return Ok(());
             }
+            // A refusal for good; 401/403 are the grant's trouble, not the message's: retried.
             Err(CliqError::Api {
                 status,
                 code,
                 message,
-            }) if (400..500).contains(&status) => {
+            }) if (400..500).contains(&status) && status != 401 && status != 403 => {
                 for (seq, q) in &batch {
                     store
                         .tree::<String, (Queued, String)>(TreeName::Dead)

@@ -90,6 +90,11 @@ pub async fn handle(
         };
         let claims = match state.jwks.verify(jwt.trim()).await {
             Ok(c) => c,
+            // Desk's keys could not be had: not the sender's fault, so Desk should retry.
+            Err(e @ crate::jwks::JwksError::Fetch(_)) => {
+                tracing::warn!(error = %e, "cannot verify a webhook: answering 503");
+                return text(S::SERVICE_UNAVAILABLE, "cannot fetch Desk's signing keys");
+            }
             Err(e) => {
                 state
                     .metrics
@@ -153,8 +158,14 @@ async fn store_events(state: &AppState, events: Vec<InboxEvent>) -> Result<(), S
     for event in events {
         let outcome = if !event.is_known() {
             "ignored"
-        } else if seen.insert_if_absent(&event.identity, &now)? {
-            inbox.insert(&state.store.next_id()?, &event)?;
+        } else if seen.insert_pair_if_absent(
+            &event.identity,
+            &now,
+            &inbox,
+            &state.store.next_id()?,
+            &event,
+        )? {
+            // The identity and the inbox entry are written together or not at all.
             "accepted"
         } else {
             "duplicate"

@@ -35,8 +35,27 @@ fn department_name(config: &Config, id: Option<&str>) -> String {
         Some(id) => config
             .department(id)
             .map(|d| inert(&d.name, 60))
-            .unwrap_or_else(|| id.to_string()),
+            .unwrap_or_else(|| inert(id, 40)),
     }
+}
+
+/// `url` if it points at this portal's Desk (its host, or a host of the same Zoho domain):
+/// a webhook body is not signed, so its `webUrl` must not become a button to anywhere.
+fn desk_link(url: &str, config: &Config) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    if !matches!(u.scheme(), "https" | "http") {
+        return None;
+    }
+    let host = u.host_str()?.to_ascii_lowercase();
+    let desk = url::Url::parse(&config.zoho.urls.desk).ok()?;
+    let desk_host = desk.host_str()?.to_ascii_lowercase();
+    let parent = desk_host
+        .split_once('.')
+        .map(|(_, rest)| rest)
+        .filter(|p| p.contains('.'));
+    let ok =
+        host == desk_host || parent.is_some_and(|p| host.ends_with(&format!(".{p}")) || host == p);
+    ok.then(|| u.to_string())
 }
 
 /// A comment body as an excerpt: HTML tags dropped, mentions shown as `@name`, made inert.
@@ -171,7 +190,7 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
     let title = if t.number.is_empty() {
         inert(&t.subject, 190)
     } else {
-        format!("#{} {}", t.number, inert(&t.subject, 180))
+        format!("#{} {}", inert(&t.number, 20), inert(&t.subject, 180))
     };
     let head = headline(change, config, agents, tx);
     let mut text = format!("*{head}*");
@@ -241,7 +260,8 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
     if let Some(url) = t
         .web_url
         .as_deref()
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .and_then(|u| desk_link(u, config))
+        .as_deref()
         && let Some(b) = Button::open_url(tx.button_open, url)
     {
         message = message.with_button(b);

@@ -97,7 +97,7 @@ pub fn classify(
             out.changes.push(change(
                 ChangeKind::Created,
                 &t,
-                t.created_by.clone(),
+                person(p, "createdBy"),
                 t.assignee_id.clone(),
                 t.department_id.clone(),
             ));
@@ -109,12 +109,12 @@ pub fn classify(
                 ..Default::default()
             });
             new.apply(p);
-            // A late delivery of an older change must not roll the snapshot back.
-            if let (Some(s), Some(incoming)) = (stored, lenient_time(p, "modifiedTime"))
-                && s.modified_time.is_some_and(|known| known > incoming)
-            {
-                return out;
-            }
+            // A late delivery of an older change is announced (from its prevState) but must not
+            // roll the snapshot back.
+            let stale = matches!(
+                (stored, lenient_time(p, "modifiedTime")),
+                (Some(s), Some(incoming)) if s.modified_time.is_some_and(|known| known > incoming)
+            );
             // prevState is authoritative for what it holds; without it, the snapshot.
             let prev = match (&event.prev_state, stored) {
                 (Some(prev_state), _) => {
@@ -125,8 +125,14 @@ pub fn classify(
                 (None, Some(s)) => Some(s.clone()),
                 (None, None) => None,
             };
+            let prev = if stale {
+                prev.filter(|_| event.prev_state.is_some())
+            } else {
+                prev
+            };
             if let Some(prev) = prev {
-                let actor = new.modified_by.clone();
+                // The actor comes from this payload only: the snapshot's modifier is a past one.
+                let actor = person(p, "modifiedBy");
                 let owner = new.assignee_id.clone();
                 let dep = new.department_id.clone();
                 let mut push = |k| {
@@ -159,7 +165,9 @@ pub fn classify(
                     push(ChangeKind::Escalated);
                 }
             }
-            out.ticket = Some(new);
+            if !stale {
+                out.ticket = Some(new);
+            }
         }
         "Ticket_Delete" => out.deleted_ticket = text(p, "id"),
         "Ticket_Comment_Add" | "Ticket_Comment_Update" => {

@@ -10,7 +10,12 @@
 /// `max_chars` characters ("…" when cut).
 pub fn inert(s: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(s.len());
-    let chars: Vec<char> = s.chars().collect();
+    // Controls and invisible format characters (zero-width, bidi overrides, soft hyphen) go
+    // first: they could split a pattern past the replacements below, or reorder the text.
+    let chars: Vec<char> = s
+        .chars()
+        .filter(|c| matches!(c, '\n' | '\t') || !(c.is_control() || is_invisible(*c)))
+        .collect();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -44,16 +49,19 @@ pub fn inert(s: &str, max_chars: usize) -> String {
                 '․'
             }
             '\n' | '\t' => ' ',
-            c if c.is_control() => {
-                i += 1;
-                continue;
-            }
             c => c,
         };
         out.push(replaced);
         i += 1;
     }
     crate::cliq::message::truncate(out.trim(), max_chars)
+}
+
+/// Unicode format (Cf) characters that render as nothing or reorder text.
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x061C | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064
+        | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB)
 }
 
 #[cfg(test)]
@@ -72,6 +80,10 @@ mod tests {
         assert!(s.contains("urgent") && s.contains("evil"));
         assert!(!inert("see www.evil.example", 100).contains("www."));
         assert!(!inert("[Sato](zohoid:123)", 100).contains("]("));
+        // Invisible characters cannot split a pattern past the replacements.
+        assert!(!inert("https:\u{200B}//evil.example", 100).contains("://"));
+        assert!(!inert("www\u{200B}.evil.example", 100).contains("www."));
+        assert!(!inert("abc\u{202E}def", 100).contains('\u{202E}'));
     }
 
     #[test]

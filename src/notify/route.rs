@@ -70,7 +70,7 @@ fn switched_on(kind: &ChangeKind, c: &Config) -> bool {
         ChangeKind::Mentioned { .. } => dm.enabled && dm.mention,
         ChangeKind::ActivityCreated { .. } => a.created,
         ChangeKind::ActivityCompleted { .. } => a.completed,
-        ChangeKind::Rated { .. } => dm.csat,
+        ChangeKind::Rated { .. } => dm.enabled && dm.csat,
         ChangeKind::DueSoon { .. } => t.due_soon,
         ChangeKind::Reminder { .. } => a.reminder,
         ChangeKind::Missed { .. } => true,
@@ -84,12 +84,33 @@ pub fn targets(change: &Change, config: &Config, agents: &Agents) -> Vec<Target>
     }
     let dm_on = config.notify.dm.enabled;
     if let ChangeKind::Mentioned { zuid, .. } = &change.kind {
-        // Mentioning oneself pings nobody.
+        // Only agents of this portal are DMed (a comment can name any number), never the one
+        // who wrote it.
+        let Some(agent) = agents.by_zuid(zuid) else {
+            return Vec::new();
+        };
         let actor_zuid = change.actor.as_deref().and_then(|a| agents.cliq_user(a));
         if actor_zuid == Some(zuid.as_str()) {
             return Vec::new();
         }
+        // The owner hears of the comment itself by DM already.
+        if dm_on
+            && change.owner.as_deref() == Some(agent.id.as_str())
+            && change.actor != change.owner
+        {
+            return Vec::new();
+        }
         return vec![Target::Dm(vec![zuid.clone()])];
+    }
+    if let ChangeKind::Rated { .. } = &change.kind {
+        // Always a DM to the agent concerned, and nowhere else: the feedback is theirs.
+        return match (
+            dm_on,
+            change.owner.as_deref().and_then(|o| agents.cliq_user(o)),
+        ) {
+            (true, Some(user)) => vec![Target::Dm(vec![user.to_string()])],
+            _ => Vec::new(),
+        };
     }
     // A change made by the record's owner is not announced.
     if change.actor.is_some() && change.actor == change.owner {

@@ -112,6 +112,7 @@ impl Simulator {
             .first()
             .copied()
             .ok_or_else(|| SimError::Start("no address bound".into()))?;
+        inner.state().web_base = format!("http://{addr}");
         let server = server.run();
         let handle = server.handle();
         actix_rt::spawn(server);

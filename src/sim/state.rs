@@ -25,6 +25,8 @@ pub struct State {
     pub desk_max_in_flight: usize,
     /// The plan's concurrent-call limit; past it Desk answers 429.
     pub desk_concurrency_limit: usize,
+    /// Where the portal's ticket pages are (`webUrl`): the simulator's own address.
+    pub web_base: String,
     /// Requests that reached the Cliq posting endpoints (accepted or not).
     pub cliq_post_requests: usize,
     /// From-addresses configured in the portal (a reply must use one).
@@ -155,6 +157,7 @@ impl State {
             desk_max_in_flight: 0,
             desk_concurrency_limit: 10,
             cliq_post_requests: 0,
+            web_base: "https://desk.zoho.jp".into(),
             from_addresses: vec!["support@example.zohodesk.jp".into()],
         }
     }
@@ -213,7 +216,10 @@ impl State {
         self.desk.next_number += 1;
         let contact_id = self.desk.new_id();
         let ticket = SimTicket {
-            web_url: format!("https://desk.zoho.jp/support/example/ShowHomePage.do#Cases/dv/{id}"),
+            web_url: format!(
+                "{}/support/example/ShowHomePage.do#Cases/dv/{id}",
+                self.web_base
+            ),
             id: id.clone(),
             ticket_number: self.desk.next_number.to_string(),
             subject: t.subject,
