@@ -69,19 +69,24 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 fn main() {
     let dir = std::env::temp_dir().join(format!("deskcliq-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let start = Utc::now() + Span::seconds(20);
     let arm_started = Instant::now();
     {
         let store = Store::open(&dir).expect("store");
         let tickets = store.tree::<String, TicketSnapshot>(TreeName::Tickets);
         let timers = Timers::new(&store);
         let now = Utc::now();
+        // The tickets whose alerts fire in the measured window are armed last, so the window
+        // starts after the rebuild.
+        let mut start = now;
         for i in 0..TICKETS {
-            // FIRING tickets have their 60-min alert inside the window; the rest are days away.
-            let due = if i < FIRING {
+            if i == TICKETS - FIRING {
+                start = Utc::now() + Span::seconds(30);
+            }
+            let due = if i >= TICKETS - FIRING {
+                let k = (i - (TICKETS - FIRING)) as i64;
                 start
                     + Span::minutes(60)
-                    + Span::milliseconds((i as i64 * WINDOW_SECS * 1000) / FIRING as i64)
+                    + Span::milliseconds((k * WINDOW_SECS * 1000) / FIRING as i64)
             } else {
                 now + Span::days(2) + Span::seconds(i as i64 % 86_400)
             };
@@ -104,6 +109,11 @@ fn main() {
     let tracked = Timers::new(&store).count().expect("count");
     let rebuild_secs = rebuild_started.elapsed().as_secs_f64();
     let rss_after_rebuild = rss_mib();
+    let counted = Timers::new(&store).count_slowly().expect("count");
+    assert_eq!(
+        counted, tracked,
+        "the timer counter disagrees with the timers"
+    );
 
     let sys = actix::System::new();
     let sink = Arc::new(Lateness(std::sync::Mutex::new(Vec::new())));
@@ -117,7 +127,7 @@ fn main() {
         let sink = sink.clone();
         async move {
             let mut fired = 0;
-            let end = Instant::now() + Duration::from_secs(20 + WINDOW_SECS as u64 + 3);
+            let end = Instant::now() + Duration::from_secs(35 + WINDOW_SECS as u64);
             while Instant::now() < end {
                 fired += fire_due_into(&shared, sink.as_ref()).await.expect("fire");
                 // The watcher's tick.
@@ -127,6 +137,13 @@ fn main() {
         }
     });
     let rss_peak = rss_mib();
+    // The counter the rebuild used agrees with the timers themselves.
+    let counted = Timers::new(&store).count_slowly().expect("count");
+    assert_eq!(
+        counted + fired,
+        tracked,
+        "the timer counter disagrees with the timers"
+    );
     let mut late = sink.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let p50 = percentile(&mut late, 0.50);
     let p99 = percentile(&mut late, 0.99);

@@ -10,6 +10,8 @@ use crate::desk::lenient;
 use crate::notify::model::{ActivityKind, TicketSnapshot};
 use crate::store::{Store, StoreError, TreeName};
 
+const COUNT_KEY: &str = "timers_count";
+
 /// What a timer does when it fires.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TimerKind {
@@ -168,6 +170,10 @@ impl<'a> Timers<'a> {
         self.store.tree(TreeName::Armed)
     }
 
+    fn counter(&self) -> crate::store::Tree<String, i64> {
+        self.store.tree(TreeName::Meta)
+    }
+
     pub fn armed_for(&self, id: &str) -> Result<Armed, StoreError> {
         Ok(self.armed().get(&id.to_string())?.unwrap_or_default())
     }
@@ -189,6 +195,10 @@ impl<'a> Timers<'a> {
             armed.keys.push(k);
         }
         let after = armed.keys.len() as i64;
+        if after != before {
+            self.counter()
+                .update(&COUNT_KEY.to_string(), |n| n.unwrap_or(0) + after - before)?;
+        }
         if armed == Armed::default() {
             self.armed().remove(&id.to_string())?;
         } else {
@@ -221,7 +231,10 @@ impl<'a> Timers<'a> {
 
     /// Removes a fired timer and records what it sent.
     pub fn fired(&self, key: &str, timer: &Timer) -> Result<(), StoreError> {
-        self.timers().remove(&key.to_string())?;
+        if self.timers().remove(&key.to_string())?.is_some() {
+            self.counter()
+                .update(&COUNT_KEY.to_string(), |n| (n.unwrap_or(0) - 1).max(0))?;
+        }
         let mut armed = self.armed_for(&timer.id)?;
         armed.keys.retain(|k| k != key);
         match &timer.kind {
@@ -231,8 +244,17 @@ impl<'a> Timers<'a> {
         self.armed().insert(&timer.id, &armed)
     }
 
-    /// How many timers are armed (counted once, at start).
+    /// How many timers are armed: kept as a counter, so a restart need not walk the timers.
     pub fn count(&self) -> Result<usize, StoreError> {
+        Ok(self
+            .counter()
+            .get(&COUNT_KEY.to_string())?
+            .unwrap_or(0)
+            .max(0) as usize)
+    }
+
+    /// Counts the timers by walking them (to check the counter).
+    pub fn count_slowly(&self) -> Result<usize, StoreError> {
         self.timers().len()
     }
 }

@@ -377,10 +377,25 @@ cliq_posts_per_minute = 10
         });
     }
     show(&sim, &agents, &mut printed, pause * 3).await;
-    for _ in 0..3 {
+    // A minute at a time until everything reached Cliq (the budget refills each minute).
+    for _ in 0..30 {
+        let store = &app.store;
+        let idle = store
+            .tree::<u64, serde_json::Value>(crate::store::TreeName::Inbox)
+            .is_empty()
+            .unwrap_or(true)
+            && store
+                .tree::<u64, serde_json::Value>(crate::store::TreeName::Outbox)
+                .is_empty()
+                .unwrap_or(true)
+            && sim.pending_deliveries() == 0;
+        if idle {
+            break;
+        }
         clock.advance(chrono::Duration::seconds(61));
-        show(&sim, &agents, &mut printed, pause * 2).await;
+        show(&sim, &agents, &mut printed, pause).await;
     }
+    show(&sim, &agents, &mut printed, pause).await;
     let total = sim.cliq_messages().len();
     println!(
         "\n{}",

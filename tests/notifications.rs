@@ -540,3 +540,184 @@ async fn webhook_events_cost_no_desk_call() {
     assert_eq!(env.settle().await.len(), 3);
     assert_eq!(env.sim.desk_credits_used(), before);
 }
+
+/// One switch per run: the change it governs is silent, the others still speak.
+#[actix_rt::test]
+async fn each_switch_turned_off_silences_only_its_change() {
+    let cases: [(&str, &str); 9] = [
+        ("[notify.ticket]\nreopened = false\n", "reopened"),
+        ("[notify.ticket]\nstatus_changed = false\n", "Status:"),
+        ("[notify.ticket]\nowner_changed = false\n", "Assignee:"),
+        (
+            "[notify.ticket]\ndepartment_changed = false\n",
+            "Moved from",
+        ),
+        ("[notify.ticket]\nescalated = false\n", "escalated"),
+        ("[notify.ticket]\ncomment_added = false\n", "New comment"),
+        (
+            "[notify.ticket]\ncomment_edited = false\n",
+            "Comment edited",
+        ),
+        ("[notify.dm]\nmention = false\n", "mentioned you"),
+        ("[notify.activity]\ncreated = false\n", "New task"),
+    ];
+    for (switch, silenced) in cases {
+        let env = Env::start(switch).await;
+        let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+        env.sim.update_ticket(
+            &t.id,
+            TicketPatch {
+                status: Some("On Hold".into()),
+                ..Default::default()
+            },
+            Some(KIM),
+        );
+        env.sim.update_ticket(
+            &t.id,
+            TicketPatch {
+                status: Some("Closed".into()),
+                ..Default::default()
+            },
+            Some(KIM),
+        );
+        env.sim.update_ticket(
+            &t.id,
+            TicketPatch {
+                status: Some("Open".into()),
+                ..Default::default()
+            },
+            Some(KIM),
+        );
+        env.sim.update_ticket(
+            &t.id,
+            TicketPatch {
+                is_escalated: Some(true),
+                ..Default::default()
+            },
+            Some(KIM),
+        );
+        env.sim.update_ticket(
+            &t.id,
+            TicketPatch {
+                department_id: Some(BILLING.into()),
+                ..Default::default()
+            },
+            Some(KIM),
+        );
+        let c = env
+            .sim
+            .add_comment(&t.id, KIM, "zsu[@user:55667789]zsu look", true)
+            .unwrap();
+        env.sim.edit_comment(&c.id, "edited");
+        env.sim.update_ticket(
+            &t.id,
+            TicketPatch {
+                assignee_id: Some(Some(SATO.into())),
+                ..Default::default()
+            },
+            Some(KIM),
+        );
+        env.sim.create_task(SimTask {
+            id: String::new(),
+            subject: "Call".into(),
+            department_id: SUPPORT.into(),
+            ticket_id: None,
+            owner_id: SATO.into(),
+            creator_id: KIM.into(),
+            status: "Not Started".into(),
+            status_type: "Open".into(),
+            due_date: None,
+            completed_time: None,
+            reminder: vec![],
+            created_time: 0,
+            modified_time: 0,
+            web_url: String::new(),
+            modified_by: serde_json::json!({"id": KIM}),
+        });
+        let all: Vec<String> = env
+            .settle()
+            .await
+            .iter()
+            .map(|m| m.message["text"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert!(
+            !all.iter().any(|t| t.contains(silenced)),
+            "{switch}: {silenced} still announced in {all:#?}"
+        );
+        // Everything else still speaks.
+        for other in [
+            "New ticket",
+            "Ticket closed",
+            "New task",
+            "New comment",
+            "Assignee:",
+            "Moved from",
+        ] {
+            if other != silenced {
+                assert!(
+                    all.iter().any(|t| t.contains(other)),
+                    "{switch}: {other} missing from {all:#?}"
+                );
+            }
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn a_rating_for_an_agent_without_a_cliq_user_goes_nowhere() {
+    let env = Env::start("").await;
+    let t = env
+        .sim
+        .create_ticket(new_ticket("x", SUPPORT, Some(NOUSER)));
+    env.settle().await;
+    let before = env.sim.cliq_messages().len();
+    env.clock.advance(chrono::Duration::minutes(1));
+    let now = env.clock.now();
+    env.sim
+        .with(|st| st.add_rating(&t.id, "bad", Some("private feedback"), now));
+    deskcliq::pipeline::poll_once(&env.app().router)
+        .await
+        .unwrap();
+    assert_eq!(env.settle().await.len(), before);
+}
+
+#[actix_rt::test]
+async fn a_mention_of_someone_not_an_agent_dms_nobody() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.settle().await;
+    env.sim
+        .add_comment(&t.id, KIM, "zsu[@user:99999999]zsu hello", true)
+        .unwrap();
+    let msgs = env.settle().await;
+    assert!(
+        msgs.iter()
+            .all(|m| matches!(m.target, CliqTarget::Channel(_))),
+        "{msgs:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_web_url_outside_the_portal_gets_no_button() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.settle().await;
+    env.sim.with(|st| {
+        let n: u64 = t.id.parse().unwrap();
+        st.desk.tickets.get_mut(&n).unwrap().web_url = "https://evil.example/phish".into();
+    });
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("On Hold".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    let last = env.settle().await.pop().unwrap();
+    assert!(
+        !last.message.to_string().contains("evil.example"),
+        "{}",
+        last.message
+    );
+}

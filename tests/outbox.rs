@@ -41,8 +41,15 @@ async fn a_burst_stays_within_the_budget_in_every_window_and_nothing_is_dropped(
         numbers.push(t.ticket_number);
     }
     env.drained().await;
-    // Give the outbox its first minute's budget, then restart in the middle of the burst.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Let the outbox spend its first minute's budget, then restart in the middle of the burst.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while env.sim.cliq_messages().len() < 10 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing posted before the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     env.restart().await;
     let mut rounds = 0;
     while !outbox_empty(&env).await {
@@ -92,9 +99,18 @@ async fn a_throttle_answer_stops_all_sending_for_ten_minutes() {
         contact_email: "c@example.com".into(),
         ..Default::default()
     });
+    // The lockout is recorded before the clock moves on.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while env.sim.cliq_post_requests() < 1 {
-        assert!(tokio::time::Instant::now() < deadline);
+    while !env
+        .app()
+        .metrics
+        .render()
+        .contains("deskcliq_deliveries_total{outcome=\"throttled\"} 1")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "throttle not recorded"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     env.sim.create_ticket(NewTicket {
@@ -174,14 +190,21 @@ async fn a_server_error_is_retried_with_backoff() {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The backoff runs on the controlled clock.
+    // The retry is scheduled before the clock moves on; the backoff runs on the controlled clock.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !env
+        .app()
+        .metrics
+        .render()
+        .contains("deskcliq_deliveries_total{outcome=\"retried\"} 1")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "retry not scheduled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     env.clock.advance(Span::minutes(6));
     let msgs = env.settle().await;
     assert_eq!(msgs.len(), 1);
-    assert!(
-        env.app()
-            .metrics
-            .render()
-            .contains("deskcliq_deliveries_total{outcome=\"retried\"} 1")
-    );
 }

@@ -184,3 +184,17 @@ async fn without_jwt_verification_the_url_token_alone_guards() {
     assert_eq!(post(&env, TOKEN, None, event_body()).await.status, 200);
     assert_eq!(env.settle().await.len(), 1);
 }
+
+#[actix_rt::test]
+async fn an_unreachable_jwks_is_503_so_desk_retries() {
+    let env = Env::start("").await;
+    // Break the JWKS endpoint for the next fetches.
+    env.sim.inject(deskcliq::sim::Fault {
+        path_contains: "/.well-known/jwks.json".into(),
+        kind: deskcliq::sim::FaultKind::Status(500),
+        times: 5,
+    });
+    let r = post(&env, TOKEN, Some(&good_jwt(&env)), event_body()).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(stored(&env), 0);
+}

@@ -206,7 +206,7 @@ impl Env {
 
     /// Waits until the inbox is empty (every delivered event taken in and routed).
     pub async fn drained(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
         loop {
             let inbox = self
                 .app()
@@ -229,7 +229,7 @@ impl Env {
     /// Waits until every delivery was answered, the inbox is empty and the outbox sent all it
     /// can; returns what Cliq received.
     pub async fn settle(&self) -> Vec<CliqRecord> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             tokio::time::sleep(Duration::from_millis(50)).await;
             let store = &self.app().store;

@@ -81,7 +81,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn jwks(sim: web::Data<Inner>) -> HttpResponse {
+async fn jwks(sim: web::Data<Inner>, req: HttpRequest) -> HttpResponse {
+    if let Some(r) = gate::faults(&sim, &req, Api::Desk).await {
+        return r;
+    }
     let keys: Vec<_> = sim.desk_key.jwk().into_iter().collect();
     HttpResponse::Ok().json(json!({ "keys": keys }))
 }
