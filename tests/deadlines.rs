@@ -285,3 +285,24 @@ async fn the_watcher_alone_fires_every_alert_of_100000_tickets_once_in_order() {
     );
     assert_eq!(timers.count().unwrap(), 0);
 }
+
+#[actix_rt::test]
+async fn after_downtime_an_alert_for_a_ticket_already_past_due_is_dropped_and_counted() {
+    let mut env = Env::start("").await;
+    due_ticket(&env, 90, None);
+    env.settle().await;
+    // Down from now until past the due time.
+    if let Some(app) = env.app.take() {
+        app.stop().await.unwrap();
+    }
+    env.clock.advance(Span::minutes(100));
+    env.restart().await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let msgs = env.settle().await;
+    assert!(alerts(&msgs).is_empty(), "{msgs:?}");
+    let metrics = env.app().metrics.render();
+    assert!(
+        metrics.contains("deskcliq_deadlines_dropped_total 2"),
+        "{metrics}"
+    );
+}
