@@ -49,6 +49,8 @@ impl App {
             .set(i64::from(store.schema_version()?));
         metrics.config_applied(&config);
         tracing::info!(store = %store.path().display(), "store open");
+        // A new store logs every create and close from now on.
+        crate::stats::covered_from(&store, clock.now(), false)?;
 
         let tokens = Arc::new(
             crate::oauth::service_tokens(&config, store.clone(), clock.clone(), metrics.clone())

@@ -27,6 +27,7 @@ pub mod oauth;
 pub mod pipeline;
 pub mod reconcile;
 pub mod sim;
+pub mod stats;
 pub mod store;
 pub mod systemd;
 pub mod zoho_http;

@@ -182,6 +182,29 @@ impl Router {
             |tid| tickets.get(&tid.to_string()).ok().flatten(),
             activity.as_ref(),
         );
+        // The log of creates and closes behind the daily summary (whatever is announced).
+        for change in &c.changes {
+            let closed = match change.kind {
+                ChangeKind::Created => false,
+                ChangeKind::Closed => true,
+                _ => continue,
+            };
+            let at = change
+                .ticket
+                .modified_time
+                .or(event.event_time)
+                .unwrap_or_else(|| self.shared.clock.now());
+            crate::stats::record(
+                store,
+                &crate::stats::LogEntry {
+                    closed,
+                    ticket_id: change.ticket.id.clone(),
+                    department_id: change.ticket.department_id.clone(),
+                    assignee_id: change.ticket.assignee_id.clone(),
+                    at,
+                },
+            )?;
+        }
         for change in &c.changes {
             // Not queued: the event stays in the inbox and is taken again.
             if let Err(e) = self.deliver(change).await {

@@ -78,10 +78,12 @@ pub enum TreeName {
     Dead,
     /// Per ticket or activity: its armed timers and the SLA offsets already alerted.
     Armed,
+    /// Tickets created and closed, by time: the daily summary's figures.
+    Log,
 }
 
 impl TreeName {
-    pub const ALL: [TreeName; 12] = [
+    pub const ALL: [TreeName; 13] = [
         TreeName::Inbox,
         TreeName::Tickets,
         TreeName::Deadlines,
@@ -94,6 +96,7 @@ impl TreeName {
         TreeName::Activities,
         TreeName::Dead,
         TreeName::Armed,
+        TreeName::Log,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +113,7 @@ impl TreeName {
             TreeName::Activities => "activities",
             TreeName::Dead => "dead",
             TreeName::Armed => "armed",
+            TreeName::Log => "log",
         }
     }
 }

@@ -1,19 +1,35 @@
-//! `DigestActor`: sends the daily summaries on `digest.schedule` in `org.timezone`. It
-//! knows, after every reconfiguration, when the next one is due.
+//! `DigestActor`: the daily summaries, on `digest.schedule` in `org.timezone`, to the org channel
+//! (all departments) and to each enabled department's own channel. A run missed while the daemon
+//! was down is sent on start when fewer than `digest.catch_up_hours` have passed; each
+//! (scheduled instant, channel) is sent at most once, across restarts too.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix::{Handler, Message, MessageResult};
+use actix::{ActorFutureExt, AsyncContext, Handler, Message, MessageResult, WrapFuture};
 use chrono::{DateTime, Utc};
 
-use super::guard::{guarded, status_handler, supervised_actor};
+use super::deadline::Attach;
+use super::guard::{guarded, status_handler};
 use super::{Reconfigure, Shared, Shutdown};
 use crate::config::Config;
+use crate::notify::card::{Card, digest};
+use crate::notify::model::Target;
+use crate::pipeline::Router;
+use crate::store::TreeName;
+
+const TICK: Duration = Duration::from_secs(1);
+/// Where the daemon records that it is up (to tell a run missed while it was down).
+const ALIVE_KEY: &str = "digest_alive";
 
 pub struct DigestActor {
     shared: Shared,
     config: Arc<Config>,
+    router: Option<Arc<Router>>,
     next: Option<DateTime<Utc>>,
+    caught_up: bool,
+    busy: bool,
+    ticker: Option<actix::SpawnHandle>,
     starts: u32,
     handled: u64,
 }
@@ -23,7 +39,11 @@ impl DigestActor {
         let mut actor = DigestActor {
             shared,
             config,
+            router: None,
             next: None,
+            caught_up: false,
+            busy: false,
+            ticker: None,
             starts: 0,
             handled: 0,
         };
@@ -50,10 +70,99 @@ impl DigestActor {
             "daily summary planned"
         );
     }
+
+    /// The run missed while the daemon was down, if it is recent enough to send now.
+    fn missed_run(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let meta = self
+            .shared
+            .store
+            .tree::<String, DateTime<Utc>>(TreeName::Meta);
+        let alive = meta.get(&ALIVE_KEY.to_string()).ok().flatten()?;
+        let tz = self.config.org.timezone;
+        let prev = self
+            .config
+            .digest
+            .schedule
+            .cron
+            .find_previous_occurrence(&now.with_timezone(&tz), true)
+            .ok()?
+            .with_timezone(&Utc);
+        let fresh =
+            now - prev < chrono::Duration::hours(i64::from(self.config.digest.catch_up_hours));
+        (prev > alive && fresh).then_some(prev)
+    }
+
+    fn tick(&mut self, ctx: &mut actix::Context<Self>) {
+        let Some(router) = self.router.clone() else {
+            return;
+        };
+        if self.busy {
+            return;
+        }
+        let now = self.shared.clock.now();
+        let run = if !self.caught_up {
+            self.caught_up = true;
+            self.missed_run(now)
+        } else {
+            None
+        };
+        let run = run.or_else(|| self.next.filter(|n| *n <= now));
+        let _ = self
+            .shared
+            .store
+            .tree::<String, DateTime<Utc>>(TreeName::Meta)
+            .insert(&ALIVE_KEY.to_string(), &now);
+        let Some(instant) = run else { return };
+        if self.next.is_some_and(|n| n <= now) {
+            let tz = self.config.org.timezone;
+            self.next = self
+                .config
+                .digest
+                .schedule
+                .next_after(&instant.with_timezone(&tz))
+                .map(|t| t.with_timezone(&Utc));
+        }
+        self.busy = true;
+        let fut = send_summaries(self.shared.clone(), router, self.config.clone(), instant);
+        ctx.spawn(fut.into_actor(self).map(|result, act, _| {
+            act.busy = false;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "daily summary failed");
+            }
+        }));
+    }
 }
 
-supervised_actor!(DigestActor, "digest");
+impl actix::Actor for DigestActor {
+    type Context = actix::Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.starts += 1;
+        self.busy = false;
+        self.ticker = Some(ctx.run_interval(TICK, |act, ctx| act.tick(ctx)));
+    }
+}
+
+impl actix::Supervised for DigestActor {
+    fn restarting(&mut self, _ctx: &mut Self::Context) {
+        tracing::warn!(actor = "digest", "actor restarting");
+        self.shared
+            .metrics
+            .actor_restarts_total
+            .with_label_values(&["digest"])
+            .inc();
+    }
+}
+
 status_handler!(DigestActor);
+
+impl Handler<Attach> for DigestActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Attach, _ctx: &mut Self::Context) {
+        self.router = Some(msg.0);
+    }
+}
 
 /// When the next daily summary is due.
 #[derive(Message)]
@@ -88,7 +197,69 @@ impl Handler<Reconfigure> for DigestActor {
 impl Handler<Shutdown> for DigestActor {
     type Result = ();
 
-    fn handle(&mut self, _msg: Shutdown, _ctx: &mut Self::Context) {
-        tracing::debug!("digest actor shut down");
+    fn handle(&mut self, _msg: Shutdown, ctx: &mut Self::Context) {
+        self.router = None;
+        if let Some(t) = self.ticker.take() {
+            ctx.cancel_future(t);
+        }
     }
+}
+
+/// The summaries of the run scheduled at `instant`: the org channel, and each enabled
+/// department with a channel of its own.
+async fn send_summaries(
+    shared: Shared,
+    router: Arc<Router>,
+    config: Arc<Config>,
+    instant: DateTime<Utc>,
+) -> Result<(), String> {
+    let agents = router.directory.get();
+    let from = instant - chrono::Duration::hours(24);
+    let mut targets: Vec<(String, Option<(String, String)>)> =
+        vec![(config.cliq.org_channel.clone(), None)];
+    for d in &config.departments {
+        let channel = config.route(&d.id).channel.to_string();
+        // Skipped where the department's channel is the org channel: that one covers it.
+        if d.enabled && channel != config.cliq.org_channel {
+            targets.push((channel, Some((d.id.clone(), d.name.clone()))));
+        }
+    }
+    for (channel, scope) in targets {
+        let key = format!("digest:{}@#{channel}", instant.timestamp_millis());
+        if shared
+            .store
+            .tree::<String, crate::actors::outbox::Mark>(TreeName::Delivered)
+            .contains(&key)
+            .map_err(|e| e.to_string())?
+        {
+            continue;
+        }
+        let stats = crate::stats::compute(
+            &shared,
+            &agents,
+            scope.as_ref().map(|(id, _)| id.as_str()),
+            from,
+            instant,
+        )
+        .await;
+        let message = digest(
+            &stats,
+            &config,
+            scope.as_ref().map(|(_, name)| name.as_str()),
+        );
+        let card = Card {
+            line: format!("{channel} {}", instant.to_rfc3339()),
+            message,
+        };
+        crate::actors::outbox::enqueue(
+            &shared.store,
+            &key,
+            Target::Channel(channel),
+            &card,
+            shared.clock.now(),
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    router.wake_outbox();
+    Ok(())
 }

@@ -383,6 +383,7 @@ pub(super) fn build(
             None
         }
     };
+    let catch_up_hours = s.uint(d, "catch_up_hours", 6, 0, 48);
     s.finish(d);
 
     // [limits]
@@ -449,6 +450,7 @@ pub(super) fn build(
         },
         digest: Digest {
             schedule: schedule?,
+            catch_up_hours,
         },
         actions: Actions { allowed },
         limits: Limits {

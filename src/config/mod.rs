@@ -330,6 +330,8 @@ impl Schedule {
 #[derive(Debug, Clone)]
 pub struct Digest {
     pub schedule: Schedule,
+    /// A run missed while the daemon was down is sent on start if fewer hours than this passed.
+    pub catch_up_hours: u32,
 }
 
 #[derive(Debug, Clone)]

@@ -284,3 +284,72 @@ pub fn summary(lines: &[String], config: &Config) -> Message {
         .with_card(&fill(tx.summary_title, &[("count", &n)]), "modern-inline")
         .with_slide(Slide::table(None, &["#", tx.label_change], rows))
 }
+
+/// The daily summary of `stats` for `scope` (a department's name, or `None` for the org).
+pub fn digest(stats: &crate::stats::Stats, config: &Config, scope: Option<&str>) -> Message {
+    use crate::stats::Figure;
+    let tx = texts(config.org.locale);
+    let tz = config.org.timezone;
+    let scope = scope
+        .map(|s| inert(s, 60))
+        .unwrap_or_else(|| tx.digest_all.to_string());
+    let n = |f: &Figure<u64>| match f {
+        Figure::Known(v) => v.to_string(),
+        Figure::Unavailable => tx.unavailable.to_string(),
+    };
+    let ratings = match &stats.ratings {
+        Figure::Known(r) => {
+            let share = r
+                .good_share()
+                .map(|p| format!(" ({p}% good)"))
+                .unwrap_or_default();
+            let share = if config.org.locale == crate::config::Locale::Ja {
+                r.good_share()
+                    .map(|p| format!("（良い {p}%）"))
+                    .unwrap_or_default()
+            } else {
+                share
+            };
+            format!("{} / {} / {}{share}", r.good, r.okay, r.bad)
+        }
+        Figure::Unavailable => tx.unavailable.to_string(),
+    };
+    let date = stats.to.with_timezone(&tz).format("%Y-%m-%d").to_string();
+    let window =
+        |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%m-%d %H:%M").to_string();
+    let pairs = vec![
+        (tx.stat_created.to_string(), n(&stats.created)),
+        (tx.stat_closed.to_string(), n(&stats.closed)),
+        (tx.stat_ratings.to_string(), ratings),
+        (tx.stat_open.to_string(), n(&stats.open)),
+        (tx.stat_on_hold.to_string(), n(&stats.on_hold)),
+        (tx.stat_overdue.to_string(), n(&stats.overdue)),
+        (tx.stat_unassigned.to_string(), n(&stats.unassigned)),
+    ];
+    let mut message = Message::new(&fill(
+        tx.digest_text,
+        &[
+            ("scope", &scope),
+            ("from", &window(stats.from)),
+            ("to", &format!("{} {}", window(stats.to), tz.name())),
+        ],
+    ))
+    .with_bot("Deskbot", None)
+    .with_card(
+        &fill(tx.digest_title, &[("date", &date), ("scope", &scope)]),
+        "modern-inline",
+    )
+    .with_slide(Slide::label(None, pairs));
+    message = match &stats.top {
+        Figure::Known(top) if !top.is_empty() => message.with_slide(Slide::table(
+            Some(tx.stat_top),
+            &[tx.stat_agent, tx.stat_count],
+            top.iter()
+                .map(|(name, c)| vec![inert(name, 60), c.to_string()])
+                .collect(),
+        )),
+        Figure::Known(_) => message.with_slide(Slide::text(Some(tx.stat_top), tx.nobody_closed)),
+        Figure::Unavailable => message.with_slide(Slide::text(Some(tx.stat_top), tx.unavailable)),
+    };
+    message
+}

@@ -131,7 +131,17 @@ pub(super) async fn search_tickets(
                         .is_some_and(|m| e.contains(&m.to_lowercase()))
                 })
             })
-            .filter(|t| statuses.as_ref().is_none_or(|s| s.contains(&t.status)))
+            .filter(|t| {
+                // `${open}`, `${onhold}`, `${closed}` select by status type.
+                statuses.as_ref().is_none_or(|s| {
+                    s.iter().any(|x| match x.as_str() {
+                        "${open}" => t.status_type == "Open",
+                        "${onhold}" => t.status_type == "On Hold",
+                        "${closed}" => t.status_type == "Closed",
+                        name => name == t.status,
+                    })
+                })
+            })
             .filter(|t| {
                 assignees
                     .as_ref()

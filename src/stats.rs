@@ -1,0 +1,320 @@
+//! Statistics for a window and a scope (the org, or one department): what the daily summary
+//! and `/deskstatus` / `/pendingtickets` show. The cheapest exact source first: the store's log
+//! of creates and closes where it covers the window, else the Desk API. A figure whose source
+//! failed is "unavailable"; none is ever guessed.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::actors::Shared;
+use crate::desk::{
+    AssigneeFilter, CountQuery, HappinessQuery, RatingValue, TicketQuery, TicketSearch,
+};
+use crate::notify::route::Agents;
+use crate::store::{Store, StoreError, TreeName};
+
+/// A figure, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Figure<T> {
+    Known(T),
+    Unavailable,
+}
+
+impl<T> Figure<T> {
+    fn from<E: std::fmt::Display>(r: Result<T, E>, what: &str) -> Figure<T> {
+        match r {
+            Ok(v) => Figure::Known(v),
+            Err(e) => {
+                tracing::warn!(figure = what, error = %e, "statistic unavailable");
+                Figure::Unavailable
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ratings {
+    pub good: u64,
+    pub okay: u64,
+    pub bad: u64,
+}
+
+impl Ratings {
+    /// The share of good ratings, in percent (none rated: none).
+    pub fn good_share(&self) -> Option<u64> {
+        let all = self.good + self.okay + self.bad;
+        (all > 0).then(|| (self.good * 100 + all / 2) / all)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub created: Figure<u64>,
+    pub closed: Figure<u64>,
+    pub ratings: Figure<Ratings>,
+    /// Agents by tickets closed (the assignee at closing): name and count, ties by name.
+    pub top: Figure<Vec<(String, u64)>>,
+    pub open: Figure<u64>,
+    pub on_hold: Figure<u64>,
+    pub overdue: Figure<u64>,
+    pub unassigned: Figure<u64>,
+}
+
+/// One create or close, as the router saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub closed: bool,
+    pub ticket_id: String,
+    pub department_id: Option<String>,
+    /// For a close: the assignee at closing.
+    pub assignee_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Since when the log has every create and close, with no gap reconciliation found.
+const COVERED_SINCE: &str = "log_covered_since";
+
+fn log_key(e: &LogEntry) -> String {
+    format!(
+        "{:016x}|{}|{}",
+        e.at.timestamp_millis().max(0),
+        e.ticket_id,
+        if e.closed { "closed" } else { "created" }
+    )
+}
+
+/// Records a create or close.
+pub fn record(store: &Store, entry: &LogEntry) -> Result<(), StoreError> {
+    store
+        .tree::<String, LogEntry>(TreeName::Log)
+        .insert(&log_key(entry), entry)
+}
+
+/// The log is complete from `since` on (first start; after a gap, from when it was found).
+pub fn covered_from(store: &Store, since: DateTime<Utc>, reset: bool) -> Result<(), StoreError> {
+    let meta = store.tree::<String, DateTime<Utc>>(TreeName::Meta);
+    if reset || meta.get(&COVERED_SINCE.to_string())?.is_none() {
+        meta.insert(&COVERED_SINCE.to_string(), &since)?;
+    }
+    Ok(())
+}
+
+fn covers(store: &Store, from: DateTime<Utc>) -> bool {
+    store
+        .tree::<String, DateTime<Utc>>(TreeName::Meta)
+        .get(&COVERED_SINCE.to_string())
+        .ok()
+        .flatten()
+        .is_some_and(|since| since <= from)
+}
+
+fn top3(closes: BTreeMap<String, u64>, agents: &Agents) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = closes
+        .into_iter()
+        .map(|(id, n)| (agents.name(&id).unwrap_or(&id).to_string(), n))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(3);
+    v
+}
+
+/// Created, closed and top 3 from the log.
+fn from_log(
+    store: &Store,
+    department: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    agents: &Agents,
+) -> Result<(u64, u64, Vec<(String, u64)>), StoreError> {
+    let (mut created, mut closed) = (0, 0);
+    let mut closes: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, e) in store.tree::<String, LogEntry>(TreeName::Log).all()? {
+        if e.at < from
+            || e.at >= to
+            || department.is_some_and(|d| e.department_id.as_deref() != Some(d))
+        {
+            continue;
+        }
+        if e.closed {
+            closed += 1;
+            if let Some(a) = e.assignee_id {
+                *closes.entry(a).or_default() += 1;
+            }
+        } else {
+            created += 1;
+        }
+    }
+    Ok((created, closed, top3(closes, agents)))
+}
+
+/// Computes every figure for `department` (`None`: the org) over `[from, to)`.
+pub async fn compute(
+    shared: &Shared,
+    agents: &Agents,
+    department: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Stats {
+    let unavailable = || Stats {
+        from,
+        to,
+        created: Figure::Unavailable,
+        closed: Figure::Unavailable,
+        ratings: Figure::Unavailable,
+        top: Figure::Unavailable,
+        open: Figure::Unavailable,
+        on_hold: Figure::Unavailable,
+        overdue: Figure::Unavailable,
+        unassigned: Figure::Unavailable,
+    };
+    let Some(z) = &shared.zoho else {
+        return unavailable();
+    };
+    let desk = &z.desk;
+    let dep = department.map(str::to_string);
+    let (created, closed, top) = match covers(&shared.store, from)
+        .then(|| from_log(&shared.store, department, from, to, agents))
+    {
+        Some(Ok((c, d, t))) => (Figure::Known(c), Figure::Known(d), Figure::Known(t)),
+        _ => {
+            let created = Figure::from(
+                desk.tickets_count(&CountQuery {
+                    department_id: dep.clone(),
+                    created: Some((from, to)),
+                    ..Default::default()
+                })
+                .await,
+                "created",
+            );
+            // Closed tickets modified in the window, counted by their closing time.
+            let closes = async {
+                let mut closes: BTreeMap<String, u64> = BTreeMap::new();
+                let mut closed = 0;
+                for page in 0..10u32 {
+                    let q = TicketSearch {
+                        status: vec!["${closed}".into()],
+                        department_id: dep.clone(),
+                        modified: Some((from, to)),
+                        from: page * 100,
+                        limit: 100,
+                        ..Default::default()
+                    };
+                    let r = desk.search_tickets(&q).await?;
+                    let n = r.tickets.len();
+                    for t in r.tickets {
+                        if t.closed_time.is_some_and(|c| c >= from && c < to) {
+                            closed += 1;
+                            if let Some(a) = t.assignee_id {
+                                *closes.entry(a).or_default() += 1;
+                            }
+                        }
+                    }
+                    if n < 100 {
+                        break;
+                    }
+                }
+                Ok::<_, crate::desk::DeskError>((closed, closes))
+            }
+            .await;
+            match closes {
+                Ok((n, by_agent)) => (
+                    created,
+                    Figure::Known(n),
+                    Figure::Known(top3(by_agent, agents)),
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "statistic unavailable: closed");
+                    (created, Figure::Unavailable, Figure::Unavailable)
+                }
+            }
+        }
+    };
+    let ratings = async {
+        let mut r = Ratings::default();
+        for page in 0..20u32 {
+            let q = HappinessQuery {
+                department_id: dep.clone(),
+                since: Some(from),
+                until: Some(to),
+                from: page * 100,
+                limit: 100,
+            };
+            let batch = desk.customer_happiness(&q).await?;
+            let n = batch.len();
+            for rating in batch {
+                match rating.rating {
+                    RatingValue::Good => r.good += 1,
+                    RatingValue::Okay => r.okay += 1,
+                    RatingValue::Bad => r.bad += 1,
+                    RatingValue::Other(_) => {}
+                }
+            }
+            if n < 100 {
+                break;
+            }
+        }
+        Ok::<_, crate::desk::DeskError>(r)
+    }
+    .await;
+    let counts = desk
+        .tickets_count_by_field(
+            &["statusType", "overDue"],
+            &CountQuery {
+                department_id: dep.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+    let (open, on_hold, overdue) = match counts {
+        Ok(c) => (
+            Figure::Known(c.get("statusType", Some("OPEN"))),
+            Figure::Known(c.get("statusType", Some("ONHOLD"))),
+            Figure::Known(c.get("overDue", None)),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "statistic unavailable: open / on hold / overdue");
+            (
+                Figure::Unavailable,
+                Figure::Unavailable,
+                Figure::Unavailable,
+            )
+        }
+    };
+    let unassigned = async {
+        let mut n = 0u64;
+        for page in 0..20u32 {
+            let q = TicketQuery {
+                from: page * 100,
+                limit: 100,
+                department_id: dep.clone(),
+                assignee: vec![AssigneeFilter::Unassigned],
+                status: vec!["Open".into(), "On Hold".into(), "Escalated".into()],
+                ..Default::default()
+            };
+            let items = desk.list_tickets(&q).await?;
+            let len = items.len();
+            n += len as u64;
+            if len < 100 {
+                break;
+            }
+        }
+        Ok::<_, crate::desk::DeskError>(n)
+    }
+    .await;
+    Stats {
+        from,
+        to,
+        created,
+        closed,
+        ratings: Figure::from(ratings, "ratings"),
+        top,
+        open,
+        on_hold,
+        overdue,
+        unassigned: Figure::from(unassigned, "unassigned"),
+    }
+}
