@@ -57,12 +57,15 @@ pub struct Stats {
     pub closed: Figure<u64>,
     pub ratings: Figure<Ratings>,
     /// Agents by tickets closed (the assignee at closing): name and count, ties by name.
-    pub top: Figure<Vec<(String, u64)>>,
+    pub top: Figure<TopAgents>,
     pub open: Figure<u64>,
     pub on_hold: Figure<u64>,
     pub overdue: Figure<u64>,
     pub unassigned: Figure<u64>,
 }
+
+/// Agents and their closes, most first.
+pub type TopAgents = Vec<(String, u64)>;
 
 /// One create or close, as the router saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,7 +115,7 @@ fn covers(store: &Store, from: DateTime<Utc>) -> bool {
         .is_some_and(|since| since <= from)
 }
 
-fn top3(closes: BTreeMap<String, u64>, agents: &Agents) -> Vec<(String, u64)> {
+fn top3(closes: BTreeMap<String, u64>, agents: &Agents) -> TopAgents {
     let mut v: Vec<(String, u64)> = closes
         .into_iter()
         .map(|(id, n)| (agents.name(&id).unwrap_or(&id).to_string(), n))
@@ -129,7 +132,7 @@ fn from_log(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     agents: &Agents,
-) -> Result<(u64, u64, Vec<(String, u64)>), StoreError> {
+) -> Result<(u64, u64, TopAgents), StoreError> {
     let (mut created, mut closed) = (0, 0);
     let mut closes: BTreeMap<String, u64> = BTreeMap::new();
     for (_, e) in store.tree::<String, LogEntry>(TreeName::Log).all()? {
