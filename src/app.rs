@@ -97,6 +97,9 @@ impl App {
         supervisor
             .deadline()
             .do_send(crate::actors::Attach(router.clone()));
+        supervisor
+            .digest()
+            .do_send(crate::actors::Attach(router.clone()));
         let webhook_id = Arc::new(RwLock::new(config.desk.webhook_id.clone()));
 
         let mut tasks = Vec::new();
