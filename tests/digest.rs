@@ -253,7 +253,7 @@ async fn a_run_missed_long_ago_is_not_caught_up() {
 
 #[actix_rt::test]
 async fn ja_and_en_summaries() {
-    let env = Env::start(&format!("{NOON}")).await;
+    let env = Env::start(NOON).await;
     let en = summaries(&tick(&env, Span::hours(2) + Span::seconds(1)).await);
     assert!(en.iter().any(|t| t.contains("All departments")));
     let mut ja = Env::start(NOON).await;
