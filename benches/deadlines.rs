@@ -22,12 +22,13 @@ const TICKETS: usize = 1_000_000;
 const FIRING: usize = 20_000;
 const WINDOW_SECS: i64 = 30;
 
-fn rss_mib() -> f64 {
+/// Resident memory now (`VmRSS`) or at its peak so far (`VmHWM`), in MiB.
+fn mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .map(|l| l.to_string())
         })
         .and_then(|l| {
@@ -103,12 +104,15 @@ fn main() {
     }
     let arm_secs = arm_started.elapsed().as_secs_f64();
 
+    // From here on the process stands for a restarted daemon: its peak is measured from now
+    // (writing 5 to clear_refs resets VmHWM).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     // Restart: open the store and rebuild the watcher's view (it counts the timers).
     let rebuild_started = Instant::now();
     let store = Store::open(&dir).expect("reopen");
     let tracked = Timers::new(&store).count().expect("count");
     let rebuild_secs = rebuild_started.elapsed().as_secs_f64();
-    let rss_after_rebuild = rss_mib();
+    let rss_after_rebuild = mib("VmRSS:");
     let counted = Timers::new(&store).count_slowly().expect("count");
     assert_eq!(
         counted, tracked,
@@ -136,7 +140,7 @@ fn main() {
             fired
         }
     });
-    let rss_peak = rss_mib();
+    let rss_peak = mib("VmHWM:");
     // The counter the rebuild used agrees with the timers themselves.
     let counted = Timers::new(&store).count_slowly().expect("count");
     assert_eq!(
@@ -169,7 +173,7 @@ fn main() {
          | arming 1M tickets (webhook path, one by one) | — | {arm_secs:.1} s |\n\
          | rebuild after restart (open store, count timers) | ≤ 10 s | {rebuild_secs:.2} s |\n\
          | resident memory after rebuild | ≤ 256 MiB | {rss_after_rebuild:.0} MiB |\n\
-         | resident memory while firing | ≤ 256 MiB | {rss_peak:.0} MiB |\n\
+         | peak resident memory after the restart (rebuild and firing) | ≤ 256 MiB | {rss_peak:.0} MiB |\n\
          | alerts fired in the {WINDOW_SECS}-s window | {FIRING} | {fired} (lateness measured on {n}) |\n\
          | alert lateness p50 | — | {p50:.3} s |\n\
          | alert lateness p99 | ≤ 1 s | {p99:.3} s |\n",

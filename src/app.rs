@@ -133,6 +133,11 @@ impl App {
             router.clone(),
             stop_rx.clone(),
         )));
+        tasks.push(actix_rt::spawn(crate::reconcile::run(
+            router.clone(),
+            webhook_id.clone(),
+            stop_rx.clone(),
+        )));
         {
             let (shared, mut stop) = (shared.clone(), stop_rx.clone());
             tasks.push(actix_rt::spawn(async move {

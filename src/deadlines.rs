@@ -238,7 +238,11 @@ impl<'a> Timers<'a> {
         let mut armed = self.armed_for(&timer.id)?;
         armed.keys.retain(|k| k != key);
         match &timer.kind {
-            TimerKind::Sla { offsets, .. } => armed.alerted.extend(offsets.iter().copied()),
+            // Only for the due date the record has now (a stale timer's offsets say nothing).
+            TimerKind::Sla { offsets, due } if armed.due == Some(*due) => {
+                armed.alerted.extend(offsets.iter().copied())
+            }
+            TimerKind::Sla { .. } => {}
             TimerKind::Reminder { .. } => armed.reminded.push(timer.fire_at.timestamp_millis()),
         }
         self.armed().insert(&timer.id, &armed)

@@ -226,14 +226,16 @@ impl Router {
                     })?;
             }
             // Arm, move or cancel its SLA alerts (answered before the event leaves the inbox).
-            if let Err(e) = deadline
+            // Not armed: the event stays in the inbox and is taken again.
+            deadline
                 .send(crate::actors::Track(t))
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|r| r)
-            {
-                tracing::warn!(error = %e, "deadline watcher did not take a ticket");
-            }
+                .map_err(|reason| StoreError::Corrupt {
+                    tree: "deadlines",
+                    reason,
+                })?;
         }
         if let Some(gone) = c.deleted_ticket
             && let Some(mut t) = tickets.remove(&gone)?
@@ -247,14 +249,15 @@ impl Router {
                 payload: event.payload.clone(),
                 done,
             };
-            if let Err(e) = deadline
+            deadline
                 .send(msg)
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|r| r)
-            {
-                tracing::warn!(error = %e, "deadline watcher did not take an activity");
-            }
+                .map_err(|reason| StoreError::Corrupt {
+                    tree: "deadlines",
+                    reason,
+                })?;
         }
         if let Some((id, a)) = c.activity {
             activities.insert(&id, &a)?;

@@ -28,6 +28,10 @@ const MAX_LIST_PAGES: u32 = 50;
 const MAX_SEARCH_PAGES: u32 = 10;
 /// Where the newest `modifiedTime` deskcliq has seen is kept.
 pub const NEWEST_KEY: &str = "newest_modified";
+/// How long a webhook may take to arrive: more recent changes are not searched yet.
+const WEBHOOK_LAG: chrono::Duration = chrono::Duration::minutes(2);
+/// Up to when reconciliation last searched.
+const RECONCILED_KEY: &str = "reconciled_until";
 
 /// What one run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -129,7 +133,8 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         let items = z.desk.list_tickets(&q).await.map_err(|e| e.to_string())?;
         let n = items.len();
         for t in items {
-            let Some(due) = t.due_date else { break 'walk };
+            // No due date: nothing to arm (wherever Desk sorts such tickets).
+            let Some(due) = t.due_date else { continue };
             if due > horizon {
                 break 'walk;
             }
@@ -158,12 +163,28 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
             .map_err(|e| e.to_string())?;
         return Ok(report);
     };
+    // From the last run (a few minutes' overlap), not from the newest webhook: a webhook missed
+    // while deskcliq was up is followed by later ones that would hide it. The diff against the
+    // snapshots makes the overlap harmless.
+    let since = match meta
+        .get(&RECONCILED_KEY.to_string())
+        .map_err(|e| e.to_string())?
+    {
+        Some(last) => (last - chrono::Duration::minutes(5)).min(since),
+        None => since,
+    };
+    // Changes of the last two minutes may still be on their way as webhooks: left to them (and
+    // to the next run), so nothing is reported twice.
+    let until = now - WEBHOOK_LAG;
+    if until <= since {
+        return Ok(report);
+    }
     let agents = router.directory.get();
     let mut lines: BTreeMap<Target, Vec<String>> = BTreeMap::new();
     let mut newest = since;
     for page in 0..MAX_SEARCH_PAGES {
         let q = TicketSearch {
-            modified: Some((since + chrono::Duration::milliseconds(1), now)),
+            modified: Some((since + chrono::Duration::milliseconds(1), until)),
             sort_by: Some(SearchSort::ModifiedTime),
             from: page * PAGE,
             limit: PAGE,
@@ -232,6 +253,8 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         };
         queue(&router.shared, &change, target, &config, &agents)?;
     }
+    meta.insert(&RECONCILED_KEY.to_string(), &until)
+        .map_err(|e| e.to_string())?;
     meta.insert(&NEWEST_KEY.to_string(), &newest)
         .map_err(|e| e.to_string())?;
     router.shared.metrics.reconcile_credits_per_day.set(

@@ -154,6 +154,13 @@ fn from_log(
     Ok((created, closed, top3(closes, agents)))
 }
 
+fn too_many(what: &str) -> crate::desk::DeskError {
+    crate::desk::DeskError::Decode {
+        what: what.to_string(),
+        reason: "more results than deskcliq pages through".into(),
+    }
+}
+
 /// Computes every figure for `department` (`None`: the org) over `[from, to)`.
 pub async fn compute(
     shared: &Shared,
@@ -187,7 +194,8 @@ pub async fn compute(
             let created = Figure::from(
                 desk.tickets_count(&CountQuery {
                     department_id: dep.clone(),
-                    created: Some((from, to)),
+                    // Desk's ranges include both ends; the window excludes its end.
+                    created: Some((from, to - chrono::Duration::milliseconds(1))),
                     ..Default::default()
                 })
                 .await,
@@ -201,7 +209,8 @@ pub async fn compute(
                     let q = TicketSearch {
                         status: vec!["${closed}".into()],
                         department_id: dep.clone(),
-                        modified: Some((from, to)),
+                        // Closed in the window but perhaps modified since: search up to now.
+                        modified: Some((from, shared.clock.now().max(to))),
                         from: page * 100,
                         limit: 100,
                         ..Default::default()
@@ -217,10 +226,11 @@ pub async fn compute(
                         }
                     }
                     if n < 100 {
-                        break;
+                        return Ok::<_, crate::desk::DeskError>((closed, closes));
                     }
                 }
-                Ok::<_, crate::desk::DeskError>((closed, closes))
+                // More than the pages walked: a count would be a guess.
+                Err(too_many("closed"))
             }
             .await;
             match closes {
@@ -257,10 +267,10 @@ pub async fn compute(
                 }
             }
             if n < 100 {
-                break;
+                return Ok::<_, crate::desk::DeskError>(r);
             }
         }
-        Ok::<_, crate::desk::DeskError>(r)
+        Err(too_many("ratings"))
     }
     .await;
     let counts = desk
@@ -302,10 +312,10 @@ pub async fn compute(
             let len = items.len();
             n += len as u64;
             if len < 100 {
-                break;
+                return Ok::<_, crate::desk::DeskError>(n);
             }
         }
-        Ok::<_, crate::desk::DeskError>(n)
+        Err(too_many("unassigned"))
     }
     .await;
     Stats {

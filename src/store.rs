@@ -199,7 +199,7 @@ impl Store {
         let db = sled::Config::new()
             .path(path.join("db"))
             // sled caches 1 GiB by default; deskcliq's working set is small.
-            .cache_capacity(32 << 20)
+            .cache_capacity(16 << 20)
             .open()
             .map_err(|source| StoreError::Open {
                 path: path.to_path_buf(),

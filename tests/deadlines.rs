@@ -23,6 +23,8 @@ fn due_ticket(env: &Env, minutes: i64, assignee: Option<&str>) -> String {
 
 /// Moves the clock and lets the watcher (ticking every 250 ms of real time) see it.
 async fn advance(env: &Env, by: Span) -> Vec<CliqRecord> {
+    // Changes made before are taken in (and armed or cancelled) before the clock moves.
+    env.settle().await;
     env.clock.advance(by);
     tokio::time::sleep(Duration::from_millis(600)).await;
     env.settle().await

@@ -92,7 +92,8 @@ fn expected_support(
 async fn figures_match_the_portal_from_the_log_and_from_the_api() {
     let env = Env::start("").await;
     build(&env).await;
-    let (from, to) = (t0() - Span::hours(1), env.clock.now() + Span::minutes(1));
+    // The log covers everything since the app started (t0).
+    let (from, to) = (t0(), env.clock.now() + Span::minutes(1));
     let shared = &env.app().router.shared;
     let agents = env.app().router.directory.get();
     // From the store's log (it has seen every create and close).
@@ -195,8 +196,18 @@ const NOON: &str = "[digest]\nschedule = \"0 12 * * *\"\n";
 
 async fn tick(env: &Env, by: Span) -> Vec<CliqRecord> {
     env.clock.advance(by);
+    // The actor looks every second; a run computes its figures before anything is queued.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    env.settle().await
+    let mut last = env.settle().await;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = env.settle().await;
+        if now.len() == last.len() {
+            return now;
+        }
+        last = now;
+    }
+    last
 }
 
 #[actix_rt::test]

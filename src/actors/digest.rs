@@ -107,12 +107,15 @@ impl DigestActor {
             None
         };
         let run = run.or_else(|| self.next.filter(|n| *n <= now));
-        let _ = self
-            .shared
-            .store
-            .tree::<String, DateTime<Utc>>(TreeName::Meta)
-            .insert(&ALIVE_KEY.to_string(), &now);
-        let Some(instant) = run else { return };
+        let Some(instant) = run else {
+            // Up, with nothing due: a run before now was not missed.
+            let _ = self
+                .shared
+                .store
+                .tree::<String, DateTime<Utc>>(TreeName::Meta)
+                .insert(&ALIVE_KEY.to_string(), &now);
+            return;
+        };
         if self.next.is_some_and(|n| n <= now) {
             let tz = self.config.org.timezone;
             self.next = self
@@ -124,10 +127,18 @@ impl DigestActor {
         }
         self.busy = true;
         let fut = send_summaries(self.shared.clone(), router, self.config.clone(), instant);
-        ctx.spawn(fut.into_actor(self).map(|result, act, _| {
+        ctx.spawn(fut.into_actor(self).map(move |result, act, _| {
             act.busy = false;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "daily summary failed");
+            match result {
+                // Sent (queued): only now is the run no longer "missed".
+                Ok(()) => {
+                    let _ = act
+                        .shared
+                        .store
+                        .tree::<String, DateTime<Utc>>(TreeName::Meta)
+                        .insert(&ALIVE_KEY.to_string(), &instant);
+                }
+                Err(e) => tracing::error!(error = %e, "daily summary failed"),
             }
         }));
     }
@@ -225,7 +236,11 @@ async fn send_summaries(
         }
     }
     for (channel, scope) in targets {
-        let key = format!("digest:{}@#{channel}", instant.timestamp_millis());
+        let scope_id = scope.as_ref().map(|(id, _)| id.as_str()).unwrap_or("org");
+        let key = format!(
+            "digest:{}:{scope_id}@#{channel}",
+            instant.timestamp_millis()
+        );
         if shared
             .store
             .tree::<String, crate::actors::outbox::Mark>(TreeName::Delivered)

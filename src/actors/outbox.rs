@@ -86,10 +86,14 @@ pub fn enqueue(
         attempts: 0,
         not_before: None,
     };
-    store
-        .tree::<u64, Queued>(TreeName::Outbox)
-        .insert(&store.next_id()?, &item)?;
-    Ok(true)
+    // The key's mark and the queued message are written together or not at all.
+    marks.insert_pair_if_absent(
+        &key.to_string(),
+        &Mark::Queued,
+        &store.tree::<u64, Queued>(TreeName::Outbox),
+        &store.next_id()?,
+        &item,
+    )
 }
 
 pub struct Outbox {
