@@ -81,6 +81,17 @@ pub struct LogEntry {
 /// Since when the log has every create and close, with no gap reconciliation found.
 const COVERED_SINCE: &str = "log_covered_since";
 
+fn time_key(t: DateTime<Utc>) -> String {
+    format!("{:016x}", t.timestamp_millis().max(0))
+}
+
+/// Forgets log entries before `before` (the summaries need a day of them).
+pub fn prune_log(store: &Store, before: DateTime<Utc>) -> Result<usize, StoreError> {
+    store
+        .tree::<String, LogEntry>(TreeName::Log)
+        .remove_before(&time_key(before))
+}
+
 fn log_key(e: &LogEntry) -> String {
     format!(
         "{:016x}|{}|{}",

@@ -508,6 +508,32 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
             .map_err(|e| self.err(e))
     }
 
+    /// The records with `from <= key < to`, in key order.
+    pub fn range(&self, from: &K, to: &K) -> Result<Vec<(K, V)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.sled()?.range(from.encode()..to.encode()) {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            let key = K::decode(&k).ok_or_else(|| StoreError::Corrupt {
+                tree: self.name.as_str(),
+                reason: "undecodable key".into(),
+            })?;
+            out.push((key, self.decode_value(&v)?));
+        }
+        Ok(out)
+    }
+
+    /// Removes every record whose key is below `to`; returns how many.
+    pub fn remove_before(&self, to: &K) -> Result<usize, StoreError> {
+        let tree = self.sled()?;
+        let mut n = 0;
+        for item in tree.range(..to.encode()) {
+            let (k, _) = item.map_err(|e| self.err(e))?;
+            tree.remove(k).map_err(|e| self.err(e))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// The first `n` records in key order.
     pub fn first(&self, n: usize) -> Result<Vec<(K, V)>, StoreError> {
         let mut out = Vec::new();

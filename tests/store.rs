@@ -173,3 +173,73 @@ async fn concurrent_commits_share_flushes() {
         store.commit_flushes()
     );
 }
+
+#[test]
+fn pruning_forgets_old_log_entries_closed_tickets_and_spent_alert_records() {
+    use chrono::{Duration, TimeZone, Utc};
+    use deskcliq::deadlines::Armed;
+    use deskcliq::notify::model::TicketSnapshot;
+    use deskcliq::stats::{LogEntry, record};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+    let entry = |days: i64, id: &str| LogEntry {
+        closed: false,
+        ticket_id: id.into(),
+        department_id: None,
+        assignee_id: None,
+        at: now - Duration::days(days),
+    };
+    record(&store, &entry(10, "old")).unwrap();
+    record(&store, &entry(1, "new")).unwrap();
+    let tickets = store.tree::<String, TicketSnapshot>(TreeName::Tickets);
+    let snap = |id: &str, closed: bool, days: i64| TicketSnapshot {
+        id: id.into(),
+        status_type: if closed { "Closed" } else { "Open" }.into(),
+        modified_time: Some(now - Duration::days(days)),
+        ..Default::default()
+    };
+    for t in [
+        snap("closed-long-ago", true, 40),
+        snap("closed-lately", true, 2),
+        snap("open-long-ago", false, 40),
+    ] {
+        tickets.insert(&t.id, &t).unwrap();
+    }
+    let armed = store.tree::<String, Armed>(TreeName::Armed);
+    armed
+        .insert(
+            &"spent".to_string(),
+            &Armed {
+                due: Some(now - Duration::days(3)),
+                alerted: vec![60, 30],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    armed
+        .insert(
+            &"pending".to_string(),
+            &Armed {
+                due: Some(now + Duration::days(1)),
+                keys: vec!["k".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+
+    deskcliq::actors::outbox::prune(&store, now).unwrap();
+
+    let log: Vec<String> = store
+        .tree::<String, LogEntry>(TreeName::Log)
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.ticket_id)
+        .collect();
+    assert_eq!(log, ["new"]);
+    let ids: Vec<String> = tickets.all().unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(ids, ["closed-lately", "open-long-ago"]);
+    let armed_ids: Vec<String> = armed.all().unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(armed_ids, ["pending"]);
+}

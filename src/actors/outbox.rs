@@ -382,6 +382,27 @@ pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
             n += 1;
         }
     }
+    n += crate::stats::prune_log(store, now - REMEMBER)?;
+    // Closed tickets untouched for a month, and their alert records.
+    let month = chrono::Duration::days(30);
+    let tickets = store.tree::<String, crate::notify::model::TicketSnapshot>(TreeName::Tickets);
+    let armed = store.tree::<String, crate::deadlines::Armed>(TreeName::Armed);
+    for (id, t) in tickets.all()? {
+        if t.status_type == "Closed" && t.modified_time.is_none_or(|m| m < now - month) {
+            tickets.remove(&id)?;
+            if armed.get(&id)?.is_some_and(|a| a.keys.is_empty()) {
+                armed.remove(&id)?;
+            }
+            n += 1;
+        }
+    }
+    // Alert records of due dates long past, with nothing left armed.
+    for (id, a) in armed.all()? {
+        if a.keys.is_empty() && a.due.is_some_and(|d| d < now - chrono::Duration::days(1)) {
+            armed.remove(&id)?;
+            n += 1;
+        }
+    }
     let seen = store.tree::<String, i64>(TreeName::Events);
     let cutoff = (now - REMEMBER).timestamp_millis();
     for (k, at) in seen.all()? {
