@@ -17,6 +17,8 @@ use crate::pipeline::Router;
 use crate::store::{StoreError, TreeName};
 
 const TICK: Duration = Duration::from_millis(250);
+/// A reminder more than this late (after downtime) is dropped, not sent.
+const REMINDER_TOO_LATE: chrono::Duration = chrono::Duration::hours(1);
 /// Timers fired in one go at most (the rest on the next tick).
 const BATCH: usize = 2_000;
 
@@ -339,6 +341,11 @@ pub async fn fire_due_into(shared: &Shared, router: &dyn AlertSink) -> Result<us
                     }
                     shared.metrics.alert_lateness_seconds.observe(late);
                 }
+            }
+            TimerKind::Reminder { .. } if now - timer.fire_at > REMINDER_TOO_LATE => {
+                // Fell due long ago (the daemon was down): a reminder that late helps nobody.
+                shared.metrics.deadlines_dropped_total.inc();
+                tracing::info!(activity = %timer.id, at = %timer.fire_at, "reminder dropped: more than an hour late");
             }
             TimerKind::Reminder {
                 kind,

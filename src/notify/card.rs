@@ -301,15 +301,8 @@ pub fn digest(stats: &crate::stats::Stats, config: &Config, scope: Option<&str>)
         Figure::Known(r) => {
             let share = r
                 .good_share()
-                .map(|p| format!(" ({p}% good)"))
+                .map(|p| fill(tx.good_share, &[("percent", &p.to_string())]))
                 .unwrap_or_default();
-            let share = if config.org.locale == crate::config::Locale::Ja {
-                r.good_share()
-                    .map(|p| format!("（良い {p}%）"))
-                    .unwrap_or_default()
-            } else {
-                share
-            };
             format!("{} / {} / {}{share}", r.good, r.okay, r.bad)
         }
         Figure::Unavailable => tx.unavailable.to_string(),
