@@ -211,14 +211,8 @@ async fn post_channel(
     q: web::Query<BotQuery>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let sender = match enter(&sim, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let msg = match check_message(&body, &["reply_to", "sync_message"]) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    let sender = or_answer!(enter(&sim, &req).await);
+    let msg = or_answer!(check_message(&body, &["reply_to", "sync_message"]));
     let now = sim.clock.now();
     let mut st = sim.state();
     let Some(channel) = st.cliq.channels.get(path.as_str()).cloned() else {
@@ -256,14 +250,11 @@ async fn post_bot_dm(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let sender = match enter(&sim, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let mut msg = match check_message(&body, &["userids", "broadcast", "sync_message"]) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    let sender = or_answer!(enter(&sim, &req).await);
+    let mut msg = or_answer!(check_message(
+        &body,
+        &["userids", "broadcast", "sync_message"]
+    ));
     let now = sim.clock.now();
     let mut st = sim.state();
     if !st.cliq.bots.contains(&path) {
@@ -424,10 +415,7 @@ async fn associate(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let sender = match enter(&sim, &req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let sender = or_answer!(enter(&sim, &req).await);
     let now = sim.clock.now();
     let mut st = sim.state();
     // 5 a minute per user, then a 5-minute lock.

@@ -9,6 +9,16 @@
 // Handlers answer errors as ready `HttpResponse`s; their size does not matter in a simulator.
 #![allow(clippy::result_large_err)]
 
+/// The value of `Ok`, or the `Err` response returned from the handler.
+macro_rules! or_answer {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(response) => return response,
+        }
+    };
+}
+
 mod accounts;
 mod cliq;
 mod desk;

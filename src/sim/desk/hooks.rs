@@ -186,14 +186,8 @@ pub(super) async fn create_webhook(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 1).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let obj = match body_object(&body) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 1).await);
+    let obj = or_answer!(body_object(&body));
     if let Err(r) = webhook_fields(&obj, true) {
         return r;
     }
@@ -256,10 +250,7 @@ pub(super) async fn create_webhook(
 }
 
 pub(super) async fn list_webhooks(sim: web::Data<Inner>, req: HttpRequest) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let st = sim.state();
     let items = st
         .desk
@@ -275,10 +266,7 @@ pub(super) async fn get_webhook(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 1).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 1).await);
     let st = sim.state();
     match st.desk.webhooks.iter().find(|w| w.id == *path) {
         Some(w) => with_weight(HttpResponse::Ok().json(w), 1),
@@ -292,14 +280,8 @@ pub(super) async fn patch_webhook(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 1).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let obj = match body_object(&body) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 1).await);
+    let obj = or_answer!(body_object(&body));
     if let Err(r) = webhook_fields(&obj, false) {
         return r;
     }
@@ -339,10 +321,7 @@ pub(super) async fn delete_webhook(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 1).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 1).await);
     let mut st = sim.state();
     let before = st.desk.webhooks.len();
     st.desk.webhooks.retain(|w| w.id != *path);

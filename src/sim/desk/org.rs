@@ -7,10 +7,7 @@ use serde_json::{Value, json};
 use super::*;
 
 pub(super) async fn list_agents(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let result = (|| -> Result<HttpResponse, HttpResponse> {
         let from = int_param(&q, "from", 0, 0, i64::MAX)? as usize;
         let limit = int_param(&q, "limit", 10, 0, 200)? as usize;
@@ -45,10 +42,7 @@ pub(super) async fn agents_by_ids(
     req: HttpRequest,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 1).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 1).await);
     let Some(ids) = csv(&q, "agentIds").filter(|ids| !ids.is_empty() && ids.len() <= 50) else {
         return bad_param("agentIds");
     };
@@ -71,10 +65,7 @@ pub(super) async fn list_departments(
     req: HttpRequest,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let result = (|| -> Result<HttpResponse, HttpResponse> {
         let from = int_param(&q, "from", 0, 0, i64::MAX)? as usize;
         let limit = int_param(&q, "limit", 200, 0, 200)? as usize;
@@ -104,10 +95,7 @@ pub(super) async fn get_department(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 1).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 1).await);
     let st = sim.state();
     let Some(d) = st.desk.departments.iter().find(|d| d.id == *path) else {
         return not_found();
@@ -155,10 +143,7 @@ pub(super) fn teams_response(st: &State, department: Option<&str>) -> HttpRespon
 }
 
 pub(super) async fn list_teams(sim: web::Data<Inner>, req: HttpRequest) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let st = sim.state();
     with_weight(teams_response(&st, None), 3)
 }
@@ -168,10 +153,7 @@ pub(super) async fn department_teams(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let st = sim.state();
     if !st.desk.departments.iter().any(|d| d.id == *path) {
         return not_found();
@@ -205,10 +187,7 @@ pub(super) async fn tickets_count(
     req: HttpRequest,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let st = sim.state();
     let resp = match counted(&st, &q) {
         Ok(t) => HttpResponse::Ok().json(json!({"count": t.len()})),
@@ -226,10 +205,7 @@ pub(super) async fn count_by_field(
     req: HttpRequest,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let known = [
         "statusType",
         "status",
@@ -246,10 +222,7 @@ pub(super) async fn count_by_field(
     };
     let now = sim.clock.now();
     let st = sim.state();
-    let tickets = match counted(&st, &q) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let tickets = or_answer!(counted(&st, &q));
     let mut out = serde_json::Map::new();
     let grouped = |f: &dyn Fn(&SimTicket) -> String| -> Value {
         let mut counts: Vec<(String, usize)> = Vec::new();
@@ -301,10 +274,7 @@ pub(super) async fn agents_tickets_count(
     req: HttpRequest,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let Some(ids) = csv(&q, "agentIds").filter(|i| !i.is_empty() && i.len() <= 50) else {
         return desk_invalid("agentIds", "is required (at most 50)");
     };
@@ -342,10 +312,7 @@ pub(super) async fn customer_happiness(
     req: HttpRequest,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let result = (|| -> Result<HttpResponse, HttpResponse> {
         let from = int_param(&q, "from", 0, 0, i64::MAX)? as usize;
         let limit = int_param(&q, "limit", 50, 1, 100)? as usize;

@@ -11,10 +11,7 @@ pub(super) async fn list_tickets(
     req: HttpRequest,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let result = (|| -> Result<HttpResponse, HttpResponse> {
         let from = int_param(&q, "from", 0, 0, i64::MAX)? as usize;
         let limit = int_param(&q, "limit", 25, 1, 100)? as usize;
@@ -82,10 +79,7 @@ pub(super) async fn search_tickets(
     req: HttpRequest,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let result = (|| -> Result<HttpResponse, HttpResponse> {
         let from = int_param(&q, "from", 0, 0, 999)? as usize;
         let limit = int_param(&q, "limit", 10, 1, 100)? as usize;
@@ -188,14 +182,8 @@ pub(super) async fn get_ticket(
     path: web::Path<String>,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 1).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let inc = match includes(&q) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 1).await);
+    let inc = or_answer!(includes(&q));
     let st = sim.state();
     let resp = match st.ticket(&path) {
         Some(t) => HttpResponse::Ok().json(with_includes(&st, t, &inc)),
@@ -232,14 +220,8 @@ pub(super) async fn update_ticket(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, _f) = match enter(&sim, &req, 1).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let obj = match body_object(&body) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let (user, _f) = or_answer!(enter(&sim, &req, 1).await);
+    let obj = or_answer!(body_object(&body));
     let now = sim.clock.now();
     let mut patch = TicketPatch::default();
     let parsed = (|| -> Result<(), HttpResponse> {
@@ -338,14 +320,8 @@ pub(super) async fn send_reply(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 1).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let obj = match body_object(&body) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 1).await);
+    let obj = or_answer!(body_object(&body));
     let now = sim.clock.now();
     let mut st = sim.state();
     let Some(ticket) = st.ticket(&path).cloned() else {
@@ -443,14 +419,8 @@ pub(super) async fn add_comment(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, _f) = match enter(&sim, &req, 1).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let obj = match body_object(&body) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let (user, _f) = or_answer!(enter(&sim, &req, 1).await);
+    let obj = or_answer!(body_object(&body));
     if let Some(k) = obj
         .keys()
         .find(|k| !["content", "isPublic", "contentType", "attachmentIds"].contains(&k.as_str()))
@@ -499,10 +469,7 @@ pub(super) async fn list_threads(
     path: web::Path<String>,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let (from, limit) = match (
         int_param(&q, "from", 0, 0, i64::MAX),
         int_param(&q, "limit", 25, 1, 100),
@@ -533,10 +500,7 @@ pub(super) async fn list_comments(
     path: web::Path<String>,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let from = match int_param(&q, "from", 0, 0, i64::MAX) {
         Ok(v) => v as usize,
         Err(r) => return r,
@@ -584,10 +548,7 @@ pub(super) fn tasks_response(
 }
 
 pub(super) async fn list_tasks(sim: web::Data<Inner>, req: HttpRequest, q: Query) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let st = sim.state();
     with_weight(tasks_response(&st, &q, None).unwrap_or_else(|e| e), 3)
 }
@@ -598,10 +559,7 @@ pub(super) async fn ticket_tasks(
     path: web::Path<String>,
     q: Query,
 ) -> HttpResponse {
-    let (_user, _f) = match enter(&sim, &req, 3).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (_user, _f) = or_answer!(enter(&sim, &req, 3).await);
     let st = sim.state();
     if st.ticket(&path).is_none() {
         return not_found();
