@@ -7,32 +7,13 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::app::{SUPPORT, config_text};
-use common::process::{point_webhook, start};
-use deskcliq::clock::Clock;
-use deskcliq::sim::{NewTicket, Simulator};
-
-const DEPARTMENT: &str =
-    "[[departments]]\nid = \"1892000000082069\"\nname = \"Support\"\nchannel = \"support\"\n";
+use common::app::SUPPORT;
+use common::process::{point_webhook, setup, start};
+use deskcliq::sim::NewTicket;
 
 #[actix_rt::test]
 async fn every_acknowledged_event_is_posted_after_a_sigkill() {
-    // Real time: the child's clock is the system's, and so must the JWTs' be.
-    let sim = Simulator::start(Clock::system()).await.unwrap();
-    sim.with(|st| st.add_channel("support", true));
-    let dir = tempfile::tempdir().unwrap();
-    let webhook_id = sim.with(|st| st.desk.new_id());
-    let text = config_text(
-        &sim,
-        &dir.path().join("state"),
-        &format!("{DEPARTMENT}[limits]\ncliq_posts_per_minute = 50\n"),
-    )
-    .replace(
-        "[desk]\n",
-        &format!("[desk]\nwebhook_id = \"{webhook_id}\"\n"),
-    );
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, text).unwrap();
+    let (sim, dir, config, webhook_id) = setup("[limits]\ncliq_posts_per_minute = 50\n").await;
 
     let (mut first, addr) = start(dir.path(), &config).await;
     point_webhook(&sim, &webhook_id, addr);

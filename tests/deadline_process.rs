@@ -5,13 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::app::{SUPPORT, config_text};
-use common::process::{point_webhook, start};
-use deskcliq::clock::Clock;
+use common::app::SUPPORT;
+use common::process::{point_webhook, setup, start};
 use deskcliq::sim::{NewTicket, Simulator};
-
-const DEPARTMENT: &str =
-    "[[departments]]\nid = \"1892000000082069\"\nname = \"Support\"\nchannel = \"support\"\n";
 
 fn alerts(sim: &Simulator) -> usize {
     sim.cliq_messages()
@@ -40,21 +36,7 @@ async fn metric(addr: std::net::SocketAddr, name: &str) -> f64 {
 
 #[actix_rt::test]
 async fn an_alert_armed_before_a_sigkill_fires_once_after_restart() {
-    let sim = Simulator::start(Clock::system()).await.unwrap();
-    sim.with(|st| st.add_channel("support", true));
-    let dir = tempfile::tempdir().unwrap();
-    let webhook_id = sim.with(|st| st.desk.new_id());
-    let text = config_text(
-        &sim,
-        &dir.path().join("state"),
-        &format!("{DEPARTMENT}[sla]\nalert_before_minutes = [60]\n"),
-    )
-    .replace(
-        "[desk]\n",
-        &format!("[desk]\nwebhook_id = \"{webhook_id}\"\n"),
-    );
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, text).unwrap();
+    let (sim, dir, config, webhook_id) = setup("[sla]\nalert_before_minutes = [60]\n").await;
 
     let (mut first, addr) = start(dir.path(), &config).await;
     point_webhook(&sim, &webhook_id, addr);

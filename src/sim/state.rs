@@ -308,12 +308,7 @@ impl State {
         }
         let after = t.clone();
         let events = self.events_for("Ticket_Update", &after.department_id, now, |wh| {
-            let prev = wh
-                .subscriptions
-                .get("Ticket_Update")
-                .and_then(|s| s.get("includePrevState"))
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false)
+            let prev = wants_prev_state(wh, "Ticket_Update")
                 .then(|| serde_json::to_value(&before).unwrap_or_default());
             (serde_json::to_value(&after).unwrap_or_default(), prev)
         });
@@ -405,12 +400,7 @@ impl State {
         t.modified_by = serde_json::json!({"id": actor});
         let after = t.clone();
         let events = self.events_for("Task_Update", &after.department_id, now, |wh| {
-            let prev = wh
-                .subscriptions
-                .get("Task_Update")
-                .and_then(|s| s.get("includePrevState"))
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false)
+            let prev = wants_prev_state(wh, "Task_Update")
                 .then(|| serde_json::to_value(&before).unwrap_or_default());
             (serde_json::to_value(&after).unwrap_or_default(), prev)
         });
@@ -509,6 +499,15 @@ impl State {
             })
             .collect()
     }
+}
+
+/// Whether webhook `wh` asked for `prevState` on `event` (`includePrevState: true`).
+fn wants_prev_state(wh: &SimWebhook, event: &str) -> bool {
+    wh.subscriptions
+        .get(event)
+        .and_then(|s| s.get("includePrevState"))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
 }
 
 /// The status type Desk gives a status name (custom statuses are Open).

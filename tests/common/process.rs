@@ -54,3 +54,29 @@ pub fn point_webhook(sim: &Simulator, id: &str, addr: std::net::SocketAddr) {
         });
     });
 }
+
+/// A real-time simulator (the child's clock is the system's, and so must the JWTs' be) with a
+/// `support` channel, and a config file for the binary: the Support department, a known
+/// webhook id, and `extra`. Returns the simulator, the directory, the config path and the id.
+pub async fn setup(extra: &str) -> (Simulator, tempfile::TempDir, std::path::PathBuf, String) {
+    const DEPARTMENT: &str =
+        "[[departments]]\nid = \"1892000000082069\"\nname = \"Support\"\nchannel = \"support\"\n";
+    let sim = Simulator::start(deskcliq::clock::Clock::system())
+        .await
+        .unwrap();
+    sim.with(|st| st.add_channel("support", true));
+    let dir = tempfile::tempdir().unwrap();
+    let webhook_id = sim.with(|st| st.desk.new_id());
+    let text = super::app::config_text(
+        &sim,
+        &dir.path().join("state"),
+        &format!("{DEPARTMENT}{extra}"),
+    )
+    .replace(
+        "[desk]\n",
+        &format!("[desk]\nwebhook_id = \"{webhook_id}\"\n"),
+    );
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, text).unwrap();
+    (sim, dir, config, webhook_id)
+}
