@@ -229,6 +229,37 @@ impl<'a> Timers<'a> {
         Ok(self.timers().first(1)?.into_iter().next())
     }
 
+    /// Marks as fired, without an alert of their own, the other SLA timers of `id` for `due`
+    /// that are already due at `now`; returns how many.
+    pub fn absorb_due(
+        &self,
+        fired_key: &str,
+        id: &str,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for k in self.armed_for(id)?.keys {
+            if k == fired_key {
+                continue;
+            }
+            let at = k
+                .split('|')
+                .next()
+                .and_then(|h| i64::from_str_radix(h, 16).ok());
+            if at.is_none_or(|ms| ms > now.timestamp_millis()) {
+                continue;
+            }
+            if let Some(t) = self.timers().get(&k)?
+                && matches!(&t.kind, TimerKind::Sla { due: d, .. } if *d == due)
+            {
+                self.fired(&k, &t)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Removes a fired timer and records what it sent.
     pub fn fired(&self, key: &str, timer: &Timer) -> Result<(), StoreError> {
         if self.timers().remove(&key.to_string())?.is_some() {

@@ -340,6 +340,9 @@ pub async fn fire_due_into(shared: &Shared, router: &dyn AlertSink) -> Result<us
                         break;
                     }
                     shared.metrics.alert_lateness_seconds.observe(late);
+                    // Other offsets of this due date that are due too (after downtime): this
+                    // alert, with the true time left, stands for them.
+                    done += timers.absorb_due(&key, &timer.id, *due, now)?;
                 }
             }
             TimerKind::Reminder { .. } if now - timer.fire_at > REMINDER_TOO_LATE => {
