@@ -186,15 +186,30 @@ fn a_clean_stop_releases_the_state_dir_for_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(&config, config_for(&d.state_dir, "")).unwrap();
-    let (mut again, notify, _stderr, _reader) = spawn(dir.path(), &config, &[], &[]);
+    let (mut again, notify, stderr, _reader) = spawn(dir.path(), &config, &[], &[]);
     notify
-        .set_read_timeout(Some(Duration::from_secs(30)))
+        .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut buf = [0u8; 1024];
-    let n = notify
-        .recv(&mut buf)
-        .expect("READY from the restarted daemon");
-    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    loop {
+        match notify.recv(&mut buf) {
+            Ok(n) if String::from_utf8_lossy(&buf[..n]).contains("READY=1") => break,
+            Ok(_) => {}
+            Err(_) => {
+                if let Some(status) = again.try_wait().unwrap() {
+                    panic!(
+                        "the restarted daemon exited ({status}):\n{}",
+                        stderr.lock().unwrap()
+                    );
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no READY from the restarted daemon"
+                );
+            }
+        }
+    }
     let _ = again.kill();
     let _ = again.wait();
 }
