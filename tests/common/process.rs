@@ -13,13 +13,26 @@ pub async fn start(
     let dir = dir.to_path_buf();
     let config = config.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let (child, notify, _stderr, _reader) = super::spawn(&dir, &config, &[], &[]);
+        let (mut child, notify, stderr, _reader) = super::spawn(&dir, &config, &[], &[]);
         notify
-            .set_read_timeout(Some(Duration::from_secs(30)))
+            .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         let mut buf = [0u8; 4096];
         loop {
-            let n = notify.recv(&mut buf).expect("READY=1 from deskcliq");
+            let n = match notify.recv(&mut buf) {
+                Ok(n) => n,
+                Err(_) => {
+                    if let Some(status) = child.try_wait().unwrap() {
+                        panic!("deskcliq exited ({status}):\n{}", stderr.lock().unwrap());
+                    }
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "no READY=1 from deskcliq"
+                    );
+                    continue;
+                }
+            };
             let msg = String::from_utf8_lossy(&buf[..n]).to_string();
             if let Some(addr) = msg
                 .lines()
