@@ -228,7 +228,28 @@ fn pruning_forgets_old_log_entries_closed_tickets_and_spent_alert_records() {
         )
         .unwrap();
 
+    let activities =
+        store.tree::<String, deskcliq::notify::classify::ActivitySnapshot>(TreeName::Activities);
+    let act = |closed: bool, days: i64| deskcliq::notify::classify::ActivitySnapshot {
+        closed,
+        modified: Some(now - Duration::days(days)),
+    };
+    activities
+        .insert(&"done-long-ago".to_string(), &act(true, 40))
+        .unwrap();
+    activities
+        .insert(&"open".to_string(), &act(false, 40))
+        .unwrap();
+
     deskcliq::actors::outbox::prune(&store, now).unwrap();
+
+    let act_ids: Vec<String> = activities
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(act_ids, ["open"]);
 
     let log: Vec<String> = store
         .tree::<String, LogEntry>(TreeName::Log)

@@ -396,6 +396,15 @@ pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
             n += 1;
         }
     }
+    // Closed activities untouched for a month.
+    let activities =
+        store.tree::<String, crate::notify::classify::ActivitySnapshot>(TreeName::Activities);
+    for (id, a) in activities.all()? {
+        if a.closed && a.modified.is_none_or(|m| m < now - month) {
+            activities.remove(&id)?;
+            n += 1;
+        }
+    }
     // Alert records of due dates long past, with nothing left armed.
     for (id, a) in armed.all()? {
         if a.keys.is_empty() && a.due.is_some_and(|d| d < now - chrono::Duration::days(1)) {

@@ -12,6 +12,9 @@ use crate::desk::lenient;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivitySnapshot {
     pub closed: bool,
+    /// When Desk last changed it (for forgetting old closed ones).
+    #[serde(default)]
+    pub modified: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The outcome of one event.
@@ -278,7 +281,8 @@ pub fn classify(
                     ));
                 }
             }
-            out.activity = Some((id, ActivitySnapshot { closed }));
+            let modified = lenient_time(p, "modifiedTime").or(event.event_time);
+            out.activity = Some((id, ActivitySnapshot { closed, modified }));
             out.activity_event = Some((kind, closed || t.ends_with("_Delete")));
         }
         t if t.starts_with("Agent_") => out.agents_changed = true,
@@ -385,7 +389,10 @@ mod tests {
             &done,
             None,
             |_| None,
-            Some(&ActivitySnapshot { closed: false }),
+            Some(&ActivitySnapshot {
+                closed: false,
+                modified: None,
+            }),
         );
         assert_eq!(c.changes[0].kind.tag(), "activity_done");
         assert_eq!(c.changes[0].actor.as_deref(), Some("8"));
@@ -394,7 +401,10 @@ mod tests {
                 &done,
                 None,
                 |_| None,
-                Some(&ActivitySnapshot { closed: true })
+                Some(&ActivitySnapshot {
+                    closed: true,
+                    modified: None
+                })
             )
             .changes
             .is_empty()
