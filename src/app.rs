@@ -51,6 +51,14 @@ impl App {
         tracing::info!(store = %store.path().display(), "store open");
         // A new store logs every create and close from now on.
         crate::stats::covered_from(&store, clock.now(), false)?;
+        // Down for more than a minute: creates and closes of that time may be missing from the
+        // log, so figures of windows before now come from Desk.
+        let alive = store
+            .tree::<String, chrono::DateTime<chrono::Utc>>(crate::store::TreeName::Meta)
+            .get(&crate::actors::digest::ALIVE_KEY.to_string())?;
+        if alive.is_some_and(|t| clock.now() - t > chrono::Duration::minutes(1)) {
+            crate::stats::covered_from(&store, clock.now(), true)?;
+        }
 
         let tokens = Arc::new(
             crate::oauth::service_tokens(&config, store.clone(), clock.clone(), metrics.clone())

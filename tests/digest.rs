@@ -293,3 +293,31 @@ async fn ja_and_en_summaries() {
         card.message
     );
 }
+
+#[actix_rt::test]
+async fn after_downtime_the_log_no_longer_speaks_for_the_day() {
+    let mut env = Env::start("").await;
+    ticket(&env, SUPPORT, None, None);
+    env.settle().await;
+    tick(&env, Span::seconds(2)).await;
+    let app = env.app.take().unwrap();
+    app.stop().await.unwrap();
+    env.clock.advance(Span::minutes(10));
+    env.restart().await;
+    // The figures now come from Desk: make its count fail to see it.
+    env.sim.inject(Fault {
+        path_contains: "/ticketsCount".into(),
+        kind: FaultKind::Status(500),
+        times: 10,
+    });
+    let (from, to) = (t0(), env.clock.now());
+    let s = compute(
+        &env.app().router.shared,
+        &env.app().router.directory.get(),
+        Some(SUPPORT),
+        from,
+        to,
+    )
+    .await;
+    assert_eq!(s.created, Figure::Unavailable);
+}

@@ -20,7 +20,7 @@ use crate::store::TreeName;
 
 const TICK: Duration = Duration::from_secs(1);
 /// Where the daemon records that it is up (to tell a run missed while it was down).
-const ALIVE_KEY: &str = "digest_alive";
+pub const ALIVE_KEY: &str = "digest_alive";
 
 pub struct DigestActor {
     shared: Shared,

@@ -4,7 +4,7 @@
 
 pub mod deadline;
 mod department;
-mod digest;
+pub mod digest;
 mod dm;
 mod guard;
 pub mod outbox;
