@@ -294,11 +294,7 @@ async fn after_downtime_an_alert_for_a_ticket_already_past_due_is_dropped_and_co
     due_ticket(&env, 90, None);
     env.settle().await;
     // Down from now until past the due time.
-    if let Some(app) = env.app.take() {
-        app.stop().await.unwrap();
-    }
-    env.clock.advance(Span::minutes(100));
-    env.restart().await;
+    env.down_for(Span::minutes(100)).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     let msgs = env.settle().await;
     assert!(alerts(&msgs).is_empty(), "{msgs:?}");
@@ -314,12 +310,8 @@ async fn offsets_that_fell_due_during_downtime_give_one_alert() {
     let mut env = Env::start("").await;
     due_ticket(&env, 90, None);
     env.settle().await;
-    if let Some(app) = env.app.take() {
-        app.stop().await.unwrap();
-    }
     // Down through both the 60- and the 30-minute alerts; back 15 minutes before due.
-    env.clock.advance(Span::minutes(75));
-    env.restart().await;
+    env.down_for(Span::minutes(75)).await;
     let msgs = advance(&env, Span::seconds(1)).await;
     assert_eq!(alerts(&msgs), ["*⏰ Due in 15 min*"]);
     assert!(alerts(&advance(&env, Span::minutes(10)).await).len() == 1);

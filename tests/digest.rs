@@ -241,10 +241,8 @@ async fn a_department_on_the_org_channel_gets_no_second_summary() {
 async fn a_run_missed_while_down_is_caught_up_once_if_recent() {
     let mut env = Env::start(NOON).await;
     tick(&env, Span::hours(1)).await; // 11:00, alive
-    let app = env.app.take().unwrap();
-    app.stop().await.unwrap();
-    env.clock.advance(Span::hours(2)); // down at 12:00, back at 13:00
-    env.restart().await;
+    // Down at 12:00, back at 13:00.
+    env.down_for(Span::hours(2)).await;
     assert_eq!(summaries(&tick(&env, Span::seconds(1)).await).len(), 3);
     // Restarted after sending: no repeat.
     env.restart().await;
@@ -255,10 +253,8 @@ async fn a_run_missed_while_down_is_caught_up_once_if_recent() {
 async fn a_run_missed_long_ago_is_not_caught_up() {
     let mut env = Env::start(NOON).await;
     tick(&env, Span::hours(1)).await;
-    let app = env.app.take().unwrap();
-    app.stop().await.unwrap();
-    env.clock.advance(Span::hours(8)); // back at 19:00: 7 h after the run
-    env.restart().await;
+    // Back at 19:00: 7 h after the run.
+    env.down_for(Span::hours(8)).await;
     assert!(summaries(&tick(&env, Span::seconds(1)).await).is_empty());
 }
 
@@ -300,10 +296,7 @@ async fn after_downtime_the_log_no_longer_speaks_for_the_day() {
     ticket(&env, SUPPORT, None, None);
     env.settle().await;
     tick(&env, Span::seconds(2)).await;
-    let app = env.app.take().unwrap();
-    app.stop().await.unwrap();
-    env.clock.advance(Span::minutes(10));
-    env.restart().await;
+    env.down_for(Span::minutes(10)).await;
     // The figures now come from Desk: make its count fail to see it.
     env.sim.inject(Fault {
         path_contains: "/ticketsCount".into(),

@@ -100,19 +100,8 @@ async fn a_throttle_answer_stops_all_sending_for_ten_minutes() {
         ..Default::default()
     });
     // The lockout is recorded before the clock moves on.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !env
-        .app()
-        .metrics
-        .render()
-        .contains("deskcliq_deliveries_total{outcome=\"throttled\"} 1")
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "throttle not recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    env.wait_metric("deskcliq_deliveries_total{outcome=\"throttled\"} 1")
+        .await;
     env.sim.create_ticket(NewTicket {
         subject: "b".into(),
         department_id: SUPPORT.into(),
@@ -191,19 +180,8 @@ async fn a_server_error_is_retried_with_backoff() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The retry is scheduled before the clock moves on; the backoff runs on the controlled clock.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !env
-        .app()
-        .metrics
-        .render()
-        .contains("deskcliq_deliveries_total{outcome=\"retried\"} 1")
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "retry not scheduled"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    env.wait_metric("deskcliq_deliveries_total{outcome=\"retried\"} 1")
+        .await;
     env.clock.advance(Span::minutes(6));
     let msgs = env.settle().await;
     assert_eq!(msgs.len(), 1);

@@ -204,6 +204,24 @@ impl Env {
         self.app = Some(app);
     }
 
+    /// Stops the app, lets `span` of the controlled clock pass, and starts it again (downtime).
+    pub async fn down_for(&mut self, span: chrono::Duration) {
+        if let Some(app) = self.app.take() {
+            app.stop().await.unwrap();
+        }
+        self.clock.advance(span);
+        self.restart().await;
+    }
+
+    /// Waits until `/metrics` shows `line` (something the app does in the background).
+    pub async fn wait_metric(&self, line: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !self.app().metrics.render().contains(line) {
+            assert!(tokio::time::Instant::now() < deadline, "never saw {line}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits until the inbox is empty (every delivered event taken in and routed).
     pub async fn drained(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
