@@ -110,6 +110,7 @@ impl App {
             .do_send(crate::actors::Attach(router.clone()));
         let webhook_id = Arc::new(RwLock::new(config.desk.webhook_id.clone()));
 
+        let commands = Arc::new(crate::commands::Service::new(router.clone()));
         let mut tasks = Vec::new();
         {
             let (shared, directory, stale, mut stop) = (
@@ -147,12 +148,15 @@ impl App {
             stop_rx.clone(),
         )));
         {
-            let (shared, mut stop) = (shared.clone(), stop_rx.clone());
+            let (shared, commands, mut stop) = (shared.clone(), commands.clone(), stop_rx.clone());
             tasks.push(actix_rt::spawn(async move {
                 loop {
                     tokio::select! {
                         _ = tokio::time::sleep(PRUNE_EVERY) => {}
                         _ = stop.changed() => return,
+                    }
+                    if let Err(e) = commands.prune() {
+                        tracing::warn!(error = %e, "cannot prune command answers");
                     }
                     match crate::actors::outbox::prune(&shared.store, shared.clock.now()) {
                         Ok(n) if n > 0 => tracing::info!(
@@ -177,6 +181,7 @@ impl App {
             jwks: Arc::new(crate::jwks::JwksCache::new(&config.zoho.urls.jwks)),
             webhook_id: webhook_id.clone(),
             wake,
+            commands: commands.clone(),
         };
         let (server, addrs) = http::bind(config.server.listen, state)?;
         let handle = server.handle();

@@ -10,6 +10,7 @@ pub mod actors;
 pub mod app;
 pub mod cli;
 pub mod cliq;
+pub mod commands;
 pub mod clock;
 pub mod config;
 pub mod daemon;

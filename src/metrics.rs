@@ -34,6 +34,8 @@ pub struct Metrics {
     pub deadlines_dropped_total: IntCounter,
     pub alert_lateness_seconds: Histogram,
     pub reconcile_credits_per_day: IntGauge,
+    pub commands_total: IntCounterVec,
+    pub command_desk_credits_total: IntCounterVec,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +108,20 @@ impl Metrics {
                 ),
                 &["type", "outcome"],
             )?,
+            commands_total: IntCounterVec::new(
+                opts(
+                    "commands_total",
+                    "Cliq commands, bot messages and buttons answered, by name and outcome",
+                ),
+                &["name", "outcome"],
+            )?,
+            command_desk_credits_total: IntCounterVec::new(
+                opts(
+                    "command_desk_credits_total",
+                    "Desk credits spent answering Cliq commands, by name",
+                ),
+                &["name"],
+            )?,
             deliveries_total: IntCounterVec::new(
                 opts(
                     "deliveries_total",
@@ -172,6 +188,9 @@ impl Metrics {
         m.registry
             .register(Box::new(m.webhook_events_total.clone()))?;
         m.registry.register(Box::new(m.deliveries_total.clone()))?;
+        m.registry.register(Box::new(m.commands_total.clone()))?;
+        m.registry
+            .register(Box::new(m.command_desk_credits_total.clone()))?;
         m.registry.register(Box::new(m.outbox_depth.clone()))?;
         m.registry
             .register(Box::new(m.outbox_oldest_age_seconds.clone()))?;

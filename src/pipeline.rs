@@ -84,6 +84,7 @@ impl Directory {
                 id: a.id,
                 email: a.email,
                 zuid: a.zuid,
+                departments: a.associated_department_ids,
             })
             .collect();
         let n = list.len();

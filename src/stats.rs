@@ -172,6 +172,24 @@ fn too_many(what: &str) -> crate::desk::DeskError {
     }
 }
 
+/// Which figures to compute (the others are left unavailable, and cost nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Want {
+    /// Created, closed and the top agents of the window.
+    pub activity: bool,
+    pub ratings: bool,
+    /// Open, on hold, overdue and unassigned now.
+    pub pending: bool,
+}
+
+impl Want {
+    pub const ALL: Want = Want {
+        activity: true,
+        ratings: true,
+        pending: true,
+    };
+}
+
 /// Computes every figure for `department` (`None`: the org) over `[from, to)`.
 pub async fn compute(
     shared: &Shared,
@@ -179,6 +197,18 @@ pub async fn compute(
     department: Option<&str>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+) -> Stats {
+    compute_some(shared, agents, department, from, to, Want::ALL).await
+}
+
+/// Computes the figures `want` asks for.
+pub async fn compute_some(
+    shared: &Shared,
+    agents: &Agents,
+    department: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    want: Want,
 ) -> Stats {
     let unavailable = || Stats {
         from,
@@ -197,7 +227,10 @@ pub async fn compute(
     };
     let desk = &z.desk;
     let dep = department.map(str::to_string);
-    let (created, closed, top) = match covers(&shared.store, from)
+    let (created, closed, top) = if !want.activity {
+        (Figure::Unavailable, Figure::Unavailable, Figure::Unavailable)
+    } else {
+        match covers(&shared.store, from)
         .then(|| from_log(&shared.store, department, from, to, agents))
     {
         Some(Ok((c, d, t))) => (Figure::Known(c), Figure::Known(d), Figure::Known(t)),
@@ -256,8 +289,12 @@ pub async fn compute(
                 }
             }
         }
+    }
     };
-    let ratings = async {
+    let ratings = if !want.ratings {
+        Figure::Unavailable
+    } else {
+        Figure::from(async {
         let mut r = Ratings::default();
         for page in 0..20u32 {
             let q = HappinessQuery {
@@ -283,17 +320,23 @@ pub async fn compute(
         }
         Err(too_many("ratings"))
     }
-    .await;
-    let counts = desk
-        .tickets_count_by_field(
+    .await, "ratings")
+    };
+    let counts = if !want.pending {
+        None
+    } else {
+        Some(desk.tickets_count_by_field(
             &["statusType", "overDue"],
             &CountQuery {
                 department_id: dep.clone(),
                 ..Default::default()
             },
         )
-        .await;
+        .await)
+    };
     let (open, on_hold, overdue) = match counts {
+        None => (Figure::Unavailable, Figure::Unavailable, Figure::Unavailable),
+        Some(counts) => match counts {
         Ok(c) => (
             Figure::Known(c.get("statusType", Some("OPEN"))),
             Figure::Known(c.get("statusType", Some("ONHOLD"))),
@@ -307,8 +350,12 @@ pub async fn compute(
                 Figure::Unavailable,
             )
         }
+        },
     };
-    let unassigned = async {
+    let unassigned = if !want.pending {
+        Figure::Unavailable
+    } else {
+        Figure::from(async {
         let mut n = 0u64;
         for page in 0..20u32 {
             let q = TicketQuery {
@@ -328,17 +375,18 @@ pub async fn compute(
         }
         Err(too_many("unassigned"))
     }
-    .await;
+    .await, "unassigned")
+    };
     Stats {
         from,
         to,
         created,
         closed,
-        ratings: Figure::from(ratings, "ratings"),
+        ratings,
         top,
         open,
         on_hold,
         overdue,
-        unassigned: Figure::from(unassigned, "unassigned"),
+        unassigned,
     }
 }

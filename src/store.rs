@@ -80,10 +80,12 @@ pub enum TreeName {
     Armed,
     /// Tickets created and closed, by time: the daily summary's figures.
     Log,
+    /// Command answers kept for a day, for their Post here button (by answer id).
+    Answers,
 }
 
 impl TreeName {
-    pub const ALL: [TreeName; 13] = [
+    pub const ALL: [TreeName; 14] = [
         TreeName::Inbox,
         TreeName::Tickets,
         TreeName::Deadlines,
@@ -97,6 +99,7 @@ impl TreeName {
         TreeName::Dead,
         TreeName::Armed,
         TreeName::Log,
+        TreeName::Answers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +117,7 @@ impl TreeName {
             TreeName::Dead => "dead",
             TreeName::Armed => "armed",
             TreeName::Log => "log",
+            TreeName::Answers => "answers",
         }
     }
 }

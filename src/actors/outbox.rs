@@ -73,6 +73,18 @@ pub fn enqueue(
     card: &Card,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    enqueue_json(store, key, target, card.message.to_json(), &card.line, now)
+}
+
+/// [`enqueue`] for a message already in Cliq's JSON (a kept command answer).
+pub fn enqueue_json(
+    store: &Store,
+    key: &str,
+    target: Target,
+    message: serde_json::Value,
+    line: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let marks = store.tree::<String, Mark>(TreeName::Delivered);
     if marks.contains(&key.to_string())? {
         return Ok(false);
@@ -80,8 +92,8 @@ pub fn enqueue(
     let item = Queued {
         key: key.to_string(),
         target,
-        message: card.message.to_json(),
-        line: crate::cliq::message::truncate(&card.line, LINE_MAX),
+        message,
+        line: crate::cliq::message::truncate(line, LINE_MAX),
         enqueued_at: now,
         attempts: 0,
         not_before: None,

@@ -75,7 +75,7 @@ pub struct TicketQuery {
 }
 
 impl TicketQuery {
-    pub(super) fn to_query(&self) -> Vec<(&'static str, String)> {
+    pub fn to_query(&self) -> Vec<(&'static str, String)> {
         let mut q = vec![("from", self.from.to_string())];
         if self.limit > 0 {
             q.push(("limit", self.limit.min(100).to_string()));
@@ -148,7 +148,7 @@ pub struct TicketSearch {
 }
 
 impl TicketSearch {
-    pub(super) fn to_query(&self) -> Vec<(&'static str, String)> {
+    pub fn to_query(&self) -> Vec<(&'static str, String)> {
         let mut q = vec![("from", self.from.min(999).to_string())];
         if self.limit > 0 {
             q.push(("limit", self.limit.min(100).to_string()));
@@ -333,7 +333,7 @@ pub struct CountQuery {
 }
 
 impl CountQuery {
-    pub(super) fn to_query(&self) -> Vec<(&'static str, String)> {
+    pub fn to_query(&self) -> Vec<(&'static str, String)> {
         let mut q = Vec::new();
         if let Some(d) = &self.department_id {
             q.push(("departmentId", d.clone()));
@@ -364,7 +364,7 @@ pub struct HappinessQuery {
 }
 
 impl HappinessQuery {
-    pub(super) fn to_query(&self) -> Vec<(&'static str, String)> {
+    pub fn to_query(&self) -> Vec<(&'static str, String)> {
         let mut q = vec![
             (
                 "department",

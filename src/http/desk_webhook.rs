@@ -5,7 +5,6 @@
 use std::sync::atomic::Ordering;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt as _;
 
 use super::AppState;
 use crate::notify::event::{InboxEvent, parse_body};
@@ -17,11 +16,7 @@ pub const MAX_BODY: usize = 1 << 20;
 /// Leeway for `exp` against clock skew.
 const JWT_LEEWAY_SECS: i64 = 60;
 
-fn text(status: actix_web::http::StatusCode, reason: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/plain; charset=utf-8")
-        .body(format!("{reason}\n"))
-}
+use super::text;
 
 /// Compares without leaking, through timing, how much (or how long a prefix) matched: the
 /// digests are compared in full, whatever the inputs' lengths.
@@ -46,26 +41,10 @@ pub async fn handle(
     if !constant_time_eq(token.as_bytes(), config.desk.webhook_token.expose()) {
         return text(S::NOT_FOUND, "not found");
     }
-    let declared = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY) {
-        return text(S::PAYLOAD_TOO_LARGE, "body over 1 MiB");
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        match chunk {
-            Ok(c) => {
-                if body.len() + c.len() > MAX_BODY {
-                    return text(S::PAYLOAD_TOO_LARGE, "body over 1 MiB");
-                }
-                body.extend_from_slice(&c);
-            }
-            Err(e) => return text(S::BAD_REQUEST, &format!("cannot read the body: {e}")),
-        }
-    }
+    let body = match super::read_body(&req, &mut payload, MAX_BODY).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     // Desk validates a new webhook URL with a GET (or an empty POST) and needs 200.
     let trimmed = body
         .iter()

@@ -2,6 +2,7 @@
 //! (`/healthz`, `/readyz`, `/metrics`); the webhook, Cliq and OAuth routes hang off the
 //! same app.
 
+pub mod cliq_callback;
 pub mod desk_webhook;
 
 use std::net::SocketAddr;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub webhook_id: Arc<RwLock<Option<String>>>,
     /// Wakes the router after events were stored.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Answers Cliq's callbacks.
+    pub commands: Arc<crate::commands::Service>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +75,48 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/webhooks/desk/{token}",
             web::post().to(desk_webhook::handle),
-        );
+        )
+        .route("/cliq/callback", web::post().to(cliq_callback::handle));
+}
+
+/// A plain-text answer with `reason`.
+pub(crate) fn text(status: actix_web::http::StatusCode, reason: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("{reason}\n"))
+}
+
+/// The whole body, refused with 413 past `limit` (declared or streamed) and 400 when it
+/// cannot be read.
+pub(crate) async fn read_body(
+    req: &actix_web::HttpRequest,
+    payload: &mut web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, HttpResponse> {
+    use actix_web::http::StatusCode as S;
+    use futures_util::StreamExt as _;
+    let too_large = || text(S::PAYLOAD_TOO_LARGE, &format!("body over {} bytes", limit));
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        match chunk {
+            Ok(c) => {
+                if body.len() + c.len() > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&c);
+            }
+            Err(e) => return Err(text(S::BAD_REQUEST, &format!("cannot read the body: {e}"))),
+        }
+    }
+    Ok(body)
 }
 
 async fn healthz() -> HttpResponse {

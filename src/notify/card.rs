@@ -41,7 +41,7 @@ fn department_name(config: &Config, id: Option<&str>) -> String {
 
 /// `url` if it points at this portal's Desk (its host, or a host of the same Zoho domain):
 /// a webhook body is not signed, so its `webUrl` must not become a button to anywhere.
-fn desk_link(url: &str, config: &Config) -> Option<String> {
+pub(crate) fn desk_link(url: &str, config: &Config) -> Option<String> {
     let u = url::Url::parse(url).ok()?;
     if !matches!(u.scheme(), "https" | "http") {
         return None;
@@ -285,14 +285,21 @@ pub fn summary(lines: &[String], config: &Config) -> Message {
         .with_slide(Slide::table(None, &["#", tx.label_change], rows))
 }
 
-/// The daily summary of `stats` for `scope` (a department's name, or `None` for the org).
-pub fn digest(stats: &crate::stats::Stats, config: &Config, scope: Option<&str>) -> Message {
+/// A figure of the statistics, for picking some of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatKey {
+    Created,
+    Closed,
+    Ratings,
+    Open,
+    OnHold,
+    Overdue,
+    Unassigned,
+}
+
+/// Every figure of `stats` as (key, label, value) in `tx`'s words.
+pub fn stat_pairs(stats: &crate::stats::Stats, tx: &Texts) -> Vec<(StatKey, String, String)> {
     use crate::stats::Figure;
-    let tx = texts(config.org.locale);
-    let tz = config.org.timezone;
-    let scope = scope
-        .map(|s| inert(s, 60))
-        .unwrap_or_else(|| tx.digest_all.to_string());
     let n = |f: &Figure<u64>| match f {
         Figure::Known(v) => v.to_string(),
         Figure::Unavailable => tx.unavailable.to_string(),
@@ -307,19 +314,49 @@ pub fn digest(stats: &crate::stats::Stats, config: &Config, scope: Option<&str>)
         }
         Figure::Unavailable => tx.unavailable.to_string(),
     };
+    vec![
+        (StatKey::Created, tx.stat_created.to_string(), n(&stats.created)),
+        (StatKey::Closed, tx.stat_closed.to_string(), n(&stats.closed)),
+        (StatKey::Ratings, tx.stat_ratings.to_string(), ratings),
+        (StatKey::Open, tx.stat_open.to_string(), n(&stats.open)),
+        (StatKey::OnHold, tx.stat_on_hold.to_string(), n(&stats.on_hold)),
+        (StatKey::Overdue, tx.stat_overdue.to_string(), n(&stats.overdue)),
+        (StatKey::Unassigned, tx.stat_unassigned.to_string(), n(&stats.unassigned)),
+    ]
+}
+
+/// The top agents of `stats` as a slide (a sentence when nobody closed or it is unknown).
+pub fn top_slide(stats: &crate::stats::Stats, tx: &Texts, title: Option<&str>) -> Slide {
+    use crate::stats::Figure;
+    let title = title.unwrap_or(tx.stat_top);
+    match &stats.top {
+        Figure::Known(top) if !top.is_empty() => Slide::table(
+            Some(title),
+            &[tx.stat_agent, tx.stat_count],
+            top.iter()
+                .map(|(name, c)| vec![inert(name, 60), c.to_string()])
+                .collect(),
+        ),
+        Figure::Known(_) => Slide::text(Some(title), tx.nobody_closed),
+        Figure::Unavailable => Slide::text(Some(title), tx.unavailable),
+    }
+}
+
+/// The daily summary of `stats` for `scope` (a department's name, or `None` for the org).
+pub fn digest(stats: &crate::stats::Stats, config: &Config, scope: Option<&str>) -> Message {
+    let tx = texts(config.org.locale);
+    let tz = config.org.timezone;
+    let scope = scope
+        .map(|s| inert(s, 60))
+        .unwrap_or_else(|| tx.digest_all.to_string());
     let date = stats.to.with_timezone(&tz).format("%Y-%m-%d").to_string();
     let window =
         |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%m-%d %H:%M").to_string();
-    let pairs = vec![
-        (tx.stat_created.to_string(), n(&stats.created)),
-        (tx.stat_closed.to_string(), n(&stats.closed)),
-        (tx.stat_ratings.to_string(), ratings),
-        (tx.stat_open.to_string(), n(&stats.open)),
-        (tx.stat_on_hold.to_string(), n(&stats.on_hold)),
-        (tx.stat_overdue.to_string(), n(&stats.overdue)),
-        (tx.stat_unassigned.to_string(), n(&stats.unassigned)),
-    ];
-    let mut message = Message::new(&fill(
+    let pairs = stat_pairs(stats, tx)
+        .into_iter()
+        .map(|(_, label, value)| (label, value))
+        .collect();
+    Message::new(&fill(
         tx.digest_text,
         &[
             ("scope", &scope),
@@ -332,17 +369,6 @@ pub fn digest(stats: &crate::stats::Stats, config: &Config, scope: Option<&str>)
         &fill(tx.digest_title, &[("date", &date), ("scope", &scope)]),
         "modern-inline",
     )
-    .with_slide(Slide::label(None, pairs));
-    message = match &stats.top {
-        Figure::Known(top) if !top.is_empty() => message.with_slide(Slide::table(
-            Some(tx.stat_top),
-            &[tx.stat_agent, tx.stat_count],
-            top.iter()
-                .map(|(name, c)| vec![inert(name, 60), c.to_string()])
-                .collect(),
-        )),
-        Figure::Known(_) => message.with_slide(Slide::text(Some(tx.stat_top), tx.nobody_closed)),
-        Figure::Unavailable => message.with_slide(Slide::text(Some(tx.stat_top), tx.unavailable)),
-    };
-    message
+    .with_slide(Slide::label(None, pairs))
+    .with_slide(top_slide(stats, tx, None))
 }

@@ -103,6 +103,9 @@ pub struct AgentInfo {
     pub name: String,
     pub email: Option<String>,
     pub zuid: Option<String>,
+    /// The departments the agent belongs to (`associatedDepartmentIds`): what commands show.
+    #[serde(default)]
+    pub departments: Vec<String>,
 }
 
 /// The kinds of activity.

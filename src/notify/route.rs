@@ -36,6 +36,19 @@ impl Agents {
             .find(|a| a.zuid.as_deref() == Some(zuid))
     }
 
+    /// The agent whose email is `email` (any case).
+    pub fn by_email(&self, email: &str) -> Option<&AgentInfo> {
+        let email = email.trim();
+        if email.is_empty() {
+            return None;
+        }
+        self.by_id.values().find(|a| {
+            a.email
+                .as_deref()
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(email))
+        })
+    }
+
     pub fn name(&self, agent_id: &str) -> Option<&str> {
         self.by_id
             .get(agent_id)

@@ -1,0 +1,304 @@
+//! The Desk reads behind the answers, each bounded in calls, counted in credits, and kept for
+//! [`FRESH_FOR`] so that a team asking the same thing within a minute costs Desk nothing more.
+//! Every result is cut down to the asker's departments before anyone sees it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use crate::actors::Shared;
+use crate::desk::{
+    DeskClient, DeskError, SearchSort, Ticket, TicketQuery, TicketSearch, TicketSort,
+};
+use crate::notify::route::Agents;
+use crate::stats::{Stats, Want};
+
+/// How long a Desk answer is reused.
+pub const FRESH_FOR: chrono::Duration = chrono::Duration::seconds(60);
+/// Departments looked at for one answer (an agent in more sees the first ones).
+pub const MAX_DEPARTMENTS: usize = 10;
+/// Pages of 100 walked per department to find overdue or due-today tickets.
+const DUE_PAGES: u32 = 3;
+/// What Desk charges: a list or a search 3 credits, a get by id 1 (`desk-api.md`).
+const LIST_COST: u64 = 3;
+/// Statuses of unresolved tickets that Desk's list filter takes by name (custom open
+/// statuses are not known to deskcliq: they reach it by webhook only).
+const OPEN_STATUSES: [&str; 3] = ["Open", "On Hold", "Escalated"];
+
+/// Desk answers reused while fresh; the credits each answer cost.
+#[derive(Default)]
+pub struct Lookups {
+    tickets: Mutex<HashMap<String, (DateTime<Utc>, Vec<Ticket>)>>,
+    stats: Mutex<HashMap<String, (DateTime<Utc>, Stats)>>,
+}
+
+/// Credits spent on one answer.
+#[derive(Debug, Default)]
+pub struct Spend {
+    pub credits: u64,
+}
+
+impl Lookups {
+    fn cached_tickets(&self, key: &str, now: DateTime<Utc>) -> Option<Vec<Ticket>> {
+        let map = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(at, _)| now - *at < FRESH_FOR)
+            .map(|(_, t)| t.clone())
+    }
+
+    fn keep_tickets(&self, key: String, now: DateTime<Utc>, tickets: &[Ticket]) {
+        let mut map = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (at, _)| now - *at < FRESH_FOR);
+        map.insert(key, (now, tickets.to_vec()));
+    }
+
+    async fn search(
+        &self,
+        desk: &DeskClient,
+        q: TicketSearch,
+        now: DateTime<Utc>,
+        spend: &mut Spend,
+    ) -> Result<Vec<Ticket>, DeskError> {
+        let key = format!("search:{:?}", q.to_query());
+        if let Some(t) = self.cached_tickets(&key, now) {
+            return Ok(t);
+        }
+        spend.credits += LIST_COST;
+        let r = desk.search_tickets(&q).await?.tickets;
+        self.keep_tickets(key, now, &r);
+        Ok(r)
+    }
+
+    async fn list(
+        &self,
+        desk: &DeskClient,
+        q: TicketQuery,
+        now: DateTime<Utc>,
+        spend: &mut Spend,
+    ) -> Result<Vec<Ticket>, DeskError> {
+        let key = format!("list:{:?}", q.to_query());
+        if let Some(t) = self.cached_tickets(&key, now) {
+            return Ok(t);
+        }
+        spend.credits += LIST_COST;
+        let r = desk.list_tickets(&q).await?;
+        self.keep_tickets(key, now, &r);
+        Ok(r)
+    }
+
+    /// The tickets assigned to `agent_id`, newest first, in `departments`.
+    pub async fn assigned(
+        &self,
+        desk: &DeskClient,
+        agent_id: &str,
+        departments: &[String],
+        now: DateTime<Utc>,
+        spend: &mut Spend,
+    ) -> Result<Vec<Ticket>, DeskError> {
+        let q = TicketSearch {
+            assignee_id: Some(agent_id.to_string()),
+            sort_by: Some(SearchSort::CreatedTime),
+            descending: true,
+            limit: 20,
+            ..Default::default()
+        };
+        let found = self.search(desk, q, now, spend).await?;
+        Ok(newest(mine(found, departments), 3))
+    }
+
+    /// The ticket numbered `number`, when it is in `departments` (else none: a ticket of
+    /// another department is answered like one that does not exist).
+    pub async fn by_number(
+        &self,
+        desk: &DeskClient,
+        number: &str,
+        departments: &[String],
+        now: DateTime<Utc>,
+        spend: &mut Spend,
+    ) -> Result<Option<Ticket>, DeskError> {
+        let q = TicketSearch {
+            ticket_number: Some(number.to_string()),
+            limit: 10,
+            ..Default::default()
+        };
+        let found = self.search(desk, q, now, spend).await?;
+        Ok(mine(found, departments)
+            .into_iter()
+            .find(|t| t.ticket_number.trim_start_matches('0') == number))
+    }
+
+    /// The customer's most recent tickets in `departments`.
+    pub async fn by_email(
+        &self,
+        desk: &DeskClient,
+        email: &str,
+        departments: &[String],
+        now: DateTime<Utc>,
+        spend: &mut Spend,
+    ) -> Result<Vec<Ticket>, DeskError> {
+        let q = TicketSearch {
+            email: Some(email.to_string()),
+            sort_by: Some(SearchSort::CreatedTime),
+            descending: true,
+            limit: 50,
+            ..Default::default()
+        };
+        let found = self.search(desk, q, now, spend).await?;
+        Ok(newest(mine(found, departments), 3))
+    }
+
+    /// The most recently created unresolved tickets of `departments`.
+    pub async fn open(
+        &self,
+        desk: &DeskClient,
+        departments: &[String],
+        now: DateTime<Utc>,
+        spend: &mut Spend,
+    ) -> Result<Vec<Ticket>, DeskError> {
+        let mut all = Vec::new();
+        for d in departments.iter().take(MAX_DEPARTMENTS) {
+            let q = TicketQuery {
+                limit: 3,
+                department_id: Some(d.clone()),
+                status: OPEN_STATUSES.iter().map(|s| s.to_string()).collect(),
+                sort_by: Some(TicketSort::CreatedTime),
+                descending: true,
+                ..Default::default()
+            };
+            all.extend(self.list(desk, q, now, spend).await?);
+        }
+        Ok(newest(mine(all, departments), 3))
+    }
+
+    /// Unresolved tickets of `departments` due before `until`, by due date, walking each
+    /// department's open tickets in due-date order (at most [`DUE_PAGES`] pages).
+    async fn due_before(
+        &self,
+        desk: &DeskClient,
+        departments: &[String],
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        spend: &mut Spend,
+    ) -> Result<Vec<Ticket>, DeskError> {
+        let mut all = Vec::new();
+        for d in departments.iter().take(MAX_DEPARTMENTS) {
+            for page in 0..DUE_PAGES {
+                let q = TicketQuery {
+                    from: page * 100,
+                    limit: 100,
+                    department_id: Some(d.clone()),
+                    status: OPEN_STATUSES.iter().map(|s| s.to_string()).collect(),
+                    sort_by: Some(TicketSort::DueDate),
+                    ..Default::default()
+                };
+                let batch = self.list(desk, q, now, spend).await?;
+                let full = batch.len() == 100;
+                let past = batch
+                    .last()
+                    .and_then(|t| t.due_date)
+                    .is_none_or(|due| due >= until);
+                all.extend(
+                    batch
+                        .into_iter()
+                        .filter(|t| t.due_date.is_some_and(|due| due < until)),
+                );
+                if !full || past {
+                    break;
+                }
+            }
+        }
+        let mut all = mine(all, departments);
+        all.sort_by_key(|t| t.due_date);
+        all.dedup_by(|a, b| a.id == b.id);
+        Ok(all)
+    }
+
+    /// Overdue tickets (past due, not on hold), the most recently due first.
+    pub async fn overdue(
+        &self,
+        desk: &DeskClient,
+        departments: &[String],
+        now: DateTime<Utc>,
+        spend: &mut Spend,
+    ) -> Result<Vec<Ticket>, DeskError> {
+        let mut due = self.due_before(desk, departments, now, now, spend).await?;
+        due.retain(|t| t.status_type != crate::desk::StatusType::OnHold);
+        due.reverse();
+        due.truncate(3);
+        Ok(due)
+    }
+
+    /// Tickets due within `[day_start, day_end)`, soonest first.
+    pub async fn due_today(
+        &self,
+        desk: &DeskClient,
+        departments: &[String],
+        (day_start, day_end): (DateTime<Utc>, DateTime<Utc>),
+        now: DateTime<Utc>,
+        spend: &mut Spend,
+    ) -> Result<Vec<Ticket>, DeskError> {
+        let mut due = self
+            .due_before(desk, departments, day_end, now, spend)
+            .await?;
+        due.retain(|t| t.due_date.is_some_and(|d| d >= day_start));
+        due.truncate(3);
+        Ok(due)
+    }
+
+    /// Statistics of one department (`want` picks the figures), reused while fresh.
+    pub async fn stats(
+        &self,
+        shared: &Shared,
+        agents: &Agents,
+        department: &str,
+        want: Want,
+        now: DateTime<Utc>,
+        spend: &mut Spend,
+    ) -> Stats {
+        let key = format!("{department}:{want:?}");
+        {
+            let map = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, s)) = map.get(&key).filter(|(at, _)| now - *at < FRESH_FOR) {
+                return s.clone();
+            }
+        }
+        let before = shared
+            .zoho
+            .as_ref()
+            .map(|z| z.desk.credits_on(now.date_naive()))
+            .unwrap_or(0);
+        let from = now - chrono::Duration::hours(24);
+        let s = crate::stats::compute_some(shared, agents, Some(department), from, now, want).await;
+        let after = shared
+            .zoho
+            .as_ref()
+            .map(|z| z.desk.credits_on(now.date_naive()))
+            .unwrap_or(0);
+        spend.credits += after.saturating_sub(before);
+        let mut map = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (at, _)| now - *at < FRESH_FOR);
+        map.insert(key, (now, s.clone()));
+        s
+    }
+}
+
+/// Only the tickets of `departments`.
+fn mine(tickets: Vec<Ticket>, departments: &[String]) -> Vec<Ticket> {
+    tickets
+        .into_iter()
+        .filter(|t| {
+            t.department_id
+                .as_ref()
+                .is_some_and(|d| departments.contains(d))
+        })
+        .collect()
+}
+
+/// The `n` most recently created.
+fn newest(mut tickets: Vec<Ticket>, n: usize) -> Vec<Ticket> {
+    tickets.sort_by(|a, b| b.created_time.cmp(&a.created_time));
+    tickets.dedup_by(|a, b| a.id == b.id);
+    tickets.truncate(n);
+    tickets
+}
