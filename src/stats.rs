@@ -228,154 +228,170 @@ pub async fn compute_some(
     let desk = &z.desk;
     let dep = department.map(str::to_string);
     let (created, closed, top) = if !want.activity {
-        (Figure::Unavailable, Figure::Unavailable, Figure::Unavailable)
+        (
+            Figure::Unavailable,
+            Figure::Unavailable,
+            Figure::Unavailable,
+        )
     } else {
         match covers(&shared.store, from)
-        .then(|| from_log(&shared.store, department, from, to, agents))
-    {
-        Some(Ok((c, d, t))) => (Figure::Known(c), Figure::Known(d), Figure::Known(t)),
-        _ => {
-            let created = Figure::from(
-                desk.tickets_count(&CountQuery {
-                    department_id: dep.clone(),
-                    // Desk's ranges include both ends; the window excludes its end.
-                    created: Some((from, to - chrono::Duration::milliseconds(1))),
-                    ..Default::default()
-                })
-                .await,
-                "created",
-            );
-            // Closed tickets modified in the window, counted by their closing time.
-            let closes = async {
-                let mut closes: BTreeMap<String, u64> = BTreeMap::new();
-                let mut closed = 0;
-                for page in 0..10u32 {
-                    let q = TicketSearch {
-                        status: vec!["${closed}".into()],
+            .then(|| from_log(&shared.store, department, from, to, agents))
+        {
+            Some(Ok((c, d, t))) => (Figure::Known(c), Figure::Known(d), Figure::Known(t)),
+            _ => {
+                let created = Figure::from(
+                    desk.tickets_count(&CountQuery {
                         department_id: dep.clone(),
-                        // Closed in the window but perhaps modified since: search up to now.
-                        modified: Some((from, shared.clock.now().max(to))),
-                        from: page * 100,
-                        limit: 100,
+                        // Desk's ranges include both ends; the window excludes its end.
+                        created: Some((from, to - chrono::Duration::milliseconds(1))),
                         ..Default::default()
-                    };
-                    let r = desk.search_tickets(&q).await?;
-                    let n = r.tickets.len();
-                    for t in r.tickets {
-                        if t.closed_time.is_some_and(|c| c >= from && c < to) {
-                            closed += 1;
-                            if let Some(a) = t.assignee_id {
-                                *closes.entry(a).or_default() += 1;
+                    })
+                    .await,
+                    "created",
+                );
+                // Closed tickets modified in the window, counted by their closing time.
+                let closes = async {
+                    let mut closes: BTreeMap<String, u64> = BTreeMap::new();
+                    let mut closed = 0;
+                    for page in 0..10u32 {
+                        let q = TicketSearch {
+                            status: vec!["${closed}".into()],
+                            department_id: dep.clone(),
+                            // Closed in the window but perhaps modified since: search up to now.
+                            modified: Some((from, shared.clock.now().max(to))),
+                            from: page * 100,
+                            limit: 100,
+                            ..Default::default()
+                        };
+                        let r = desk.search_tickets(&q).await?;
+                        let n = r.tickets.len();
+                        for t in r.tickets {
+                            if t.closed_time.is_some_and(|c| c >= from && c < to) {
+                                closed += 1;
+                                if let Some(a) = t.assignee_id {
+                                    *closes.entry(a).or_default() += 1;
+                                }
                             }
                         }
+                        if n < 100 {
+                            return Ok::<_, crate::desk::DeskError>((closed, closes));
+                        }
                     }
-                    if n < 100 {
-                        return Ok::<_, crate::desk::DeskError>((closed, closes));
-                    }
+                    // More than the pages walked: a count would be a guess.
+                    Err(too_many("closed"))
                 }
-                // More than the pages walked: a count would be a guess.
-                Err(too_many("closed"))
-            }
-            .await;
-            match closes {
-                Ok((n, by_agent)) => (
-                    created,
-                    Figure::Known(n),
-                    Figure::Known(top3(by_agent, agents)),
-                ),
-                Err(e) => {
-                    tracing::warn!(error = %e, "statistic unavailable: closed");
-                    (created, Figure::Unavailable, Figure::Unavailable)
+                .await;
+                match closes {
+                    Ok((n, by_agent)) => (
+                        created,
+                        Figure::Known(n),
+                        Figure::Known(top3(by_agent, agents)),
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "statistic unavailable: closed");
+                        (created, Figure::Unavailable, Figure::Unavailable)
+                    }
                 }
             }
         }
-    }
     };
     let ratings = if !want.ratings {
         Figure::Unavailable
     } else {
-        Figure::from(async {
-        let mut r = Ratings::default();
-        for page in 0..20u32 {
-            let q = HappinessQuery {
-                department_id: dep.clone(),
-                since: Some(from),
-                until: Some(to),
-                from: page * 100,
-                limit: 100,
-            };
-            let batch = desk.customer_happiness(&q).await?;
-            let n = batch.len();
-            for rating in batch {
-                match rating.rating {
-                    RatingValue::Good => r.good += 1,
-                    RatingValue::Okay => r.okay += 1,
-                    RatingValue::Bad => r.bad += 1,
-                    RatingValue::Other(_) => {}
+        Figure::from(
+            async {
+                let mut r = Ratings::default();
+                for page in 0..20u32 {
+                    let q = HappinessQuery {
+                        department_id: dep.clone(),
+                        since: Some(from),
+                        until: Some(to),
+                        from: page * 100,
+                        limit: 100,
+                    };
+                    let batch = desk.customer_happiness(&q).await?;
+                    let n = batch.len();
+                    for rating in batch {
+                        match rating.rating {
+                            RatingValue::Good => r.good += 1,
+                            RatingValue::Okay => r.okay += 1,
+                            RatingValue::Bad => r.bad += 1,
+                            RatingValue::Other(_) => {}
+                        }
+                    }
+                    if n < 100 {
+                        return Ok::<_, crate::desk::DeskError>(r);
+                    }
                 }
+                Err(too_many("ratings"))
             }
-            if n < 100 {
-                return Ok::<_, crate::desk::DeskError>(r);
-            }
-        }
-        Err(too_many("ratings"))
-    }
-    .await, "ratings")
+            .await,
+            "ratings",
+        )
     };
     let counts = if !want.pending {
         None
     } else {
-        Some(desk.tickets_count_by_field(
-            &["statusType", "overDue"],
-            &CountQuery {
-                department_id: dep.clone(),
-                ..Default::default()
-            },
+        Some(
+            desk.tickets_count_by_field(
+                &["statusType", "overDue"],
+                &CountQuery {
+                    department_id: dep.clone(),
+                    ..Default::default()
+                },
+            )
+            .await,
         )
-        .await)
     };
     let (open, on_hold, overdue) = match counts {
-        None => (Figure::Unavailable, Figure::Unavailable, Figure::Unavailable),
-        Some(counts) => match counts {
-        Ok(c) => (
-            Figure::Known(c.get("statusType", Some("OPEN"))),
-            Figure::Known(c.get("statusType", Some("ONHOLD"))),
-            Figure::Known(c.get("overDue", None)),
+        None => (
+            Figure::Unavailable,
+            Figure::Unavailable,
+            Figure::Unavailable,
         ),
-        Err(e) => {
-            tracing::warn!(error = %e, "statistic unavailable: open / on hold / overdue");
-            (
-                Figure::Unavailable,
-                Figure::Unavailable,
-                Figure::Unavailable,
-            )
-        }
+        Some(counts) => match counts {
+            Ok(c) => (
+                Figure::Known(c.get("statusType", Some("OPEN"))),
+                Figure::Known(c.get("statusType", Some("ONHOLD"))),
+                Figure::Known(c.get("overDue", None)),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "statistic unavailable: open / on hold / overdue");
+                (
+                    Figure::Unavailable,
+                    Figure::Unavailable,
+                    Figure::Unavailable,
+                )
+            }
         },
     };
     let unassigned = if !want.pending {
         Figure::Unavailable
     } else {
-        Figure::from(async {
-        let mut n = 0u64;
-        for page in 0..20u32 {
-            let q = TicketQuery {
-                from: page * 100,
-                limit: 100,
-                department_id: dep.clone(),
-                assignee: vec![AssigneeFilter::Unassigned],
-                status: vec!["Open".into(), "On Hold".into(), "Escalated".into()],
-                ..Default::default()
-            };
-            let items = desk.list_tickets(&q).await?;
-            let len = items.len();
-            n += len as u64;
-            if len < 100 {
-                return Ok::<_, crate::desk::DeskError>(n);
+        Figure::from(
+            async {
+                let mut n = 0u64;
+                for page in 0..20u32 {
+                    let q = TicketQuery {
+                        from: page * 100,
+                        limit: 100,
+                        department_id: dep.clone(),
+                        assignee: vec![AssigneeFilter::Unassigned],
+                        status: vec!["Open".into(), "On Hold".into(), "Escalated".into()],
+                        ..Default::default()
+                    };
+                    let items = desk.list_tickets(&q).await?;
+                    let len = items.len();
+                    n += len as u64;
+                    if len < 100 {
+                        return Ok::<_, crate::desk::DeskError>(n);
+                    }
+                }
+                Err(too_many("unassigned"))
             }
-        }
-        Err(too_many("unassigned"))
-    }
-    .await, "unassigned")
+            .await,
+            "unassigned",
+        )
     };
     Stats {
         from,

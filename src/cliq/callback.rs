@@ -26,7 +26,11 @@ pub const MAX_AGE_MS: i64 = 5 * 60 * 1000;
 /// Checks the RSA-SHA256 signature of `raw` (from `header`, or from the body's `signature`
 /// field) with the extension's public key, over the raw bytes and otherwise over the compact
 /// JSON without `signature`. Returns the body without `signature`.
-pub fn verify(public_key_pem: &str, raw: &[u8], header: Option<&str>) -> Result<Value, CallbackError> {
+pub fn verify(
+    public_key_pem: &str,
+    raw: &[u8],
+    header: Option<&str>,
+) -> Result<Value, CallbackError> {
     let (n, e) = crate::jwt::rsa_public_from_pem(public_key_pem)
         .map_err(|e| CallbackError::Key(e.to_string()))?;
     let mut body: Option<Value> = serde_json::from_slice(raw).ok();

@@ -91,7 +91,12 @@ pub fn locale_of(language: Option<&str>, config: &Config) -> Locale {
 /// The channels deskcliq posts to (the bot is in each: `deskcliq install` adds it).
 fn bot_channels(config: &Config) -> Vec<&str> {
     let mut v = vec![config.cliq.org_channel.as_str()];
-    v.extend(config.departments.iter().filter_map(|d| d.channel.as_deref()));
+    v.extend(
+        config
+            .departments
+            .iter()
+            .filter_map(|d| d.channel.as_deref()),
+    );
     v
 }
 
@@ -129,7 +134,11 @@ impl Service {
                 .iter()
                 .any(|o| o != &config.cliq.org_id)
         {
-            return reply(banner(false, c.other_organisation), name, "other_organisation");
+            return reply(
+                banner(false, c.other_organisation),
+                name,
+                "other_organisation",
+            );
         }
         let agents = self.router.directory.get();
         let Some(agent) = agents
@@ -153,7 +162,10 @@ impl Service {
         };
         let mut spend = Spend::default();
         let result = match &cb.request {
-            Request::Command { name: cmd, arguments } => match cmd.as_str() {
+            Request::Command {
+                name: cmd,
+                arguments,
+            } => match cmd.as_str() {
                 "ticket" => self.ticket(&agent, arguments, &ctx, &mut spend).await,
                 "pendingtickets" => self.pending(&agent, &ctx, &mut spend).await,
                 "deskstatus" => match args::status_part(arguments) {
@@ -192,9 +204,11 @@ impl Service {
                     reply(banner(false, c.desk_unavailable), name, "store_error")
                 }
             },
-            Ok(Answer::Banner(ok, text)) => {
-                reply(banner(ok, &text), name, if ok { "answered" } else { "refused" })
-            }
+            Ok(Answer::Banner(ok, text)) => reply(
+                banner(ok, &text),
+                name,
+                if ok { "answered" } else { "refused" },
+            ),
             Err(e) => {
                 tracing::warn!(command = name, error = %e, "Desk did not answer a command");
                 reply(banner(false, c.desk_unavailable), name, "desk_error")
@@ -243,15 +257,22 @@ impl Service {
         let deps = &agent.departments;
         Ok(match args::ticket_arg(arguments) {
             TicketArg::Mine => {
-                let list = self.lookups.assigned(desk, &agent.id, deps, now, spend).await?;
+                let list = self
+                    .lookups
+                    .assigned(desk, &agent.id, deps, now, spend)
+                    .await?;
                 Answer::Private(render::tickets(c.my_tickets, c.my_tickets_none, &list, ctx))
             }
-            TicketArg::Number(n) => match self.lookups.by_number(desk, &n, deps, now, spend).await? {
+            TicketArg::Number(n) => match self.lookups.by_number(desk, &n, deps, now, spend).await?
+            {
                 Some(t) => Answer::Private(render::ticket(&t, ctx)),
                 None => Answer::Banner(false, fill(c.ticket_not_found, &[("number", &n)])),
             },
             TicketArg::Email(email) => {
-                let list = self.lookups.by_email(desk, &email, deps, now, spend).await?;
+                let list = self
+                    .lookups
+                    .by_email(desk, &email, deps, now, spend)
+                    .await?;
                 let shown = crate::notify::inert::inert(&email, 254);
                 Answer::Private(render::tickets(
                     &fill(c.customer_tickets, &[("email", &shown)]),

@@ -108,7 +108,10 @@ pub fn tickets(title: &str, empty: &str, list: &[Ticket], ctx: &Ctx) -> Message 
 
 /// One ticket, with a button to open it in Desk.
 pub fn ticket(t: &Ticket, ctx: &Ctx) -> Message {
-    let title = fill(ctx.tx.cmd.ticket_title, &[("number", &inert(&t.ticket_number, 20))]);
+    let title = fill(
+        ctx.tx.cmd.ticket_title,
+        &[("number", &inert(&t.ticket_number, 20))],
+    );
     let mut m = tickets(&title, "", std::slice::from_ref(t), ctx);
     if let Some(b) = t
         .web_url
@@ -179,10 +182,7 @@ pub fn status(per_department: &[(String, Stats)], part: StatusPart, ctx: &Ctx) -
         .unwrap_or_default();
     let mut m = Message::new(&fill(
         c.status_text,
-        &[
-            ("from", &from),
-            ("to", &format!("{to} {}", ctx.tz.name())),
-        ],
+        &[("from", &from), ("to", &format!("{to} {}", ctx.tz.name()))],
     ))
     .with_bot("Deskbot", None)
     .with_card(c.status_title, "modern-inline");

@@ -315,13 +315,33 @@ pub fn stat_pairs(stats: &crate::stats::Stats, tx: &Texts) -> Vec<(StatKey, Stri
         Figure::Unavailable => tx.unavailable.to_string(),
     };
     vec![
-        (StatKey::Created, tx.stat_created.to_string(), n(&stats.created)),
-        (StatKey::Closed, tx.stat_closed.to_string(), n(&stats.closed)),
+        (
+            StatKey::Created,
+            tx.stat_created.to_string(),
+            n(&stats.created),
+        ),
+        (
+            StatKey::Closed,
+            tx.stat_closed.to_string(),
+            n(&stats.closed),
+        ),
         (StatKey::Ratings, tx.stat_ratings.to_string(), ratings),
         (StatKey::Open, tx.stat_open.to_string(), n(&stats.open)),
-        (StatKey::OnHold, tx.stat_on_hold.to_string(), n(&stats.on_hold)),
-        (StatKey::Overdue, tx.stat_overdue.to_string(), n(&stats.overdue)),
-        (StatKey::Unassigned, tx.stat_unassigned.to_string(), n(&stats.unassigned)),
+        (
+            StatKey::OnHold,
+            tx.stat_on_hold.to_string(),
+            n(&stats.on_hold),
+        ),
+        (
+            StatKey::Overdue,
+            tx.stat_overdue.to_string(),
+            n(&stats.overdue),
+        ),
+        (
+            StatKey::Unassigned,
+            tx.stat_unassigned.to_string(),
+            n(&stats.unassigned),
+        ),
     ]
 }
 

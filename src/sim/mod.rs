@@ -20,6 +20,7 @@ macro_rules! or_answer {
 }
 
 mod accounts;
+mod callbacks;
 mod cliq;
 mod desk;
 mod gate;
@@ -36,6 +37,7 @@ use actix_web::{App, HttpServer, web};
 use crate::clock::Clock;
 use crate::jwt::{Jwks, SigningKey};
 
+pub use callbacks::{Carrier, ChatRef, CliqUser, Invocation, send_callback};
 pub use state::{
     CliqRecord, CliqTarget, Delivery, Fault, FaultKind, NewTicket, SimAgent, SimComment,
     SimDepartment, SimTask, SimTeam, SimTicket, SimWebhook, TicketPatch,
@@ -111,6 +113,7 @@ impl Simulator {
                 .configure(accounts::routes)
                 .configure(desk::routes)
                 .configure(cliq::routes)
+                .configure(callbacks::routes)
         })
         .workers(1)
         .disable_signals()

@@ -324,6 +324,8 @@ pub struct Cliq {
     pub locked_until: HashMap<String, DateTime<Utc>>,
     pub associate_calls: HashMap<String, VecDeque<DateTime<Utc>>>,
     pub next: u64,
+    /// What reached the `response_url`s of callbacks, in order: (path, body).
+    pub responses: Vec<(String, serde_json::Value)>,
 }
 
 // ---------------------------------------------------------------- faults

@@ -146,6 +146,7 @@ impl State {
                 locked_until: HashMap::new(),
                 associate_calls: HashMap::new(),
                 next: 0,
+                responses: Vec::new(),
             },
             faults: Vec::new(),
             latency: Duration::ZERO,

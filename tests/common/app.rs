@@ -58,6 +58,7 @@ webhook_token = "{TOKEN}"
 org_id = "{cliq_org}"
 bot = "deskbot"
 org_channel = "desk"
+public_key = """{cliq_key}"""
 [org]
 timezone = "Asia/Tokyo"
 locale = "en"
@@ -70,6 +71,7 @@ locale = "en"
         refresh = sim::SERVICE_REFRESH_TOKEN,
         org = sim::DESK_ORG_ID,
         cliq_org = sim::CLIQ_ORG_ID,
+        cliq_key = sim::CLIQ_EXTENSION_PUBLIC_KEY,
     )
 }
 
@@ -238,6 +240,11 @@ impl Env {
             assert!(tokio::time::Instant::now() < deadline, "inbox not drained");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// deskcliq's `POST /cliq/callback`.
+    pub fn callback_url(&self) -> String {
+        format!("http://{}/cliq/callback", self.app().addrs[0])
     }
 
     pub fn app(&self) -> &App {
