@@ -26,11 +26,36 @@ const LIST_COST: u64 = 3;
 /// statuses are not known to deskcliq: they reach it by webhook only).
 const OPEN_STATUSES: [&str; 3] = ["Open", "On Hold", "Escalated"];
 
-/// Desk answers reused while fresh; the credits each answer cost.
+/// Results by query, reused for [`FRESH_FOR`].
+struct Fresh<T>(Mutex<HashMap<String, (DateTime<Utc>, T)>>);
+
+impl<T> Default for Fresh<T> {
+    fn default() -> Self {
+        Fresh(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<T: Clone> Fresh<T> {
+    fn get(&self, key: &str, now: DateTime<Utc>) -> Option<T> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(at, _)| now - *at < FRESH_FOR)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Keeps `value`, forgetting what is no longer fresh.
+    fn keep(&self, key: String, now: DateTime<Utc>, value: T) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (at, _)| now - *at < FRESH_FOR);
+        map.insert(key, (now, value));
+    }
+}
+
+/// Desk answers reused while fresh.
 #[derive(Default)]
 pub struct Lookups {
-    tickets: Mutex<HashMap<String, (DateTime<Utc>, Vec<Ticket>)>>,
-    stats: Mutex<HashMap<String, (DateTime<Utc>, Stats)>>,
+    tickets: Fresh<Vec<Ticket>>,
+    stats: Fresh<Stats>,
 }
 
 /// Credits spent on one answer.
@@ -40,19 +65,6 @@ pub struct Spend {
 }
 
 impl Lookups {
-    fn cached_tickets(&self, key: &str, now: DateTime<Utc>) -> Option<Vec<Ticket>> {
-        let map = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
-            .filter(|(at, _)| now - *at < FRESH_FOR)
-            .map(|(_, t)| t.clone())
-    }
-
-    fn keep_tickets(&self, key: String, now: DateTime<Utc>, tickets: &[Ticket]) {
-        let mut map = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (at, _)| now - *at < FRESH_FOR);
-        map.insert(key, (now, tickets.to_vec()));
-    }
-
     async fn search(
         &self,
         desk: &DeskClient,
@@ -61,12 +73,12 @@ impl Lookups {
         spend: &mut Spend,
     ) -> Result<Vec<Ticket>, DeskError> {
         let key = format!("search:{:?}", q.to_query());
-        if let Some(t) = self.cached_tickets(&key, now) {
+        if let Some(t) = self.tickets.get(&key, now) {
             return Ok(t);
         }
         spend.credits += LIST_COST;
         let r = desk.search_tickets(&q).await?.tickets;
-        self.keep_tickets(key, now, &r);
+        self.tickets.keep(key, now, r.clone());
         Ok(r)
     }
 
@@ -78,12 +90,12 @@ impl Lookups {
         spend: &mut Spend,
     ) -> Result<Vec<Ticket>, DeskError> {
         let key = format!("list:{:?}", q.to_query());
-        if let Some(t) = self.cached_tickets(&key, now) {
+        if let Some(t) = self.tickets.get(&key, now) {
             return Ok(t);
         }
         spend.credits += LIST_COST;
         let r = desk.list_tickets(&q).await?;
-        self.keep_tickets(key, now, &r);
+        self.tickets.keep(key, now, r.clone());
         Ok(r)
     }
 
@@ -257,11 +269,8 @@ impl Lookups {
         spend: &mut Spend,
     ) -> Stats {
         let key = format!("{department}:{want:?}");
-        {
-            let map = self.stats.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((_, s)) = map.get(&key).filter(|(at, _)| now - *at < FRESH_FOR) {
-                return s.clone();
-            }
+        if let Some(s) = self.stats.get(&key, now) {
+            return s;
         }
         let before = shared
             .zoho
@@ -276,9 +285,15 @@ impl Lookups {
             .map(|z| z.desk.credits_on(now.date_naive()))
             .unwrap_or(0);
         spend.credits += after.saturating_sub(before);
-        let mut map = self.stats.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (at, _)| now - *at < FRESH_FOR);
-        map.insert(key, (now, s.clone()));
+        // A figure Desk failed to give is asked again next time.
+        use crate::stats::Figure::Unavailable as U;
+        let failed = (want.activity && matches!(s.created, U))
+            || (want.activity && matches!(s.closed, U))
+            || (want.ratings && matches!(s.ratings, U))
+            || (want.pending && (matches!(s.open, U) || matches!(s.unassigned, U)));
+        if !failed {
+            self.stats.keep(key, now, s.clone());
+        }
         s
     }
 }
@@ -297,7 +312,7 @@ fn mine(tickets: Vec<Ticket>, departments: &[String]) -> Vec<Ticket> {
 
 /// The `n` most recently created.
 fn newest(mut tickets: Vec<Ticket>, n: usize) -> Vec<Ticket> {
-    tickets.sort_by(|a, b| b.created_time.cmp(&a.created_time));
+    tickets.sort_by_key(|t| std::cmp::Reverse(t.created_time));
     tickets.dedup_by(|a, b| a.id == b.id);
     tickets.truncate(n);
     tickets
