@@ -50,7 +50,6 @@ fn pad(s: &str, w: usize) -> String {
 /// One Cliq message as terminal text: target, title, text, slides as aligned tables,
 /// buttons as `[label]`.
 pub fn render(r: &CliqRecord, agents: &[(String, String)]) -> String {
-    let mut out = String::new();
     let who = |zuid: &str| {
         agents
             .iter()
@@ -65,11 +64,24 @@ pub fn render(r: &CliqRecord, agents: &[(String, String)]) -> String {
             users.iter().map(|u| who(u)).collect::<Vec<_>>().join(", ")
         ),
     };
+    render_message(&target, &r.message)
+}
+
+/// A cell's `[text](url)` as its text (a terminal shows no links).
+fn link_text(cell: &str) -> String {
+    match cell.strip_prefix('[').and_then(|c| c.split_once("](")) {
+        Some((text, _)) => text.to_string(),
+        None => cell.to_string(),
+    }
+}
+
+/// `m` under a `header` line: card title, text, slides and buttons.
+fn render_message(header: &str, m: &serde_json::Value) -> String {
+    let mut out = String::new();
     out.push_str(&format!(
-        "── {target} {}\n",
-        "─".repeat(60usize.saturating_sub(width(&target)))
+        "── {header} {}\n",
+        "─".repeat(60usize.saturating_sub(width(header)))
     ));
-    let m = &r.message;
     if let Some(title) = m["card"]["title"].as_str() {
         out.push_str(&format!("  {title}\n"));
     }
@@ -110,7 +122,7 @@ pub fn render(r: &CliqRecord, agents: &[(String, String)]) -> String {
                     .map(|row| {
                         headers
                             .iter()
-                            .map(|h| row[h].as_str().unwrap_or("").to_string())
+                            .map(|h| link_text(row[h].as_str().unwrap_or("")))
                             .collect()
                     })
                     .collect();
@@ -209,6 +221,7 @@ webhook_token = "{TOKEN}"
 webhook_id = "{webhook_id}"
 [cliq]
 org_id = "{cliq}"
+public_key = """{cliq_key}"""
 [org]
 timezone = "Asia/Tokyo"
 locale = "{locale}"
@@ -230,6 +243,7 @@ cliq_posts_per_minute = 10
         rt = sim::SERVICE_REFRESH_TOKEN,
         org = sim::DESK_ORG_ID,
         cliq = sim::CLIQ_ORG_ID,
+        cliq_key = sim::CLIQ_EXTENSION_PUBLIC_KEY,
         locale = locale.as_str(),
     );
     let config =
@@ -359,6 +373,44 @@ cliq_posts_per_minute = 10
         )
     });
     let _ = crate::pipeline::poll_once(&app.router).await;
+    show(&sim, &agents, &mut printed, pause).await;
+    say(
+        "Sato types /ticket in #support: only she sees the answer. She clicks Post here: the bot posts it to the channel.",
+        "Sato が #support で /ticket: 回答は本人だけに表示。「ここに投稿」でボットがチャネルに投稿。",
+    );
+    let callback = format!("http://{}/cliq/callback", app.addrs[0]);
+    let sato = sim::CliqUser::new(
+        "55667788",
+        "sato@example.co.jp",
+        if ja { "ja" } else { "en" },
+    );
+    let channel = sim::ChatRef::channel("support");
+    let ticket_cmd = sim::Invocation::Command {
+        name: "ticket".into(),
+        arguments: String::new(),
+    };
+    let (_, answer) = sim.invoke(&callback, &ticket_cmd, &sato, &channel).await;
+    let only = if ja {
+        "Hanako Sato だけに表示"
+    } else {
+        "seen by Hanako Sato only"
+    };
+    print!("{}", render_message(only, &answer["output"]));
+    let key = answer["output"]["buttons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|b| b["key"].as_str().filter(|k| k.starts_with("post:")))
+        .map(str::to_string);
+    if let Some(key) = key {
+        let (_, banner) = sim
+            .invoke(&callback, &sim::Invocation::Button(key), &sato, &channel)
+            .await;
+        println!(
+            "  ({})",
+            banner["output"]["text"].as_str().unwrap_or_default()
+        );
+    }
     show(&sim, &agents, &mut printed, pause).await;
     say(
         "A burst of 25 tickets in Billing, with a budget of 10 posts a minute: coalesced into a summary, nothing dropped.",

@@ -69,6 +69,7 @@ pub struct Texts {
 
 /// The strings of command answers.
 pub struct CommandTexts {
+    pub count: &'static str,
     pub my_tickets: &'static str,
     pub my_tickets_none: &'static str,
     pub ticket_title: &'static str,
@@ -109,6 +110,7 @@ pub struct CommandTexts {
 }
 
 pub static EN_CMD: CommandTexts = CommandTexts {
+    count: "{count} shown",
     my_tickets: "Your most recent tickets",
     my_tickets_none: "No tickets are assigned to you.",
     ticket_title: "Ticket #{number}",
@@ -157,6 +159,7 @@ pub static EN_CMD: CommandTexts = CommandTexts {
 };
 
 pub static JA_CMD: CommandTexts = CommandTexts {
+    count: "{count} 件を表示",
     my_tickets: "あなたの最近のチケット",
     my_tickets_none: "あなたに割り当てられたチケットはありません。",
     ticket_title: "チケット #{number}",
@@ -368,6 +371,7 @@ mod tests {
             (EN.reminder, JA.reminder),
             (EN.missed_text, JA.missed_text),
             (EN.cmd.ticket_title, JA.cmd.ticket_title),
+            (EN.cmd.count, JA.cmd.count),
             (EN.cmd.ticket_not_found, JA.cmd.ticket_not_found),
             (EN.cmd.customer_tickets, JA.cmd.customer_tickets),
             (EN.cmd.customer_tickets_none, JA.cmd.customer_tickets_none),

@@ -287,8 +287,7 @@ impl Lookups {
         spend.credits += after.saturating_sub(before);
         // A figure Desk failed to give is asked again next time.
         use crate::stats::Figure::Unavailable as U;
-        let failed = (want.activity && matches!(s.created, U))
-            || (want.activity && matches!(s.closed, U))
+        let failed = (want.activity && (matches!(s.created, U) || matches!(s.closed, U)))
             || (want.ratings && matches!(s.ratings, U))
             || (want.pending && (matches!(s.open, U) || matches!(s.unassigned, U)));
         if !failed {

@@ -90,7 +90,7 @@ pub fn tickets(title: &str, empty: &str, list: &[Ticket], ctx: &Ctx) -> Message 
             ]
         })
         .collect();
-    Message::new(title)
+    Message::new(&fill(c.count, &[("count", &list.len().to_string())]))
         .with_bot("Deskbot", None)
         .with_card(title, "modern-inline")
         .with_slide(Slide::table(
