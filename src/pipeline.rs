@@ -85,6 +85,9 @@ impl Directory {
                 email: a.email,
                 zuid: a.zuid,
                 departments: a.associated_department_ids,
+                active: a.status.as_deref().is_none_or(|s| {
+                    !["DISABLED", "DELETED"].contains(&s.to_ascii_uppercase().as_str())
+                }),
             })
             .collect();
         let n = list.len();

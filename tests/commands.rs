@@ -811,3 +811,119 @@ async fn post_here_in_the_bots_chat_is_a_bot_dm_and_elsewhere_is_refused() {
         "{posts:?}"
     );
 }
+
+/// JSON with non-ASCII written as `\uXXXX`, as Python's `json.dumps` and Java write it.
+fn ascii_json(v: &Value) -> String {
+    serde_json::to_string(v)
+        .unwrap()
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                let mut buf = [0u16; 2];
+                c.encode_utf16(&mut buf)
+                    .iter()
+                    .map(|u| format!("\\u{u:04x}"))
+                    .collect()
+            }
+        })
+        .collect()
+}
+
+#[actix_rt::test]
+async fn a_body_field_signature_over_ascii_escaped_japanese_is_accepted() {
+    let env = Env::start("").await;
+    let mut body = env.sim.callback_body(
+        &Invocation::BotMessage("期限切れ".into()),
+        &sato("ja"),
+        &ChatRef::bot(),
+    );
+    let signed = ascii_json(&body);
+    assert!(signed.contains("\\u671f"), "{signed}");
+    body["signature"] = json!(env.sim.sign_cliq(signed.as_bytes()));
+    let (s, v) = signed_raw(&env, ascii_json(&body).into_bytes(), None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["output"]["text"],
+        "あなたの部門に期限切れのチケットはありません。"
+    );
+}
+
+#[actix_rt::test]
+async fn post_here_never_puts_another_departments_tickets_in_a_department_channel() {
+    let env = Env::start("").await;
+    put(
+        &env,
+        "Support side",
+        SUPPORT,
+        None,
+        None,
+        "both@example.com",
+    );
+    put(
+        &env,
+        "Billing side",
+        BILLING,
+        None,
+        None,
+        "both@example.com",
+    );
+    let suzuki = CliqUser::new(SUZUKI_ZUID, "suzuki@example.co.jp", "en");
+    let mut results = Vec::new();
+    for chat in [ChatRef::channel("support"), ChatRef::channel("desk")] {
+        let (_, v) = ask(&env, command("ticket", "both@example.com"), &suzuki, &chat).await;
+        assert_eq!(numbers(&v["output"]).len(), 2, "{v}");
+        let key = post_key(&v["output"]).unwrap();
+        let (_, r) = ask(&env, Invocation::Button(key), &suzuki, &chat).await;
+        results.push(r);
+    }
+    assert_banner(&results[0], "failure");
+    assert_eq!(assert_banner(&results[1], "success"), "Posted.");
+    let posts = posts_of(
+        &env.settle().await,
+        "Most recent tickets from both@example.com",
+    );
+    assert_eq!(posts, vec![CliqTarget::Channel("desk".into())]);
+}
+
+#[actix_rt::test]
+async fn the_help_card_is_not_kept_and_has_no_post_here() {
+    let env = Env::start("").await;
+    let (_, help) = ask(
+        &env,
+        Invocation::BotMessage("hello".into()),
+        &sato("en"),
+        &ChatRef::bot(),
+    )
+    .await;
+    assert!(post_key(&help["output"]).is_none());
+    assert!(
+        env.app()
+            .store
+            .tree::<String, Value>(deskcliq::store::TreeName::Answers)
+            .is_empty()
+            .unwrap()
+    );
+}
+
+#[actix_rt::test]
+async fn a_disabled_agent_is_answered_like_a_non_agent() {
+    let env = Env::start("").await;
+    env.sim.with(|st| {
+        if let Some(a) = st.desk.agents.iter_mut().find(|a| a.id == SATO) {
+            a.status = "DISABLED".into();
+        }
+    });
+    env.app()
+        .router
+        .directory
+        .refresh(&env.app().router.shared)
+        .await
+        .unwrap();
+    let (_, v) = ask(&env, command("ticket", ""), &sato("en"), &ChatRef::bot()).await;
+    assert_eq!(
+        assert_banner(&v, "failure"),
+        "You are not an agent of this Desk portal."
+    );
+}

@@ -56,7 +56,12 @@ pub fn verify(
     if let Some(v) = &body
         && let Ok(compact) = serde_json::to_vec(v)
     {
+        // Serialisers differ on non-ASCII text: as UTF-8, or as `\uXXXX` escapes.
+        let escaped = ascii_escaped(&compact);
         messages.push(compact);
+        if let Some(e) = escaped {
+            messages.push(e);
+        }
     }
     let ok = signatures.iter().any(|sig| {
         messages
@@ -68,6 +73,28 @@ pub fn verify(
         (true, None) => Err(CallbackError::Shape("the body is not JSON".into())),
         (false, _) => Err(CallbackError::BadSignature),
     }
+}
+
+/// Compact JSON with every non-ASCII character written as a `\uXXXX` escape (lowercase hex,
+/// surrogate pairs past U+FFFF), as Java's and Python's default serialisers write it; `None`
+/// when there is nothing to escape.
+fn ascii_escaped(compact: &[u8]) -> Option<Vec<u8>> {
+    let s = std::str::from_utf8(compact).ok()?;
+    if s.is_ascii() {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    Some(out.into_bytes())
 }
 
 fn decode_base64(s: &str) -> Option<Vec<u8>> {
@@ -114,8 +141,14 @@ pub enum Request {
     MenuAction { name: String },
     /// A button of one of our messages, by key.
     Button { key: String },
-    /// A form submitted (or a dynamic select asking for options).
-    Form { name: String },
+    /// A form submitted, with its values (text fields strings, selects `{label, value}`).
+    Form { name: String, values: Value },
+    /// A dynamic select of a form asking for options matching `query`.
+    FormValues {
+        name: String,
+        field: String,
+        query: String,
+    },
     /// Anything else Cliq may send.
     Other { kind: String, handler: String },
 }
@@ -128,6 +161,8 @@ pub struct Callback {
     pub response_url: Option<String>,
     pub caller: Caller,
     pub chat: Chat,
+    /// The clicked message (a button click): `params.message.id` or `params.access.message_id`.
+    pub message_id: Option<String>,
 }
 
 /// A string or a number, as text.
@@ -159,9 +194,8 @@ impl Callback {
         let handler = text(at(v, &["handler", "type"]))
             .or_else(|| text(v.get("handler")))
             .unwrap_or_default();
-        let handler_name = text(at(v, &["handler", "name"]))
-            .or_else(|| text(v.get("handler_name")))
-            .or_else(|| text(v.get("name")));
+        let handler_name =
+            text(at(v, &["handler", "name"])).or_else(|| text(v.get("handler_name")));
         let timestamp_ms = match v.get("timestamp") {
             Some(Value::Number(n)) => n.as_i64(),
             Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
@@ -200,35 +234,47 @@ impl Callback {
                 channel_unique_name: text(c.get("channel_unique_name")),
             })
             .unwrap_or_default();
-        let request = match (kind.as_str(), handler.as_str()) {
-            ("command", _) | (_, "execution_handler") if kind != "bot" && kind != "function" => {
-                Request::Command {
-                    name: text(v.get("name"))
-                        .or(handler_name)
-                        .unwrap_or_default()
-                        .trim_start_matches('/')
-                        .to_ascii_lowercase(),
-                    arguments: text(params.get("arguments")).unwrap_or_default(),
-                }
-            }
-            (_, "message_handler") => Request::BotMessage {
-                text: text(params.get("message"))
-                    .or_else(|| text(at(params, &["message", "text"])))
-                    .unwrap_or_default(),
-            },
-            (_, "action_handler") => Request::MenuAction {
+        let command = || Request::Command {
+            name: text(v.get("name"))
+                .or_else(|| handler_name.clone())
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_ascii_lowercase(),
+            arguments: text(params.get("arguments")).unwrap_or_default(),
+        };
+        let bot_message = || Request::BotMessage {
+            text: text(params.get("message"))
+                .or_else(|| text(at(params, &["message", "text"])))
+                .or_else(|| text(at(params, &["message_details", "message", "text"])))
+                .unwrap_or_default(),
+        };
+        // The handler says what happened; `type` only when there is no handler.
+        let request = match (handler.as_str(), kind.as_str()) {
+            ("execution_handler", _) => command(),
+            ("message_handler", _) => bot_message(),
+            ("action_handler", _) => Request::MenuAction {
                 name: handler_name
+                    .clone()
                     .or_else(|| text(at(params, &["action", "name"])))
+                    .or_else(|| text(v.get("name")))
                     .unwrap_or_default(),
             },
-            (_, "button_handler") => Request::Button {
+            ("button_handler", _) => Request::Button {
                 key: button_key(params).ok_or_else(|| shape("a button click without a key"))?,
             },
-            (_, "form_handler") | (_, "form_values_handler") => Request::Form {
-                name: text(at(params, &["form", "name"]))
-                    .or_else(|| text(at(params, &["target", "name"])))
-                    .unwrap_or_default(),
+            ("form_handler", _) | ("form_submit_handler", _) => Request::Form {
+                name: text(at(params, &["form", "name"])).unwrap_or_default(),
+                values: at(params, &["form", "values"])
+                    .cloned()
+                    .unwrap_or(Value::Null),
             },
+            ("form_values_handler", _) | ("form_dynamic_field_handler", _) => Request::FormValues {
+                name: text(at(params, &["form", "name"])).unwrap_or_default(),
+                field: text(at(params, &["target", "name"])).unwrap_or_default(),
+                query: text(at(params, &["target", "query"])).unwrap_or_default(),
+            },
+            ("", "command") => command(),
+            ("", "bot") if params.get("message").is_some() => bot_message(),
             _ => Request::Other { kind, handler },
         };
         Ok(Callback {
@@ -237,6 +283,10 @@ impl Callback {
             response_url: text(v.get("response_url")).filter(|u| !u.is_empty()),
             caller,
             chat,
+            message_id: text(at(params, &["message", "id"]))
+                .or_else(|| text(at(params, &["access", "message_id"])))
+                .or_else(|| text(at(params, &["message_details", "message", "id"])))
+                .filter(|m| !m.is_empty()),
         })
     }
 
@@ -254,10 +304,110 @@ fn button_key(params: &Value) -> Option<String> {
         at(params, &["arguments", "key"]),
         at(params, &["target", "key"]),
         at(params, &["target", "object", "key"]),
-        at(params, &["target", "id"]),
         params.get("key"),
         params.get("arguments").filter(|a| a.is_string()),
+        at(params, &["target", "id"]),
     ]
     .into_iter()
     .find_map(|v| text(v).filter(|k| !k.trim().is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(kind: &str, handler: Value, params: Value) -> Value {
+        json!({"type": kind, "name": "deskbot", "handler": handler, "timestamp": 1_700_000_000_000i64, "params": params})
+    }
+
+    fn user() -> Value {
+        json!({"id": 55667788, "email": "sato@example.co.jp", "organization_id": 6011234, "language": "ja"})
+    }
+
+    #[test]
+    fn the_handler_decides_what_happened_not_the_type() {
+        let click = body(
+            "command",
+            json!({"type": "button_handler"}),
+            json!({"user": user(), "arguments": {"key": "post:abc"}}),
+        );
+        assert_eq!(
+            Callback::parse(&click).unwrap().request,
+            Request::Button {
+                key: "post:abc".into()
+            }
+        );
+        let cmd = json!({"type": "command", "name": "ticket", "params": {"user": user(), "arguments": "115"}});
+        assert_eq!(
+            Callback::parse(&cmd).unwrap().request,
+            Request::Command {
+                name: "ticket".into(),
+                arguments: "115".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_menu_action_without_a_handler_name_reads_the_action_not_the_bot() {
+        let v = body(
+            "bot",
+            json!({"type": "action_handler"}),
+            json!({"user": user(), "action": {"name": "Due Today"}}),
+        );
+        assert_eq!(
+            Callback::parse(&v).unwrap().request,
+            Request::MenuAction {
+                name: "Due Today".into()
+            }
+        );
+    }
+
+    #[test]
+    fn button_keys_are_found_where_cliq_puts_them() {
+        for params in [
+            json!({"user": user(), "arguments": {"key": "post:1"}}),
+            json!({"user": user(), "target": {"type": "button", "object": {"key": "post:1"}}}),
+            json!({"user": user(), "target": {"name": "x", "key": "post:1"}}),
+            json!({"user": user(), "key": "post:1", "target": {"id": "other"}}),
+        ] {
+            let v = body("function", json!({"type": "button_handler"}), params);
+            assert_eq!(
+                Callback::parse(&v).unwrap().request,
+                Request::Button {
+                    key: "post:1".into()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn ids_given_as_numbers_read_as_text_and_seconds_as_milliseconds() {
+        let mut v = body(
+            "bot",
+            json!({"type": "message_handler"}),
+            json!({"user": user(), "message": "期限切れ", "access": {"organization": {"id": 6011234}}}),
+        );
+        v["timestamp"] = json!(1_700_000_000);
+        let cb = Callback::parse(&v).unwrap();
+        assert_eq!(cb.caller.id, "55667788");
+        assert_eq!(cb.caller.organizations, vec!["6011234".to_string()]);
+        assert_eq!(cb.timestamp_ms, Some(1_700_000_000_000));
+        assert_eq!(
+            cb.request,
+            Request::BotMessage {
+                text: "期限切れ".into()
+            }
+        );
+        assert!(Callback::parse(&json!({"type": "command"})).is_err());
+    }
+
+    #[test]
+    fn non_ascii_text_is_escaped_as_java_and_python_write_it() {
+        assert_eq!(
+            ascii_escaped("{\"m\":\"期限😀\"}".as_bytes()).unwrap(),
+            br#"{"m":"\u671f\u9650\ud83d\ude00"}"#.to_vec()
+        );
+        assert!(ascii_escaped(b"{\"m\":\"plain\"}").is_none());
+    }
 }

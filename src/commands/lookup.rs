@@ -18,8 +18,8 @@ use crate::stats::{Stats, Want};
 pub const FRESH_FOR: chrono::Duration = chrono::Duration::seconds(60);
 /// Departments looked at for one answer (an agent in more sees the first ones).
 pub const MAX_DEPARTMENTS: usize = 10;
-/// Pages of 100 walked per department to find overdue or due-today tickets.
-const DUE_PAGES: u32 = 3;
+/// Pages of 100 searched per department and window for overdue or due-today tickets.
+const DUE_PAGES: u32 = 2;
 /// What Desk charges: a list or a search 3 credits, a get by id 1 (`desk-api.md`).
 const LIST_COST: u64 = 3;
 /// Statuses of unresolved tickets that Desk's list filter takes by name (custom open
@@ -183,50 +183,46 @@ impl Lookups {
         Ok(newest(mine(all, departments), 3))
     }
 
-    /// Unresolved tickets of `departments` due before `until`, by due date, walking each
-    /// department's open tickets in due-date order (at most [`DUE_PAGES`] pages).
-    async fn due_before(
+    /// Tickets of `departments` with a due date in `[from, to)`, found with the search's
+    /// `dueDateRange` (at most [`DUE_PAGES`] pages of 100 per department).
+    async fn due_within(
         &self,
         desk: &DeskClient,
         departments: &[String],
-        until: DateTime<Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
         now: DateTime<Utc>,
         spend: &mut Spend,
     ) -> Result<Vec<Ticket>, DeskError> {
         let mut all = Vec::new();
         for d in departments.iter().take(MAX_DEPARTMENTS) {
             for page in 0..DUE_PAGES {
-                let q = TicketQuery {
+                let q = TicketSearch {
+                    department_id: Some(d.clone()),
+                    // Desk's ranges include both ends; the window excludes its end.
+                    due: Some((from, to - chrono::Duration::milliseconds(1))),
+                    sort_by: Some(SearchSort::ModifiedTime),
+                    descending: true,
                     from: page * 100,
                     limit: 100,
-                    department_id: Some(d.clone()),
-                    status: OPEN_STATUSES.iter().map(|s| s.to_string()).collect(),
-                    sort_by: Some(TicketSort::DueDate),
                     ..Default::default()
                 };
-                let batch = self.list(desk, q, now, spend).await?;
+                let batch = self.search(desk, q, now, spend).await?;
                 let full = batch.len() == 100;
-                let past = batch
-                    .last()
-                    .and_then(|t| t.due_date)
-                    .is_none_or(|due| due >= until);
-                all.extend(
-                    batch
-                        .into_iter()
-                        .filter(|t| t.due_date.is_some_and(|due| due < until)),
-                );
-                if !full || past {
+                all.extend(batch);
+                if !full {
                     break;
                 }
             }
         }
         let mut all = mine(all, departments);
-        all.sort_by_key(|t| t.due_date);
+        all.retain(|t| t.due_date.is_some_and(|d| d >= from && d < to));
+        all.sort_by(|a, b| a.due_date.cmp(&b.due_date).then(a.id.cmp(&b.id)));
         all.dedup_by(|a, b| a.id == b.id);
         Ok(all)
     }
 
-    /// Overdue tickets (past due, not on hold), the most recently due first.
+    /// Overdue tickets (past due, open: not on hold, not closed), the most recently due
+    /// first: the last day is searched first, then the last week, then the last 30 days.
     pub async fn overdue(
         &self,
         desk: &DeskClient,
@@ -234,26 +230,36 @@ impl Lookups {
         now: DateTime<Utc>,
         spend: &mut Spend,
     ) -> Result<Vec<Ticket>, DeskError> {
-        let mut due = self.due_before(desk, departments, now, now, spend).await?;
-        due.retain(|t| t.status_type != crate::desk::StatusType::OnHold);
-        due.reverse();
-        due.truncate(3);
-        Ok(due)
+        let mut found: Vec<Ticket> = Vec::new();
+        let mut to = now;
+        for days in [1, 7, 30] {
+            let from = now - chrono::Duration::days(days);
+            let mut due = self
+                .due_within(desk, departments, (from, to), now, spend)
+                .await?;
+            due.retain(|t| t.status_type == crate::desk::StatusType::Open);
+            due.reverse();
+            found.extend(due);
+            if found.len() >= 3 {
+                break;
+            }
+            to = from;
+        }
+        found.truncate(3);
+        Ok(found)
     }
 
-    /// Tickets due within `[day_start, day_end)`, soonest first.
+    /// Unresolved tickets due within `[day_start, day_end)`, soonest first.
     pub async fn due_today(
         &self,
         desk: &DeskClient,
         departments: &[String],
-        (day_start, day_end): (DateTime<Utc>, DateTime<Utc>),
+        day: (DateTime<Utc>, DateTime<Utc>),
         now: DateTime<Utc>,
         spend: &mut Spend,
     ) -> Result<Vec<Ticket>, DeskError> {
-        let mut due = self
-            .due_before(desk, departments, day_end, now, spend)
-            .await?;
-        due.retain(|t| t.due_date.is_some_and(|d| d >= day_start));
+        let mut due = self.due_within(desk, departments, day, now, spend).await?;
+        due.retain(|t| t.status_type != crate::desk::StatusType::Closed);
         due.truncate(3);
         Ok(due)
     }

@@ -41,6 +41,9 @@ pub const FUNCTION: &str = "deskaction";
 pub struct StoredAnswer {
     /// The Cliq user who asked: only they can post it.
     pub owner: String,
+    /// The departments whose tickets or figures it shows.
+    #[serde(default)]
+    pub departments: Vec<String>,
     pub message: Value,
     pub line: String,
     pub created: DateTime<Utc>,
@@ -144,6 +147,7 @@ impl Service {
         let Some(agent) = agents
             .by_email(&cb.caller.email)
             .or_else(|| agents.by_zuid(&cb.caller.id))
+            .filter(|a| a.active)
             .cloned()
         else {
             return reply(banner(false, c.not_an_agent), name, "not_an_agent");
@@ -172,19 +176,19 @@ impl Service {
                     Some(part) => self.status(&agent, part, &ctx, &mut spend).await,
                     None => Ok(Answer::Banner(false, c.deskstatus_usage.to_string())),
                 },
-                _ => Ok(Answer::Private(render::help(&ctx))),
+                _ => Ok(Answer::Help(render::help(&ctx))),
             },
             Request::BotMessage { text } | Request::MenuAction { name: text } => {
                 match args::phrase(text) {
                     Some(p) => self.phrase(&agent, p, &ctx, &mut spend).await,
-                    None => Ok(Answer::Private(render::help(&ctx))),
+                    None => Ok(Answer::Help(render::help(&ctx))),
                 }
             }
             Request::Button { key } => match key.split_once(':') {
                 Some(("post", id)) => return self.post_here(id, cb, &config, &ctx),
                 _ => Ok(Answer::Banner(false, c.not_available.to_string())),
             },
-            Request::Form { .. } | Request::Other { .. } => {
+            Request::Form { .. } | Request::FormValues { .. } | Request::Other { .. } => {
                 Ok(Answer::Banner(false, c.not_available.to_string()))
             }
         };
@@ -197,13 +201,16 @@ impl Service {
                 .inc_by(spend.credits);
         }
         match result {
-            Ok(Answer::Private(message)) => match self.keep(message, &cb.caller.id, &ctx) {
-                Ok(output) => reply(output, name, "answered"),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot keep a command answer");
-                    reply(banner(false, c.desk_unavailable), name, "store_error")
+            Ok(Answer::Private(message, deps)) => {
+                match self.keep(message, deps, &cb.caller.id, &ctx) {
+                    Ok(output) => reply(output, name, "answered"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot keep a command answer");
+                        reply(banner(false, c.desk_unavailable), name, "store_error")
+                    }
                 }
-            },
+            }
+            Ok(Answer::Help(message)) => reply(message.to_json(), name, "help"),
             Ok(Answer::Banner(ok, text)) => reply(
                 banner(ok, &text),
                 name,
@@ -217,7 +224,13 @@ impl Service {
     }
 
     /// Keeps `message` for a day and returns it with its Post here button.
-    fn keep(&self, message: Message, owner: &str, ctx: &Ctx) -> Result<Value, String> {
+    fn keep(
+        &self,
+        message: Message,
+        departments: Vec<String>,
+        owner: &str,
+        ctx: &Ctx,
+    ) -> Result<Value, String> {
         let id = new_answer_id().ok_or("no random answer id")?;
         let line = message
             .card
@@ -226,6 +239,7 @@ impl Service {
             .unwrap_or_else(|| message.text.clone());
         let stored = StoredAnswer {
             owner: owner.to_string(),
+            departments,
             message: message.to_json(),
             line,
             created: self.now(),
@@ -261,11 +275,17 @@ impl Service {
                     .lookups
                     .assigned(desk, &agent.id, deps, now, spend)
                     .await?;
-                Answer::Private(render::tickets(c.my_tickets, c.my_tickets_none, &list, ctx))
+                Answer::Private(
+                    render::tickets(c.my_tickets, c.my_tickets_none, &list, ctx),
+                    departments_of(&list),
+                )
             }
             TicketArg::Number(n) => match self.lookups.by_number(desk, &n, deps, now, spend).await?
             {
-                Some(t) => Answer::Private(render::ticket(&t, ctx)),
+                Some(t) => Answer::Private(
+                    render::ticket(&t, ctx),
+                    departments_of(std::slice::from_ref(&t)),
+                ),
                 None => Answer::Banner(false, fill(c.ticket_not_found, &[("number", &n)])),
             },
             TicketArg::Email(email) => {
@@ -274,12 +294,15 @@ impl Service {
                     .by_email(desk, &email, deps, now, spend)
                     .await?;
                 let shown = crate::notify::inert::inert(&email, 254);
-                Answer::Private(render::tickets(
-                    &fill(c.customer_tickets, &[("email", &shown)]),
-                    &fill(c.customer_tickets_none, &[("email", &shown)]),
-                    &list,
-                    ctx,
-                ))
+                Answer::Private(
+                    render::tickets(
+                        &fill(c.customer_tickets, &[("email", &shown)]),
+                        &fill(c.customer_tickets_none, &[("email", &shown)]),
+                        &list,
+                        ctx,
+                    ),
+                    departments_of(&list),
+                )
             }
             TicketArg::Invalid => Answer::Banner(false, c.ticket_usage.to_string()),
         })
@@ -315,7 +338,10 @@ impl Service {
                 self.lookups.open(desk, deps, now, spend).await?,
             ),
         };
-        Ok(Answer::Private(render::tickets(title, empty, &list, ctx)))
+        Ok(Answer::Private(
+            render::tickets(title, empty, &list, ctx),
+            departments_of(&list),
+        ))
     }
 
     async fn per_department(
@@ -350,7 +376,8 @@ impl Service {
             pending: true,
         };
         let per = self.per_department(agent, want, ctx, spend).await?;
-        Ok(Answer::Private(render::pending(&per, ctx)))
+        let deps = per.iter().map(|(d, _)| d.clone()).collect();
+        Ok(Answer::Private(render::pending(&per, ctx), deps))
     }
 
     async fn status(
@@ -374,7 +401,8 @@ impl Service {
             },
         };
         let per = self.per_department(agent, want, ctx, spend).await?;
-        Ok(Answer::Private(render::status(&per, part, ctx)))
+        let deps = per.iter().map(|(d, _)| d.clone()).collect();
+        Ok(Answer::Private(render::status(&per, part, ctx), deps))
     }
 
     fn desk(&self) -> Result<&crate::desk::DeskClient, DeskError> {
@@ -412,6 +440,14 @@ impl Service {
                 .channel_unique_name
                 .as_deref()
                 .filter(|n| bot_channels(config).contains(n))
+                // A department's channel hears only of its own department(s).
+                .filter(|n| {
+                    *n == config.cliq.org_channel
+                        || answer
+                            .departments
+                            .iter()
+                            .all(|d| config.route(d).channel == *n)
+                })
                 .map(|n| Target::Channel(n.to_string())),
             "bot" => Some(Target::Dm(vec![cb.caller.id.clone()])),
             _ => None,
@@ -470,10 +506,23 @@ impl Service {
 
 /// What a handler produced before it is kept or sent.
 enum Answer {
-    /// A message for the asker, with Post here.
-    Private(Message),
+    /// A message for the asker, with Post here, and the departments it shows.
+    Private(Message, Vec<String>),
+    /// What the bot understands: shown, not kept.
+    Help(Message),
     /// A banner: success or failure, and its text.
     Banner(bool, String),
+}
+
+/// The departments of `tickets`, each once.
+fn departments_of(tickets: &[crate::desk::Ticket]) -> Vec<String> {
+    let mut v: Vec<String> = tickets
+        .iter()
+        .filter_map(|t| t.department_id.clone())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// `[start, end)` of `now`'s day in `tz`.
@@ -493,7 +542,7 @@ fn today(now: DateTime<Utc>, tz: chrono_tz::Tz) -> (DateTime<Utc>, DateTime<Utc>
     (start, end)
 }
 
-fn metric_name(r: &Request) -> &'static str {
+pub fn metric_name(r: &Request) -> &'static str {
     match r {
         Request::Command { name, .. } => match name.as_str() {
             "ticket" => "ticket",
@@ -506,18 +555,25 @@ fn metric_name(r: &Request) -> &'static str {
         Request::MenuAction { .. } => "menu_action",
         Request::Button { .. } => "button",
         Request::Form { .. } => "form",
+        Request::FormValues { .. } => "form_values",
         Request::Other { .. } => "other",
     }
 }
 
-/// POSTs a late answer to Cliq's `response_url`. Only to HTTPS, or to the configured Cliq
-/// host (the simulator in tests).
+/// POSTs a late answer to Cliq's `response_url` (it came in the signed body). Only to HTTPS,
+/// to the configured Cliq host, or to loopback (a local Cliq stand-in).
 pub async fn deliver_late(url: &str, output: &Value, config: &Config) -> Result<(), String> {
     let u = url::Url::parse(url).map_err(|e| format!("bad response_url: {e}"))?;
     let cliq = url::Url::parse(&config.zoho.urls.cliq).ok();
     let same_host = cliq.is_some_and(|c| c.origin() == u.origin());
-    if u.scheme() != "https" && !same_host {
-        return Err("response_url is neither HTTPS nor the Cliq host".into());
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    if u.scheme() != "https" && !same_host && !loopback {
+        return Err("response_url is neither HTTPS, the Cliq host nor loopback".into());
     }
     let r = crate::zoho_http::client()
         .post(u)

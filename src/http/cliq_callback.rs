@@ -17,8 +17,8 @@ use crate::commands::{Reply, Service, deliver_late, locale_of, render::banner};
 pub const MAX_BODY: usize = 1 << 20;
 /// How long the caller waits for an answer before getting "working on it".
 pub const PATIENCE: Duration = Duration::from_secs(3);
-/// How long a late answer may take in all (Cliq's window is ~15 s after `timestamp`).
-const LATE_LIMIT: Duration = Duration::from_secs(30);
+/// Cliq takes answers until ~15 s after `timestamp`: a late answer must be ready by then.
+const CLIQ_WINDOW: Duration = Duration::from_secs(14);
 
 fn output(v: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "output": v }))
@@ -86,19 +86,31 @@ async fn answer(service: Arc<Service>, callback: Callback, state: &AppState) -> 
     let config = state.config.borrow().clone();
     let metrics = state.metrics.clone();
     let late_url = callback.response_url.clone();
-    let working = banner(
-        true,
-        crate::i18n::texts(locale_of(callback.caller.language.as_deref(), &config))
-            .cmd
-            .working,
-    );
+    let name = crate::commands::metric_name(&callback.request);
+    let tx_texts = crate::i18n::texts(locale_of(callback.caller.language.as_deref(), &config)).cmd;
+    let working = banner(true, tx_texts.working);
+    let failed = banner(false, tx_texts.desk_unavailable);
+    // What is left of Cliq's window (at least a few seconds, whatever the clocks say).
+    let now_ms = state.clock.now().timestamp_millis();
+    let left = callback
+        .timestamp_ms
+        .map(|t| t + CLIQ_WINDOW.as_millis() as i64 - now_ms)
+        .and_then(|ms| u64::try_from(ms).ok())
+        .map(Duration::from_millis)
+        .unwrap_or(CLIQ_WINDOW)
+        .max(PATIENCE + Duration::from_secs(2));
+    // Without a response_url a late answer cannot be delivered: wait as long as Cliq does.
+    let patience = if late_url.is_some() { PATIENCE } else { left };
     let task = async move {
-        let reply = match tokio::time::timeout(LATE_LIMIT, service.answer(&callback)).await {
+        let reply = match tokio::time::timeout(left, service.answer(&callback)).await {
             Ok(r) => r,
-            Err(_) => {
-                tracing::warn!("a command answer took longer than {LATE_LIMIT:?}: dropped");
-                return;
-            }
+            Err(_) => Reply {
+                output: failed,
+                outcome: crate::commands::Outcome {
+                    name,
+                    outcome: "timeout",
+                },
+            },
         };
         // A Post here is acknowledged only once it is durable.
         if let Err(e) = service.commit().await {
@@ -124,7 +136,7 @@ async fn answer(service: Arc<Service>, callback: Callback, state: &AppState) -> 
             .inc();
     };
     actix_rt::System::current().arbiter().spawn(task);
-    let reply = match tokio::time::timeout(PATIENCE, &mut rx).await {
+    let reply = match tokio::time::timeout(patience, &mut rx).await {
         Ok(Ok(reply)) => Some(reply),
         Ok(Err(_)) => None,
         Err(_) => {
@@ -139,7 +151,7 @@ async fn answer(service: Arc<Service>, callback: Callback, state: &AppState) -> 
             output(r.output)
         }
         None => {
-            count(state, "-", "deferred");
+            count(state, name, "deferred");
             output(working)
         }
     }

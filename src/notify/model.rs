@@ -106,6 +106,13 @@ pub struct AgentInfo {
     /// The departments the agent belongs to (`associatedDepartmentIds`): what commands show.
     #[serde(default)]
     pub departments: Vec<String>,
+    /// False for an agent Desk lists as disabled (or deleted): they cannot use commands.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The kinds of activity.
