@@ -110,7 +110,12 @@ impl App {
             .do_send(crate::actors::Attach(router.clone()));
         let webhook_id = Arc::new(RwLock::new(config.desk.webhook_id.clone()));
 
-        let commands = Arc::new(crate::commands::Service::new(router.clone()));
+        let linker = Arc::new(crate::link::Linker::new(
+            shared.clone(),
+            config_rx.clone(),
+            directory.clone(),
+        ));
+        let commands = Arc::new(crate::commands::Service::new(router.clone(), linker));
         let mut tasks = Vec::new();
         {
             let (shared, directory, stale, mut stop) = (
@@ -157,6 +162,14 @@ impl App {
                     }
                     if let Err(e) = commands.prune() {
                         tracing::warn!(error = %e, "cannot prune command answers");
+                    }
+                    if let Err(e) = commands.linker().prune() {
+                        tracing::warn!(error = %e, "cannot prune Connect links");
+                    }
+                    if let Err(e) =
+                        crate::commands::actions::prune(&shared.store, shared.clock.now())
+                    {
+                        tracing::warn!(error = %e, "cannot prune quick-action records");
                     }
                     match crate::actors::outbox::prune(&shared.store, shared.clock.now()) {
                         Ok(n) if n > 0 => tracing::info!(

@@ -35,6 +35,7 @@ pub struct Metrics {
     pub alert_lateness_seconds: Histogram,
     pub reconcile_credits_per_day: IntGauge,
     pub commands_total: IntCounterVec,
+    pub actions_total: IntCounterVec,
     pub command_desk_credits_total: IntCounterVec,
 }
 
@@ -115,6 +116,13 @@ impl Metrics {
                 ),
                 &["name", "outcome"],
             )?,
+            actions_total: IntCounterVec::new(
+                opts(
+                    "actions_total",
+                    "Quick actions run in Desk, by name and outcome",
+                ),
+                &["name", "outcome"],
+            )?,
             command_desk_credits_total: IntCounterVec::new(
                 opts(
                     "command_desk_credits_total",
@@ -189,6 +197,7 @@ impl Metrics {
             .register(Box::new(m.webhook_events_total.clone()))?;
         m.registry.register(Box::new(m.deliveries_total.clone()))?;
         m.registry.register(Box::new(m.commands_total.clone()))?;
+        m.registry.register(Box::new(m.actions_total.clone()))?;
         m.registry
             .register(Box::new(m.command_desk_credits_total.clone()))?;
         m.registry.register(Box::new(m.outbox_depth.clone()))?;

@@ -280,6 +280,27 @@ impl TokenManager {
         result
     }
 
+    /// Uses `access_token` (just issued with the grant) until it expires, without a refresh;
+    /// kept in the store as well when `persist`.
+    pub fn prime(
+        &self,
+        access_token: &str,
+        expires_in: Duration,
+        persist: bool,
+    ) -> Result<(), TokenError> {
+        let token = CachedToken {
+            access_token: access_token.to_string(),
+            expires_at: self.clock.now() + expires_in,
+        };
+        if persist {
+            self.store
+                .tree::<String, CachedToken>(TreeName::Tokens)
+                .insert(&format!("{}:access", self.grant), &token)?;
+        }
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
+        Ok(())
+    }
+
     /// Forgets `token` after Zoho refused it, so the next call refreshes.
     pub fn invalidate(&self, token: &str) {
         let mut guard = self.cached.lock().unwrap_or_else(|p| p.into_inner());

@@ -209,7 +209,9 @@ impl Router {
                 },
             )?;
         }
-        for change in &c.changes {
+        // A change deskcliq made itself (a quick action): the card was already edited.
+        let echo = crate::commands::actions::is_echo(store, &event.event_type, &event.payload);
+        for change in c.changes.iter().filter(|_| !echo) {
             // Not queued: the event stays in the inbox and is taken again.
             if let Err(e) = self.deliver(change).await {
                 return Err(StoreError::Corrupt {

@@ -82,10 +82,16 @@ pub enum TreeName {
     Log,
     /// Command answers kept for a day, for their Post here button (by answer id).
     Answers,
+    /// Quick-action forms opened and not yet submitted: the card they came from.
+    Forms,
+    /// Quick actions done, by idempotency key (message, action, form content).
+    ActionsDone,
+    /// Changes deskcliq made in Desk itself, whose webhook echo is not announced.
+    Echoes,
 }
 
 impl TreeName {
-    pub const ALL: [TreeName; 14] = [
+    pub const ALL: [TreeName; 17] = [
         TreeName::Inbox,
         TreeName::Tickets,
         TreeName::Deadlines,
@@ -100,6 +106,9 @@ impl TreeName {
         TreeName::Armed,
         TreeName::Log,
         TreeName::Answers,
+        TreeName::Forms,
+        TreeName::ActionsDone,
+        TreeName::Echoes,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +127,9 @@ impl TreeName {
             TreeName::Armed => "armed",
             TreeName::Log => "log",
             TreeName::Answers => "answers",
+            TreeName::Forms => "forms",
+            TreeName::ActionsDone => "actions_done",
+            TreeName::Echoes => "echoes",
         }
     }
 }

@@ -593,3 +593,43 @@ fn a_short_webhook_token_is_a_warning_and_a_bad_character_an_error() {
     let issues = errors(&MINIMAL.replace("wh-token-0123456789abcdef", "tok/en?with#bad"));
     error_for(&issues, "desk.webhook_token");
 }
+
+#[test]
+fn check_config_prints_each_departments_quick_actions_or_why_they_are_off() {
+    let deps = r#"
+[actions]
+allowed = ["status", "comment"]
+[[departments]]
+id = "1"
+name = "Support"
+channel = "support"
+actions = ["reply"]
+[[departments]]
+id = "2"
+name = "Billing"
+channel = "billing"
+"#;
+    let off = deskcliq::config::render_check(&parse(&with(deps)).unwrap());
+    assert!(
+        off.contains("actions: off (quick actions need storage.secret_key_file"),
+        "{off}"
+    );
+    let on = deskcliq::config::render_check(
+        &parse(&with(&format!(
+            "[storage]\nsecret_key = \"0123456789abcdef0123456789abcdef-key\"\n{deps}"
+        )))
+        .unwrap(),
+    );
+    assert!(
+        on.contains("\"Support\" -> #support  enabled  actions: reply"),
+        "{on}"
+    );
+    assert!(
+        on.contains("\"Billing\" -> #billing  enabled  actions: status, comment"),
+        "{on}"
+    );
+    assert!(
+        on.contains("any other department -> #desk (org channel)  actions: status, comment"),
+        "{on}"
+    );
+}

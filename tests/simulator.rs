@@ -182,13 +182,12 @@ async fn desk_rejects_what_the_documents_forbid() {
     )
     .await;
     assert_eq!(status, 422, "a webhook without subscriptions");
-    // Replies become threads.
-    let r = raw
-        .desk(reqwest::Method::GET, &format!("/tickets/{id}/threads"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 204);
+    // An email ticket starts with the customer's message; replies become threads.
+    let (status, body) = status_and_body(get(&format!("/tickets/{id}/threads"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(body["data"][0]["direction"], "in");
+    assert_eq!(body["data"][0]["to"], "support@example.zohodesk.jp");
     let reply = json!({"channel": "EMAIL", "content": "ok", "fromEmailAddress": "support@example.zohodesk.jp"});
     let (status, _) = status_and_body(
         raw.desk(reqwest::Method::POST, &format!("/tickets/{id}/sendReply"))

@@ -7,6 +7,7 @@
 //! checked, the Cliq user mapped to a Desk agent by email, and every ticket shown limited to
 //! the agent's departments.
 
+pub mod actions;
 pub mod args;
 pub mod lookup;
 pub mod render;
@@ -72,6 +73,7 @@ fn reply(output: Value, name: &'static str, outcome: &'static str) -> Reply {
 /// Answers callbacks; one per daemon.
 pub struct Service {
     router: Arc<Router>,
+    linker: Arc<crate::link::Linker>,
     lookups: Lookups,
 }
 
@@ -112,11 +114,16 @@ fn new_answer_id() -> Option<String> {
 }
 
 impl Service {
-    pub fn new(router: Arc<Router>) -> Service {
+    pub fn new(router: Arc<Router>, linker: Arc<crate::link::Linker>) -> Service {
         Service {
             router,
+            linker,
             lookups: Lookups::default(),
         }
+    }
+
+    pub fn linker(&self) -> &Arc<crate::link::Linker> {
+        &self.linker
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -163,6 +170,7 @@ impl Service {
             agents: &agents,
             tx,
             tz,
+            locale,
         };
         let mut spend = Spend::default();
         let result = match &cb.request {
@@ -176,6 +184,7 @@ impl Service {
                     Some(part) => self.status(&agent, part, &ctx, &mut spend).await,
                     None => Ok(Answer::Banner(false, c.deskstatus_usage.to_string())),
                 },
+                "deskcliq" => return self.deskcliq(arguments, cb, &ctx).await,
                 _ => Ok(Answer::Help(render::help(&ctx))),
             },
             Request::BotMessage { text } | Request::MenuAction { name: text } => {
@@ -186,11 +195,19 @@ impl Service {
             }
             Request::Button { key } => match key.split_once(':') {
                 Some(("post", id)) => return self.post_here(id, cb, &config, &ctx),
-                _ => Ok(Answer::Banner(false, c.not_available.to_string())),
+                Some((action, id)) => match crate::config::Action::parse(action) {
+                    Some(action) => return self.action_button(action, id, cb, &agent, &ctx).await,
+                    None => Ok(Answer::Banner(false, c.not_available.to_string())),
+                },
+                None => Ok(Answer::Banner(false, c.not_available.to_string())),
             },
-            Request::Form { .. } | Request::FormValues { .. } | Request::Other { .. } => {
-                Ok(Answer::Banner(false, c.not_available.to_string()))
+            Request::Form { name, values } => {
+                return self.form_submit(name, values, cb, &agent, &ctx).await;
             }
+            Request::FormValues { name, field, query } => {
+                return self.form_values(name, field, query, cb, &ctx).await;
+            }
+            Request::Other { .. } => Ok(Answer::Banner(false, c.not_available.to_string())),
         };
         if spend.credits > 0 {
             self.router
@@ -219,6 +236,54 @@ impl Service {
             Err(e) => {
                 tracing::warn!(command = name, error = %e, "Desk did not answer a command");
                 reply(banner(false, c.desk_unavailable), name, "desk_error")
+            }
+        }
+    }
+
+    /// `/deskcliq link|unlink|help`.
+    async fn deskcliq(&self, arguments: &str, cb: &Callback, ctx: &Ctx<'_>) -> Reply {
+        const NAME: &str = "deskcliq";
+        let a = ctx.tx.act;
+        let arg = args::narrow(arguments).trim().to_ascii_lowercase();
+        match arg.as_str() {
+            "link" | "connect" => {
+                if !self.linker.enabled() {
+                    return reply(banner(false, a.off), NAME, "off");
+                }
+                match self.linker.grant(&cb.caller.id) {
+                    Ok(Some(_)) => reply(banner(true, a.already_linked), NAME, "answered"),
+                    Ok(None) => self.connect_prompt(cb, ctx, false),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read a grant");
+                        reply(
+                            banner(false, ctx.tx.cmd.desk_unavailable),
+                            NAME,
+                            "store_error",
+                        )
+                    }
+                }
+            }
+            "unlink" | "disconnect" => match self.linker.unlink(&cb.caller.id).await {
+                Ok(true) => reply(banner(true, a.unlinked), NAME, "answered"),
+                Ok(false) => reply(banner(true, a.not_linked), NAME, "answered"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot unlink");
+                    reply(
+                        banner(false, ctx.tx.cmd.desk_unavailable),
+                        NAME,
+                        "store_error",
+                    )
+                }
+            },
+            _ => {
+                let m = Message::new(a.help_title)
+                    .with_bot("Deskbot", None)
+                    .with_card(a.help_title, "modern-inline")
+                    .with_slide(crate::cliq::Slide::list(
+                        None,
+                        a.help_items.iter().map(|s| s.to_string()).collect(),
+                    ));
+                reply(m.to_json(), NAME, "help")
             }
         }
     }

@@ -22,6 +22,7 @@ pub struct Ctx<'a> {
     pub tx: &'a Texts,
     /// The asker's time zone (their Cliq one when valid, else the org's).
     pub tz: Tz,
+    pub locale: crate::config::Locale,
 }
 
 /// A banner: `success` or `failure`.

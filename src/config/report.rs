@@ -5,6 +5,18 @@ use std::fmt::Write as _;
 
 use super::{Config, Secret};
 
+/// A department's quick actions as `check-config` shows them: off without the secret key
+/// (agents' tokens could not be kept encrypted), else the effective set.
+fn actions_line(c: &Config, actions: &[&str]) -> String {
+    if c.storage.secret_key.is_none() {
+        "off (quick actions need storage.secret_key_file: agents' Zoho tokens are kept encrypted with it)".into()
+    } else if actions.is_empty() {
+        "none".into()
+    } else {
+        actions.join(", ")
+    }
+}
+
 fn secret_line(secret: Option<&Secret>) -> String {
     match secret {
         Some(s) => s.source().to_string(),
@@ -113,17 +125,15 @@ pub fn render_check(c: &Config) -> String {
             } else {
                 "DISABLED (no channel posts; DMs still go)"
             },
-            if actions.is_empty() {
-                "none".to_string()
-            } else {
-                actions.join(", ")
-            },
+            actions_line(c, &actions),
         );
     }
+    let others: Vec<&str> = c.actions.allowed.iter().map(|a| a.as_str()).collect();
     let _ = writeln!(
         out,
-        "  any other department -> #{} (org channel)",
-        c.cliq.org_channel
+        "  any other department -> #{} (org channel)  actions: {}",
+        c.cliq.org_channel,
+        actions_line(c, &others),
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "Notifications:");

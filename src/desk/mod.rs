@@ -105,6 +105,15 @@ impl DeskClient {
         }
     }
 
+    /// The same client acting with another grant (an agent's own), sharing this one's
+    /// concurrency limit and credit count.
+    pub fn with_tokens(&self, tokens: Arc<TokenManager>) -> DeskClient {
+        DeskClient {
+            tokens,
+            ..self.clone()
+        }
+    }
+
     /// Credits spent on `day` (UTC), as recorded in the store.
     pub fn credits_on(&self, day: chrono::NaiveDate) -> u64 {
         self.store
@@ -302,6 +311,19 @@ impl DeskClient {
         .await
     }
 
+    /// `GET /tickets/{id}/threads`, newest first (one page).
+    pub async fn list_threads(&self, id: &str, limit: u32) -> Result<Vec<Thread>, DeskError> {
+        let query = vec![
+            ("from", "0".to_string()),
+            ("limit", limit.clamp(1, 100).to_string()),
+        ];
+        self.list(
+            get(&format!("/tickets/{}/threads", segment(id)), query, 3),
+            "data",
+        )
+        .await
+    }
+
     /// `POST /tickets/{id}/comments`.
     pub async fn add_comment(&self, id: &str, comment: &NewComment) -> Result<Comment, DeskError> {
         self.object(write(
@@ -353,6 +375,57 @@ impl DeskClient {
                 return Ok(out);
             }
         }
+    }
+
+    /// `GET /myinfo`: the agent who owns the token.
+    pub async fn my_info(&self) -> Result<Agent, DeskError> {
+        self.object(get("/myinfo", vec![], 1)).await
+    }
+
+    /// The portal's ticket statuses (name, status type) from `GET /fields?module=tickets`
+    /// (the `status` field's `pickListValues`; older answers name them `allowedValues`).
+    pub async fn ticket_statuses(&self) -> Result<Vec<(String, StatusType)>, DeskError> {
+        let query = vec![
+            ("module", "tickets".to_string()),
+            ("apiNames", "status".into()),
+        ];
+        let r = self.send(&get("/fields", query, 1)).await?;
+        let v: Value = if r.body.is_empty() {
+            Value::Null
+        } else {
+            decode(&r.body, "/fields")?
+        };
+        let fields = v
+            .get("data")
+            .unwrap_or(&v)
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let status = fields
+            .iter()
+            .find(|f| f.get("apiName").and_then(Value::as_str) == Some("status"));
+        let values = status
+            .and_then(|f| f.get("pickListValues").or_else(|| f.get("allowedValues")))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Ok(values
+            .iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some((s.clone(), StatusType::parse(s))),
+                Value::Object(o) => {
+                    let name = o.get("value").and_then(Value::as_str)?.to_string();
+                    let kind = o
+                        .get("statusType")
+                        .and_then(Value::as_str)
+                        .map(StatusType::parse)
+                        .unwrap_or_else(|| StatusType::parse(&name));
+                    Some((name, kind))
+                }
+                _ => None,
+            })
+            .filter(|(n, _)| !n.trim().is_empty())
+            .collect())
     }
 
     /// `GET /agentsByIds` (up to 50 ids a call; more are asked for in several calls).

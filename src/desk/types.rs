@@ -213,6 +213,9 @@ pub struct Thread {
     pub content: Option<String>,
     #[serde(deserialize_with = "lenient::time")]
     pub created_time: Option<DateTime<Utc>>,
+    /// The addresses of an email thread (`to` may list several, comma-separated).
+    pub to: Option<String>,
+    pub from_email_address: Option<String>,
 }
 
 /// A person as Desk embeds one in activities (`modifiedBy` is an object there).

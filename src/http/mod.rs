@@ -4,6 +4,7 @@
 
 pub mod cliq_callback;
 pub mod desk_webhook;
+pub mod oauth;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,7 +77,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/webhooks/desk/{token}",
             web::post().to(desk_webhook::handle),
         )
-        .route("/cliq/callback", web::post().to(cliq_callback::handle));
+        .route("/cliq/callback", web::post().to(cliq_callback::handle))
+        .route("/oauth/start", web::get().to(oauth::start))
+        .route("/oauth/callback", web::get().to(oauth::callback));
 }
 
 /// A plain-text answer with `reason`.

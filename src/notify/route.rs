@@ -60,6 +60,10 @@ impl Agents {
         self.by_id.len()
     }
 
+    pub fn all(&self) -> impl Iterator<Item = &AgentInfo> {
+        self.by_id.values()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }

@@ -107,6 +107,23 @@ pub enum Invocation {
     MenuAction(String),
     /// A click on a button of a message, with its key.
     Button(String),
+    /// A click on a button of a message Cliq holds (a card deskcliq posted).
+    CardButton {
+        key: String,
+        chat_id: String,
+        message_id: String,
+    },
+    /// A form submitted, with its values.
+    Form {
+        name: String,
+        values: Value,
+    },
+    /// A dynamic select of a form asking for options.
+    FormValues {
+        name: String,
+        field: String,
+        query: String,
+    },
 }
 
 /// Where the signature travels.
@@ -167,6 +184,41 @@ impl Simulator {
                 (
                     "function",
                     json!({"type": "button_handler"}),
+                    json!("deskaction"),
+                )
+            }
+            Invocation::CardButton {
+                key,
+                chat_id,
+                message_id,
+            } => {
+                params["arguments"] = json!({"key": key});
+                params["target"] =
+                    json!({"type": "button", "object": {"key": key, "label": "button"}});
+                params["message"] = json!({"id": message_id, "type": "card"});
+                params["chat"]["id"] = json!(chat_id);
+                params["access"]["chat_id"] = json!(chat_id);
+                params["access"]["message_id"] = json!(message_id);
+                (
+                    "function",
+                    json!({"type": "button_handler"}),
+                    json!("deskaction"),
+                )
+            }
+            Invocation::Form { name, values } => {
+                params["form"] = json!({"name": name, "action": "submit", "values": values});
+                (
+                    "function",
+                    json!({"type": "form_handler"}),
+                    json!("deskaction"),
+                )
+            }
+            Invocation::FormValues { name, field, query } => {
+                params["form"] = json!({"name": name, "values": {}});
+                params["target"] = json!({"name": field, "query": query});
+                (
+                    "function",
+                    json!({"type": "form_values_handler"}),
                     json!("deskaction"),
                 )
             }

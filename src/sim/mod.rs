@@ -39,8 +39,8 @@ use crate::jwt::{Jwks, SigningKey};
 
 pub use callbacks::{Carrier, ChatRef, CliqUser, Invocation, send_callback};
 pub use state::{
-    CliqRecord, CliqTarget, Delivery, Fault, FaultKind, NewTicket, SimAgent, SimComment,
-    SimDepartment, SimTask, SimTeam, SimTicket, SimWebhook, TicketPatch,
+    BrowserUser, CliqRecord, CliqTarget, Delivery, Fault, FaultKind, NewTicket, SimAgent,
+    SimComment, SimDepartment, SimTask, SimTeam, SimTicket, SimWebhook, TicketPatch,
 };
 
 /// The OAuth client the simulator accepts.
@@ -287,6 +287,28 @@ impl Simulator {
     /// Forgets every access token, as if Zoho had revoked them: the next call gets a 401.
     pub fn revoke_access_tokens(&self) {
         self.inner.state().accounts.access.clear();
+    }
+
+    /// Revokes a grant as Zoho does when the user or an admin removes it: the refresh token
+    /// and every access token issued from it stop working (the token endpoint answers
+    /// `{"error":"invalid_code"}`, Desk and Cliq answer 401).
+    pub fn revoke_grant(&self, refresh_token: &str) {
+        self.inner.state().revoke_grant(refresh_token);
+    }
+
+    /// The current grants a client holds, sorted: (refresh token, zuid of the user).
+    pub fn grants(&self) -> Vec<(String, String)> {
+        self.inner.state().grants()
+    }
+
+    /// The scopes a grant was consented with (`None`: no such grant; empty: not recorded).
+    pub fn grant_scopes(&self, refresh_token: &str) -> Option<Vec<String>> {
+        self.inner
+            .state()
+            .accounts
+            .grants
+            .get(refresh_token)
+            .map(|g| g.scopes.clone())
     }
 
     /// Desk API credits spent so far.

@@ -29,6 +29,11 @@ pub struct Grant {
     /// The Zoho user the grant acts as (zuid).
     pub zuid: String,
     pub email: String,
+    /// The scopes the user consented to (empty for grants made by the scripting API).
+    pub scopes: Vec<String>,
+    /// Offline grants are refresh tokens the client holds; an online grant (`access_type=online`)
+    /// only backs the access token issued with it and is never disclosed.
+    pub offline: bool,
 }
 
 pub struct AccessToken {
@@ -40,6 +45,17 @@ pub struct AuthCode {
     pub zuid: String,
     pub email: String,
     pub redirect_uri: String,
+    /// The scopes asked for at `/oauth/v2/auth`; the grant made from the code keeps them.
+    pub scopes: Vec<String>,
+    /// `access_type=offline`: the exchange answers with a refresh token.
+    pub offline: bool,
+}
+
+/// The Zoho user signed in to the simulated browser that visits `/oauth/v2/auth`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserUser {
+    pub zuid: String,
+    pub email: String,
 }
 
 #[derive(Default)]
@@ -48,6 +64,10 @@ pub struct Accounts {
     pub access: HashMap<String, AccessToken>,
     pub refresh_log: HashMap<String, VecDeque<DateTime<Utc>>>,
     pub codes: HashMap<String, AuthCode>,
+    /// Who is signed in to the browser that opens `/oauth/v2/auth` (`None`: nobody).
+    pub browser_user: Option<BrowserUser>,
+    /// The signed-in user presses "Reject" on the consent page.
+    pub deny_consent: bool,
     /// Access tokens issued (both grants).
     pub issued: usize,
     pub next: u64,
@@ -196,6 +216,10 @@ pub struct SimThread {
     #[serde(serialize_with = "time")]
     pub created_time: DateTime<Utc>,
     pub status: String,
+    /// The agent who sent it (outgoing replies).
+    pub responder_id: Option<String>,
+    /// `{id, firstName, lastName, name, email, photoURL, type}` as Desk's threads carry it.
+    pub author: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -273,6 +297,8 @@ pub struct Desk {
     pub tasks: Vec<SimTask>,
     pub ratings: Vec<SimRating>,
     pub webhooks: Vec<SimWebhook>,
+    /// The portal's ticket statuses, in order: (name, status type `Open` | `On Hold` | `Closed`).
+    pub statuses: Vec<(String, String)>,
     pub next_id: u64,
     pub next_number: u64,
 }
@@ -282,7 +308,23 @@ impl Desk {
         self.next_id += 1;
         self.next_id.to_string()
     }
+
+    /// The status type of a status of the portal (`None`: not one of its statuses).
+    pub fn status_type(&self, status: &str) -> Option<&str> {
+        self.statuses
+            .iter()
+            .find(|(name, _)| name == status)
+            .map(|(_, kind)| kind.as_str())
+    }
 }
+
+/// The statuses a new portal has: (name, status type).
+pub const DEFAULT_STATUSES: [(&str, &str); 4] = [
+    ("Open", "Open"),
+    ("On Hold", "On Hold"),
+    ("Escalated", "Open"),
+    ("Closed", "Closed"),
+];
 
 // ---------------------------------------------------------------- cliq
 

@@ -43,6 +43,8 @@ impl State {
             Grant {
                 zuid: "70000001".into(),
                 email: "deskcliq-service@example.co.jp".into(),
+                scopes: Vec::new(),
+                offline: true,
             },
         );
         let departments = vec![
@@ -134,6 +136,10 @@ impl State {
                 tasks: Vec::new(),
                 ratings: Vec::new(),
                 webhooks: Vec::new(),
+                statuses: DEFAULT_STATUSES
+                    .iter()
+                    .map(|(name, kind)| (name.to_string(), kind.to_string()))
+                    .collect(),
                 next_id: 1_892_000_000_100_000,
                 next_number: 100,
             },
@@ -181,25 +187,110 @@ impl State {
 
     /// Adds an OAuth grant acting as a Zoho user (an agent who linked their account).
     pub fn add_grant(&mut self, refresh_token: &str, zuid: &str, email: &str) {
+        self.add_grant_with_scopes(refresh_token, zuid, email, &[]);
+    }
+
+    /// [`State::add_grant`] remembering the scopes the user consented to.
+    pub fn add_grant_with_scopes(
+        &mut self,
+        refresh_token: &str,
+        zuid: &str,
+        email: &str,
+        scopes: &[String],
+    ) {
         self.accounts.grants.insert(
             refresh_token.to_string(),
             Grant {
                 zuid: zuid.into(),
                 email: email.into(),
+                scopes: scopes.to_vec(),
+                offline: true,
             },
         );
     }
 
-    /// An authorization code the token endpoint exchanges for a new grant.
+    /// An authorization code the token endpoint exchanges for a new grant (with a refresh
+    /// token, no scopes recorded).
     pub fn add_auth_code(&mut self, code: &str, zuid: &str, email: &str, redirect_uri: &str) {
+        self.add_auth_code_with_scopes(code, zuid, email, redirect_uri, &[], true);
+    }
+
+    /// An authorization code as `/oauth/v2/auth` issues it: the grant made from it keeps
+    /// `scopes`; `offline` (`access_type=offline`) makes the exchange return a refresh token.
+    pub fn add_auth_code_with_scopes(
+        &mut self,
+        code: &str,
+        zuid: &str,
+        email: &str,
+        redirect_uri: &str,
+        scopes: &[String],
+        offline: bool,
+    ) {
         self.accounts.codes.insert(
             code.to_string(),
             AuthCode {
                 zuid: zuid.into(),
                 email: email.into(),
                 redirect_uri: redirect_uri.into(),
+                scopes: scopes.to_vec(),
+                offline,
             },
         );
+    }
+
+    /// Signs a Zoho user in to the simulated browser: `/oauth/v2/auth` asks them for consent.
+    pub fn sign_in(&mut self, zuid: &str, email: &str) {
+        self.accounts.browser_user = Some(BrowserUser {
+            zuid: zuid.into(),
+            email: email.into(),
+        });
+    }
+
+    /// Nobody is signed in to the simulated browser any more.
+    pub fn sign_out(&mut self) {
+        self.accounts.browser_user = None;
+    }
+
+    /// Makes the signed-in user reject (`true`) or accept (`false`, the default) the consent
+    /// page of `/oauth/v2/auth`.
+    pub fn set_deny_consent(&mut self, deny: bool) {
+        self.accounts.deny_consent = deny;
+    }
+
+    /// Revokes a grant as the user or an admin can in Zoho: the refresh token and every access
+    /// token issued from it stop working. Returns whether the grant existed.
+    pub fn revoke_grant(&mut self, refresh_token: &str) -> bool {
+        let existed = self.accounts.grants.remove(refresh_token).is_some();
+        self.accounts
+            .access
+            .retain(|_, t| t.refresh_token != refresh_token);
+        self.accounts.refresh_log.remove(refresh_token);
+        existed
+    }
+
+    /// The grants a client holds (offline ones), sorted: (refresh token, zuid).
+    pub fn grants(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .accounts
+            .grants
+            .iter()
+            .filter(|(_, g)| g.offline)
+            .map(|(rt, g)| (rt.clone(), g.zuid.clone()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Adds a ticket status to the portal (a custom status), or changes the type of an
+    /// existing one. `status_type` is `Open`, `On Hold` or `Closed`.
+    pub fn add_status(&mut self, name: &str, status_type: &str) {
+        match self.desk.statuses.iter_mut().find(|(n, _)| n == name) {
+            Some((_, kind)) => *kind = status_type.to_string(),
+            None => self
+                .desk
+                .statuses
+                .push((name.to_string(), status_type.to_string())),
+        }
     }
 
     pub fn ticket(&self, id: &str) -> Option<&SimTicket> {
@@ -254,6 +345,22 @@ impl State {
         };
         let n: u64 = id.parse().unwrap_or_default();
         self.desk.tickets.insert(n, ticket.clone());
+        // An email ticket starts with the customer's message (threadCount 1).
+        let thread_id = self.desk.new_id();
+        self.desk.threads.push(SimThread {
+            id: thread_id,
+            ticket_id: ticket.id.clone(),
+            channel: "EMAIL".into(),
+            direction: "in".into(),
+            content: ticket.description.clone().unwrap_or_default(),
+            content_type: "text/plain".into(),
+            from_email_address: ticket.email.clone().unwrap_or_default(),
+            to: self.from_addresses.first().cloned().unwrap_or_default(),
+            created_time: now,
+            status: "SUCCESS".into(),
+            responder_id: None,
+            author: serde_json::json!({"email": ticket.email, "type": "END_USER"}),
+        });
         let events = self.events_for("Ticket_Add", &ticket.department_id, now, |_| {
             (serde_json::to_value(&ticket).unwrap_or_default(), None)
         });
@@ -269,12 +376,20 @@ impl State {
     ) -> Option<(SimTicket, Vec<Outgoing>)> {
         let n: u64 = id.parse().ok()?;
         let before = self.desk.tickets.get(&n)?.clone();
+        // The portal's status list decides the type (a name it lacks: Desk's defaults).
+        let status = patch.status.map(|status| {
+            let kind = self
+                .desk
+                .status_type(&status)
+                .unwrap_or_else(|| status_type_of(&status))
+                .to_string();
+            (status, kind)
+        });
         let t = self.desk.tickets.get_mut(&n)?;
         if let Some(s) = patch.subject {
             t.subject = s;
         }
-        if let Some(status) = patch.status {
-            let kind = status_type_of(&status);
+        if let Some((status, kind)) = status {
             if kind == "Closed" && t.status_type != "Closed" {
                 t.closed_time = Some(now);
             }
@@ -282,7 +397,7 @@ impl State {
                 t.closed_time = None;
             }
             t.onhold_time = (kind == "On Hold").then_some(now);
-            t.status_type = kind.to_string();
+            t.status_type = kind;
             t.status = status;
         }
         if let Some(a) = patch.assignee_id {

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+mod fields;
 mod hooks;
 mod org;
 mod tickets;
@@ -14,6 +15,7 @@ mod tickets;
 use super::Inner;
 use super::gate::{self, Api, desk_error, desk_invalid};
 use super::state::{SimTicket, SimWebhook, State, TicketPatch};
+use fields::*;
 use hooks::*;
 use org::*;
 use tickets::*;
@@ -58,6 +60,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/tasks", web::get().to(list_tasks))
                 .route("/agents", web::get().to(list_agents))
                 .route("/agentsByIds", web::get().to(agents_by_ids))
+                .route("/myinfo", web::get().to(my_info))
+                .route("/fields", web::get().to(list_fields))
                 .route("/departments", web::get().to(list_departments))
                 .route("/departments/{id}", web::get().to(get_department))
                 .route("/departments/{id}/teams", web::get().to(department_teams))

@@ -60,6 +60,22 @@ pub(super) async fn agents_by_ids(
     with_weight(HttpResponse::Ok().json(json!({"data": items})), 1)
 }
 
+/// `GET /myinfo`: the agent the OAuth token acts as, shaped like an item of `GET /agents`;
+/// 403 when the token's Zoho user is not an agent of the portal.
+pub(super) async fn my_info(sim: web::Data<Inner>, req: HttpRequest) -> HttpResponse {
+    let (user, _f) = or_answer!(enter(&sim, &req, 1).await);
+    let st = sim.state();
+    let resp = match st.desk.agents.iter().find(|a| a.zuid == user) {
+        Some(a) => HttpResponse::Ok().json(a),
+        None => desk_error(
+            403,
+            "FORBIDDEN",
+            "You are not authorized to access this resource.",
+        ),
+    };
+    with_weight(resp, 1)
+}
+
 pub(super) async fn list_departments(
     sim: web::Data<Inner>,
     req: HttpRequest,

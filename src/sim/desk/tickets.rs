@@ -242,12 +242,15 @@ pub(super) async fn update_ticket(
                     )
                 }
                 "status" => {
-                    patch.status = Some(
-                        v.as_str()
-                            .filter(|s| !s.is_empty())
-                            .ok_or_else(|| desk_invalid(k, "must be a status name"))?
-                            .to_string(),
-                    )
+                    let status = v
+                        .as_str()
+                        .filter(|s| !s.is_empty())
+                        .ok_or_else(|| desk_invalid(k, "must be a status name"))?;
+                    // Only the portal's statuses (custom ones included) are accepted.
+                    if st.desk.status_type(status).is_none() {
+                        return Err(desk_invalid(k, "is not a status of the portal"));
+                    }
+                    patch.status = Some(status.to_string())
                 }
                 "priority" => {
                     patch.priority = Some(
@@ -320,7 +323,7 @@ pub(super) async fn send_reply(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (_user, _f) = or_answer!(enter(&sim, &req, 1).await);
+    let (user, _f) = or_answer!(enter(&sim, &req, 1).await);
     let obj = or_answer!(body_object(&body));
     let now = sim.clock.now();
     let mut st = sim.state();
@@ -383,6 +386,15 @@ pub(super) async fn send_reply(
         .map(str::to_string)
         .or(ticket.email.clone())
         .unwrap_or_default();
+    // The reply is the token owner's: the agent with that zuid.
+    let responder = st.desk.agents.iter().find(|a| a.zuid == user);
+    let responder_id = responder.map(|a| a.id.clone());
+    let author = match responder {
+        Some(a) => json!({"id": a.id, "firstName": a.first_name, "lastName": a.last_name,
+                          "name": a.name, "email": a.email_id, "photoURL": a.photo_url,
+                          "type": "AGENT"}),
+        None => json!({"id": user, "type": "AGENT"}),
+    };
     let id = st.desk.new_id();
     let thread = crate::sim::state::SimThread {
         id,
@@ -400,6 +412,8 @@ pub(super) async fn send_reply(
         to,
         created_time: now,
         status: "SUCCESS".into(),
+        responder_id,
+        author,
     };
     st.desk.threads.push(thread.clone());
     if let Some(t) = path

@@ -1,0 +1,563 @@
+//! Feature 2: quick actions from a notification card, as the agent, through per-agent OAuth —
+//! the whole app against the simulator.
+
+mod common;
+
+use std::time::Duration;
+
+use common::app::*;
+use deskcliq::sim::{ChatRef, CliqRecord, CliqUser, Invocation, NewTicket, SimTicket};
+use serde_json::{Value, json};
+
+const SATO_EMAIL: &str = "sato@example.co.jp";
+const KIM_ZUID: &str = "55667790";
+const PUBLIC: &str = "https://deskcliq.example.com";
+
+fn sato() -> CliqUser {
+    CliqUser::new(SATO_ZUID, SATO_EMAIL, "en")
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// An unassigned Support ticket whose card lands in #support; returns it and its card.
+async fn ticket_with_card(env: &Env, subject: &str, dep: &str) -> (SimTicket, CliqRecord) {
+    let t = env.sim.create_ticket(NewTicket {
+        subject: subject.into(),
+        department_id: dep.into(),
+        contact_email: "customer@example.com".into(),
+        ..Default::default()
+    });
+    let records = env.settle().await;
+    let card = records
+        .into_iter()
+        .find(|r| {
+            r.message.to_string().contains(&format!(":{}\"", t.id))
+                || r.message.to_string().contains(subject)
+        })
+        .expect("a card for the ticket");
+    (t, card)
+}
+
+fn keys(card: &CliqRecord) -> Vec<String> {
+    card.message["buttons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["key"].as_str().map(str::to_string))
+        .collect()
+}
+
+async fn click(env: &Env, user: &CliqUser, key: &str, card: &CliqRecord, chat: &ChatRef) -> Value {
+    let inv = Invocation::CardButton {
+        key: key.into(),
+        chat_id: card.chat_id.clone(),
+        message_id: card.message_id.clone(),
+    };
+    let (s, v) = env.sim.invoke(&env.callback_url(), &inv, user, chat).await;
+    assert_eq!(s, 200, "{v}");
+    v["output"].clone()
+}
+
+async fn submit(env: &Env, user: &CliqUser, form: &str, values: Value, chat: &ChatRef) -> Value {
+    let inv = Invocation::Form {
+        name: form.into(),
+        values,
+    };
+    let (s, v) = env.sim.invoke(&env.callback_url(), &inv, user, chat).await;
+    assert_eq!(s, 200, "{v}");
+    v["output"].clone()
+}
+
+/// The Connect button's URL of a prompt, pointed at the app.
+fn connect_url(env: &Env, output: &Value) -> String {
+    let url = output["buttons"]
+        .as_array()
+        .and_then(|b| b.iter().find_map(|b| b["action"]["data"]["web"].as_str()))
+        .unwrap_or_else(|| panic!("no Connect button: {output}"));
+    assert!(
+        url.starts_with(&format!("{PUBLIC}/oauth/start?state=")),
+        "{url}"
+    );
+    url.replace(PUBLIC, &format!("http://{}", env.app().addrs[0]))
+}
+
+/// Follows a Connect link through Zoho's consent page as the Zoho user `zuid` signed in to
+/// the browser; returns the callback page's status and text, and the callback URL used.
+async fn consent(env: &Env, start: &str, zuid: &str, email: &str) -> (u16, String, String) {
+    let http = no_redirects();
+    let r = http.get(start).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 302, "{:?}", r.text().await);
+    let auth = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        auth.starts_with(&format!("{}/oauth/v2/auth?", env.sim.base_url())),
+        "{auth}"
+    );
+    for part in [
+        "access_type=offline",
+        "response_type=code",
+        "Desk.tickets.UPDATE",
+        "redirect_uri=https%3A%2F%2Fdeskcliq.example.com%2Foauth%2Fcallback",
+    ] {
+        assert!(auth.contains(part), "{part} in {auth}");
+    }
+    env.sim.with(|st| st.sign_in(zuid, email));
+    let r = http.get(&auth).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 302);
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    let back = back.replace(PUBLIC, &format!("http://{}", env.app().addrs[0]));
+    let r = http.get(&back).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap(), back)
+}
+
+/// Links Sato (clicking an action of `card` first, as an unlinked agent does).
+async fn link_sato(env: &Env, card: &CliqRecord, key: &str) {
+    let prompt = click(env, &sato(), key, card, &ChatRef::channel("support")).await;
+    let (status, page, _) = consent(env, &connect_url(env, &prompt), SATO_ZUID, SATO_EMAIL).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Zoho Desk connected"), "{page}");
+}
+
+fn sato_grant(env: &Env) -> Option<String> {
+    env.sim
+        .grants()
+        .into_iter()
+        .find(|(_, z)| z == SATO_ZUID)
+        .map(|(rt, _)| rt)
+}
+
+fn files_contain(dir: &std::path::Path, needle: &[u8]) -> bool {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p)
+                && bytes.windows(needle.len()).any(|w| w == needle)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[actix_rt::test]
+async fn an_unlinked_agent_gets_a_connect_prompt_and_the_oauth_round_trip_links_them() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    assert!(keys(&card).contains(&key), "{:?}", keys(&card));
+    let prompt = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    assert!(
+        prompt["text"]
+            .as_str()
+            .unwrap()
+            .contains("Connect your Zoho Desk account")
+    );
+    assert_eq!(prompt["buttons"][0]["label"], "Connect Zoho Desk");
+    let (status, page, _) = consent(&env, &connect_url(&env, &prompt), SATO_ZUID, SATO_EMAIL).await;
+    assert_eq!(status, 200, "{page}");
+    let refresh = sato_grant(&env).expect("a grant for Sato");
+    // The refresh token is nowhere in the store's files as plain text.
+    env.app().store.flush().await.unwrap();
+    assert!(!files_contain(
+        &env.dir.path().join("state"),
+        refresh.as_bytes()
+    ));
+    // Linked: the same click now opens the status form.
+    let form = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    assert_eq!(form["type"], "form", "{form}");
+    assert_eq!(form["name"], key);
+    // Unlink removes it.
+    let (_, v) = env
+        .sim
+        .invoke(
+            &env.callback_url(),
+            &Invocation::Command {
+                name: "deskcliq".into(),
+                arguments: "unlink".into(),
+            },
+            &sato(),
+            &ChatRef::bot(),
+        )
+        .await;
+    assert_eq!(
+        v["output"]["text"],
+        "Your Zoho Desk account is disconnected."
+    );
+    let again = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    assert!(
+        again["text"].as_str().unwrap().contains("Connect"),
+        "{again}"
+    );
+    let m = env.app().metrics.render();
+    assert!(
+        m.contains(r#"deskcliq_actions_total{name="link",outcome="linked"} 1"#),
+        "{m}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_grant_of_another_user_and_a_forged_or_reused_state_are_refused() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    // Kim signs in to Zoho with Sato's link.
+    let prompt = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let (status, page, _) = consent(
+        &env,
+        &connect_url(&env, &prompt),
+        KIM_ZUID,
+        "kim@example.com",
+    )
+    .await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("someone else"), "{page}");
+    let stored = env
+        .app()
+        .store
+        .tree::<String, Value>(deskcliq::store::TreeName::Tokens)
+        .get(&format!("agent:{SATO_ZUID}:grant"))
+        .unwrap();
+    assert!(stored.is_none());
+    // A forged state.
+    let http = no_redirects();
+    let base = format!("http://{}", env.app().addrs[0]);
+    let r = http
+        .get(format!("{base}/oauth/start?state=abc.def"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r = http
+        .get(format!("{base}/oauth/callback?code=x&state=abc.def"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    // A used state cannot be used again.
+    let prompt = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let (status, _, back) = consent(&env, &connect_url(&env, &prompt), SATO_ZUID, SATO_EMAIL).await;
+    assert_eq!(status, 200);
+    let r = http.get(&back).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("already used"));
+}
+
+#[actix_rt::test]
+async fn change_status_runs_as_the_agent_edits_the_card_and_its_echo_is_silent() {
+    let env = Env::start("").await;
+    env.sim
+        .with(|st| st.add_status("Waiting for parts", "On Hold"));
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    let form = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let options = form["inputs"][0]["options"].to_string();
+    for s in ["Open", "On Hold", "Closed", "Waiting for parts"] {
+        assert!(options.contains(s), "{s} in {options}");
+    }
+    let before = env.settle().await.len();
+    let done = submit(
+        &env,
+        &sato(),
+        &key,
+        json!({"status": {"label": "Closed", "value": "Closed"}}),
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert_eq!(done["type"], "banner");
+    assert_eq!(done["status"], "success");
+    assert!(done["text"].as_str().unwrap().contains("Closed"), "{done}");
+    let ticket = env.sim.with(|st| st.ticket(&t.id).cloned()).unwrap();
+    assert_eq!(ticket.status, "Closed");
+    assert_eq!(
+        ticket.modified_by, SATO,
+        "done as Sato, not the service account"
+    );
+    let records = env.settle().await;
+    let edited = records
+        .iter()
+        .find(|r| r.message_id == card.message_id)
+        .unwrap();
+    let last = edited.edits.last().expect("the card was edited");
+    assert!(
+        last.contains("Closed") && last.contains("Hanako Sato"),
+        "{last}"
+    );
+    // The webhook of that change produced no notification.
+    assert_eq!(records.len(), before, "{:?}", &records[before..]);
+}
+
+#[actix_rt::test]
+async fn assign_offers_agents_teams_and_unassign_and_assigns_as_the_agent() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Router down", SUPPORT).await;
+    let key = format!("assign:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    let form = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    assert_eq!(form["inputs"][0]["type"], "dynamic_select");
+    let values = |q: &str| Invocation::FormValues {
+        name: key.clone(),
+        field: "assignee".into(),
+        query: q.into(),
+    };
+    let (_, all) = env
+        .sim
+        .invoke(
+            &env.callback_url(),
+            &values(""),
+            &sato(),
+            &ChatRef::channel("support"),
+        )
+        .await;
+    let opts = all["output"]["options"].to_string();
+    assert!(
+        opts.contains("Unassign") && opts.contains("Taro Suzuki") && opts.contains("Tier 2"),
+        "{opts}"
+    );
+    assert!(!opts.contains("Alex Kim"), "Kim is not in Support: {opts}");
+    let (_, suz) = env
+        .sim
+        .invoke(
+            &env.callback_url(),
+            &values("suz"),
+            &sato(),
+            &ChatRef::channel("support"),
+        )
+        .await;
+    assert_eq!(
+        suz["output"]["options"],
+        json!([{"label": "Taro Suzuki", "value": format!("agent:{SUZUKI}")}])
+    );
+    let done = submit(
+        &env,
+        &sato(),
+        &key,
+        json!({"assignee": {"label": "Taro Suzuki", "value": format!("agent:{SUZUKI}")}}),
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert_eq!(done["status"], "success", "{done}");
+    let ticket = env.sim.with(|st| st.ticket(&t.id).cloned()).unwrap();
+    assert_eq!(ticket.assignee_id.as_deref(), Some(SUZUKI));
+}
+
+#[actix_rt::test]
+async fn reply_shows_the_recipient_before_sending_as_the_agent() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Where is my order", SUPPORT).await;
+    let key = format!("reply:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    let form = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    assert_eq!(form["inputs"][0]["type"], "textarea", "{form}");
+    let confirm = submit(
+        &env,
+        &sato(),
+        &key,
+        json!({"content": "It ships today."}),
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert_eq!(confirm["type"], "form", "{confirm}");
+    assert_eq!(confirm["name"], format!("{key}:send"));
+    assert!(
+        confirm["title"]
+            .as_str()
+            .unwrap()
+            .contains("customer@example.com"),
+        "{confirm}"
+    );
+    let sent_before = env.sim.with(|st| {
+        st.desk
+            .threads
+            .iter()
+            .filter(|th| th.direction == "out")
+            .count()
+    });
+    assert_eq!(sent_before, 0, "nothing is sent before the confirmation");
+    let done = submit(
+        &env,
+        &sato(),
+        &format!("{key}:send"),
+        json!({"content": "It ships today."}),
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert_eq!(done["status"], "success", "{done}");
+    let out: Vec<_> = env.sim.with(|st| {
+        st.desk
+            .threads
+            .iter()
+            .filter(|th| th.direction == "out")
+            .cloned()
+            .collect()
+    });
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].to, "customer@example.com");
+    assert_eq!(out[0].from_email_address, "support@example.zohodesk.jp");
+    assert_eq!(out[0].responder_id.as_deref(), Some(SATO));
+}
+
+#[actix_rt::test]
+async fn a_comment_is_private_by_default_and_a_double_submit_adds_it_once() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Noisy fan", SUPPORT).await;
+    let key = format!("comment:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    let form = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    assert_eq!(form["inputs"][1]["value"], "private", "{form}");
+    let values = json!({"content": "Checked the fan.", "visibility": {"label": "Agents only (private)", "value": "private"}});
+    let first = submit(
+        &env,
+        &sato(),
+        &key,
+        values.clone(),
+        &ChatRef::channel("support"),
+    )
+    .await;
+    let second = submit(&env, &sato(), &key, values, &ChatRef::channel("support")).await;
+    assert_eq!(first["status"], "success", "{first}");
+    assert_eq!(second["text"], "This was already done.");
+    let comments: Vec<_> = env.sim.with(|st| {
+        st.desk
+            .comments
+            .iter()
+            .filter(|c| c.ticket_id == t.id)
+            .cloned()
+            .collect()
+    });
+    assert_eq!(comments.len(), 1);
+    assert!(!comments[0].is_public);
+    // Its webhook echo is not announced either.
+    let records = env.settle().await;
+    assert!(
+        !records
+            .iter()
+            .any(|r| r.message.to_string().contains("Checked the fan")),
+        "{records:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_revoked_grant_asks_to_reconnect_and_a_desk_validation_error_is_shown() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let refused = submit(
+        &env,
+        &sato(),
+        &key,
+        json!({"status": "Nonexistent"}),
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert_eq!(refused["status"], "failure");
+    assert!(
+        refused["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Desk refused:"),
+        "{refused}"
+    );
+    assert_eq!(
+        env.sim.with(|st| st.ticket(&t.id).unwrap().status.clone()),
+        "Open"
+    );
+    env.sim.revoke_grant(&sato_grant(&env).unwrap());
+    let prompt = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    assert!(
+        prompt["text"].as_str().unwrap().contains("no longer works"),
+        "{prompt}"
+    );
+    assert!(
+        prompt["buttons"][0]["action"]["data"]["web"]
+            .as_str()
+            .unwrap()
+            .contains("/oauth/start")
+    );
+}
+
+#[actix_rt::test]
+async fn a_ticket_of_another_department_is_refused() {
+    let env = Env::start("").await;
+    let (support, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    link_sato(&env, &card, &format!("status:{}", support.id)).await;
+    let (billing, bcard) = ticket_with_card(&env, "Invoice", BILLING).await;
+    let out = click(
+        &env,
+        &sato(),
+        &format!("status:{}", billing.id),
+        &bcard,
+        &ChatRef::channel("billing"),
+    )
+    .await;
+    assert_eq!(out["type"], "banner");
+    assert_eq!(
+        out["text"],
+        "This ticket was not found in your departments."
+    );
+    assert!(!out.to_string().contains("Invoice"));
+}
+
+#[actix_rt::test]
+async fn an_action_disallowed_for_a_department_has_no_button_and_a_forged_click_is_refused() {
+    let deps = r#"
+[[departments]]
+id = "1892000000082069"
+name = "Support"
+channel = "support"
+actions = ["status"]
+[[departments]]
+id = "1892000000082070"
+name = "Billing"
+channel = "billing"
+"#;
+    let env = Env::start_with(deps, "").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let k = keys(&card);
+    assert!(k.contains(&format!("status:{}", t.id)), "{k:?}");
+    assert!(
+        !k.iter().any(|k| k.starts_with("assign:")
+            || k.starts_with("reply:")
+            || k.starts_with("comment:")),
+        "{k:?}"
+    );
+    link_sato(&env, &card, &format!("status:{}", t.id)).await;
+    let forged = click(
+        &env,
+        &sato(),
+        &format!("assign:{}", t.id),
+        &card,
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert_eq!(
+        forged["text"],
+        "This action is not allowed for this ticket's department."
+    );
+    let forged_form = submit(
+        &env,
+        &sato(),
+        &format!("assign:{}", t.id),
+        json!({"assignee": format!("agent:{SATO}")}),
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert_eq!(forged_form["status"], "failure", "{forged_form}");
+    assert_eq!(
+        env.sim
+            .with(|st| st.ticket(&t.id).unwrap().assignee_id.clone()),
+        None
+    );
+    let _ = Duration::ZERO;
+}
