@@ -45,6 +45,38 @@ pub enum Command {
         #[arg(long, short, default_value = "/etc/deskcliq/config.toml")]
         config: PathBuf,
     },
+    /// Create missing channels and add the bot; register the Cliq handlers and the Desk
+    /// webhook. Idempotent.
+    Install {
+        /// Path to config.toml.
+        #[arg(long, short, default_value = "/etc/deskcliq/config.toml")]
+        config: PathBuf,
+        /// Print every change without making it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Install even though the portal has a Slack integration (Zoho does not support both).
+        #[arg(long)]
+        force: bool,
+        /// Where to write the Cliq definitions and steps when Cliq's API refuses to create them.
+        #[arg(long, default_value = "deskcliq-cliq-setup")]
+        cliq_definitions: PathBuf,
+    },
+    /// Check the setup: one line per check with a fix; exit 1 on any failure.
+    Doctor {
+        /// Path to config.toml.
+        #[arg(long, short, default_value = "/etc/deskcliq/config.toml")]
+        config: PathBuf,
+    },
+    /// Remove the Desk webhook and the Cliq handlers (channels stay). Refuses while the
+    /// daemon runs.
+    Uninstall {
+        /// Path to config.toml.
+        #[arg(long, short, default_value = "/etc/deskcliq/config.toml")]
+        config: PathBuf,
+        /// Also delete the store.
+        #[arg(long)]
+        purge: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

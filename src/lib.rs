@@ -29,6 +29,8 @@ pub mod notify;
 pub mod oauth;
 pub mod pipeline;
 pub mod reconcile;
+
+pub mod setup;
 pub mod sim;
 pub mod stats;
 pub mod store;

@@ -96,7 +96,6 @@ fn token_grant(cliq_user: &str) -> String {
 }
 
 pub struct Linker {
-    keys: Option<Keys>,
     shared: Shared,
     config: watch::Receiver<Arc<Config>>,
     directory: Directory,
@@ -109,17 +108,7 @@ impl Linker {
         config: watch::Receiver<Arc<Config>>,
         directory: Directory,
     ) -> Linker {
-        let keys = config.borrow().storage.secret_key.as_ref().and_then(|k| {
-            match Keys::derive(k.expose()) {
-                Ok(k) => Some(k),
-                Err(e) => {
-                    tracing::error!(error = %e, "quick actions off");
-                    None
-                }
-            }
-        });
         Linker {
-            keys,
             shared,
             config,
             directory,
@@ -127,12 +116,20 @@ impl Linker {
         }
     }
 
+    /// Whether quick actions are on: `storage.secret_key` is set in the config in force.
     pub fn enabled(&self) -> bool {
-        self.keys.is_some()
+        self.config.borrow().storage.secret_key.is_some()
     }
 
-    fn keys(&self) -> Result<&Keys, LinkError> {
-        self.keys.as_ref().ok_or(LinkError::Disabled)
+    /// The keys of the config in force (a reload may add, remove or change the secret).
+    fn keys(&self) -> Result<Keys, LinkError> {
+        let config = self.config.borrow().clone();
+        let secret = config
+            .storage
+            .secret_key
+            .as_ref()
+            .ok_or(LinkError::Disabled)?;
+        Ok(Keys::derive(secret.expose())?)
     }
 
     fn oauth(&self, config: &Config) -> OAuthClient {
@@ -269,30 +266,36 @@ impl Linker {
             .ok_or_else(|| LinkError::Denied("Zoho gave no refresh token".into()))?;
         let tokens = Arc::new(
             TokenManager::new(
-                oauth,
+                oauth.clone(),
                 &token_grant(&state.u),
                 Secret::new(refresh.clone().into_bytes(), SecretSource::Inline),
                 self.shared.store.clone(),
                 self.shared.clock.clone(),
                 self.shared.metrics.clone(),
             )
-            .map_err(|e| LinkError::Zoho(e.to_string()))?,
+            .map_err(|e| LinkError::Zoho(e.to_string()))?
+            .in_memory(),
         );
         tokens
             .prime(&issued.access_token, issued.expires_in, false)
             .map_err(|e| LinkError::Zoho(e.to_string()))?;
         let desk = self.service_desk()?.with_tokens(tokens.clone());
-        let me = desk
-            .my_info()
-            .await
-            .map_err(|e| LinkError::Zoho(e.to_string()))?;
-        let same_zuid = me
-            .zuid
-            .as_deref()
-            .is_some_and(|z| !z.is_empty() && z == state.u);
-        if me.id != agent.id && !(same_zuid && agents.get(&me.id).is_some_and(|a| a.id == agent.id))
-        {
-            tracing::warn!(cliq_user = %state.u, "a Zoho grant of another user was refused");
+        let me = match desk.my_info().await {
+            Ok(me) => Some(me),
+            // Not an agent of this portal: not the agent asked for.
+            Err(crate::desk::DeskError::Api {
+                status: 401 | 403, ..
+            }) => None,
+            Err(e) => {
+                let _ = oauth.revoke(&refresh).await;
+                return Err(LinkError::Zoho(e.to_string()));
+            }
+        };
+        if me.is_none_or(|me| me.id != agent.id) {
+            tracing::warn!(cliq_user = %state.u, "a Zoho grant of another user was refused (and revoked)");
+            if let Err(e) = oauth.revoke(&refresh).await {
+                tracing::warn!(error = %e, "cannot revoke a refused grant");
+            }
             return Err(LinkError::WrongUser);
         }
         let grant = LinkedGrant {
@@ -341,15 +344,25 @@ impl Linker {
         let tokens = self
             .shared
             .store
-            .tree::<String, serde_json::Value>(TreeName::Tokens);
-        let had = tokens.remove(&grant_key(cliq_user))?.is_some();
-        tokens.remove(&format!("{}:access", token_grant(cliq_user)))?;
+            .tree::<String, LinkedGrant>(TreeName::Tokens);
+        let had = tokens.remove(&grant_key(cliq_user))?;
         self.shared.store.flush().await?;
         self.managers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(cliq_user);
-        Ok(had)
+        // Revoked at Zoho too, best effort (it may be dead already).
+        if let Some(g) = &had
+            && let Ok(keys) = self.keys()
+            && let Ok(refresh) = keys.open(&g.sealed_refresh_token, &grant_key(cliq_user))
+        {
+            let config = self.config.borrow().clone();
+            let token = String::from_utf8_lossy(&refresh).into_owned();
+            if let Err(e) = self.oauth(&config).revoke(&token).await {
+                tracing::info!(error = %e, "cannot revoke an unlinked grant at Zoho");
+            }
+        }
+        Ok(had.is_some())
     }
 
     /// A Desk client acting as the Cliq user's own grant.
@@ -376,7 +389,8 @@ impl Linker {
                 self.shared.clock.clone(),
                 self.shared.metrics.clone(),
             )
-            .map_err(|e| LinkError::Zoho(e.to_string()))?,
+            .map_err(|e| LinkError::Zoho(e.to_string()))?
+            .in_memory(),
         );
         self.managers
             .lock()

@@ -31,6 +31,31 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Install {
+            config,
+            dry_run,
+            force,
+            cliq_definitions,
+        } => setup(&config, |c| async move {
+            let opts = deskcliq::setup::install::Options {
+                dry_run,
+                force,
+                definitions_dir: cliq_definitions,
+            };
+            deskcliq::setup::install::run(&c, &opts)
+                .await
+                .map(|o| (o.render(), true))
+        }),
+        Command::Doctor { config } => setup(&config, |c| async move {
+            deskcliq::setup::doctor::run(&c)
+                .await
+                .map(|r| (r.render(), r.healthy()))
+        }),
+        Command::Uninstall { config, purge } => setup(&config, |c| async move {
+            deskcliq::setup::uninstall::run(&c, &deskcliq::setup::uninstall::Options { purge })
+                .await
+                .map(|lines| (lines.join("\n") + "\n", true))
+        }),
         Command::CheckConfig { config } => match Config::load(&config, &LoadEnv::from_process()) {
             Ok(c) => {
                 print!("{}", deskcliq::config::render_check(&c));
@@ -41,5 +66,35 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// Loads the config and runs a setup command; prints its report; exit 1 when it failed or
+/// reported a failure.
+fn setup<F, Fut>(path: &std::path::Path, f: F) -> ExitCode
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = Result<(String, bool), deskcliq::setup::SetupError>>,
+{
+    let config = match Config::load(path, &LoadEnv::from_process()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("✗ {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match actix::System::new().block_on(f(config)) {
+        Ok((report, ok)) => {
+            print!("{report}");
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("✗ {e}");
+            ExitCode::FAILURE
+        }
     }
 }

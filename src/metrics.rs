@@ -23,6 +23,7 @@ pub struct Metrics {
     pub token_refreshes_total: IntCounter,
     pub token_refresh_refused_total: IntCounter,
     pub desk_credits_used_total: IntCounter,
+    pub desk_credits_today: IntGauge,
     pub desk_requests_total: IntCounterVec,
     pub cliq_requests_total: IntCounterVec,
     pub webhook_events_total: IntCounterVec,
@@ -93,6 +94,10 @@ impl Metrics {
             desk_credits_used_total: IntCounter::with_opts(opts(
                 "desk_credits_used_total",
                 "Desk API credits spent (X-Rate-Limit-Request-Weight-v3, or the documented cost)",
+            ))?,
+            desk_credits_today: IntGauge::with_opts(opts(
+                "desk_credits_today",
+                "Desk API credits spent today (UTC), this process and earlier ones",
             ))?,
             desk_requests_total: IntCounterVec::new(
                 opts("desk_requests_total", "Desk API calls by outcome"),
@@ -189,6 +194,8 @@ impl Metrics {
             .register(Box::new(m.token_refresh_refused_total.clone()))?;
         m.registry
             .register(Box::new(m.desk_credits_used_total.clone()))?;
+        m.registry
+            .register(Box::new(m.desk_credits_today.clone()))?;
         m.registry
             .register(Box::new(m.desk_requests_total.clone()))?;
         m.registry

@@ -37,9 +37,9 @@ pub enum TokenError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A refresh just failed; callers that were waiting for it get its outcome instead of
-    /// each spending a refresh of their own.
-    #[error("token refresh failed moments ago: {0}")]
-    RecentFailure(String),
+    /// each spending a refresh of their own. `rejected`: Zoho refused the grant itself.
+    #[error("token refresh failed moments ago: {message}")]
+    RecentFailure { message: String, rejected: bool },
 }
 
 /// The accounts server's token endpoint, for one OAuth client.
@@ -126,7 +126,7 @@ impl OAuthClient {
                 refresh_token,
                 expires_in,
                 ..
-            }) if status == 200 => {
+            }) if (200..300).contains(&status) => {
                 let secs = expires_in
                     .and_then(|v| match v {
                         serde_json::Value::Number(n) => n.as_i64(),
@@ -140,9 +140,23 @@ impl OAuthClient {
                     expires_in: Duration::seconds(secs),
                 })
             }
+            // Never the body itself: it may hold a token.
             _ => Err(TokenError::Http {
                 status,
-                message: String::from_utf8_lossy(&body).chars().take(200).collect(),
+                message: serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("error")
+                            .or_else(|| v.get("code"))
+                            .and_then(|e| e.as_str())
+                            .map(|e| {
+                                e.chars()
+                                    .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                                    .take(60)
+                                    .collect()
+                            })
+                    })
+                    .unwrap_or_else(|| "no error code".into()),
             }),
         }
     }
@@ -157,6 +171,27 @@ impl OAuthClient {
             ],
         )
         .await
+    }
+
+    /// Revokes a refresh token at Zoho (`POST /oauth/v2/token/revoke?token=…`), so that a
+    /// grant deskcliq will not keep cannot be used by anyone.
+    pub async fn revoke(&self, refresh_token: &str) -> Result<(), TokenError> {
+        let resp = self
+            .http
+            .post(format!("{}/revoke", self.token_url))
+            .query(&[("token", refresh_token)])
+            .send()
+            .await
+            .map_err(|e| TokenError::Transport(e.without_url().to_string()))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(TokenError::Http {
+                status,
+                message: "revoke refused".into(),
+            })
+        }
     }
 
     /// `grant_type=authorization_code` (an agent linking their account).
@@ -200,7 +235,10 @@ pub struct TokenManager {
     refreshing: tokio::sync::Mutex<()>,
     /// Refresh attempts so far, and the last failure with when it happened.
     attempts: std::sync::atomic::AtomicU64,
-    last_failure: Mutex<Option<(std::time::Instant, String)>>,
+    last_failure: Mutex<Option<(std::time::Instant, String, bool)>>,
+    /// Whether the access token is kept in the store (the service grant's, so a restart
+    /// spends no new one); agents' access tokens stay in memory only.
+    persist_access: bool,
 }
 
 /// After a failed refresh, callers get its error for this long before one tries again.
@@ -230,7 +268,16 @@ impl TokenManager {
             refreshing: tokio::sync::Mutex::new(()),
             attempts: std::sync::atomic::AtomicU64::new(0),
             last_failure: Mutex::new(None),
+            persist_access: true,
         })
+    }
+
+    /// Keeps access tokens in memory only (an agent's grant: nothing secret at rest but the
+    /// sealed refresh token).
+    pub fn in_memory(mut self) -> Self {
+        self.persist_access = false;
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self
     }
 
     pub fn grant_name(&self) -> &str {
@@ -264,16 +311,16 @@ impl TokenManager {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if let Some((at, error)) = failure
+        if let Some((at, message, rejected)) = failure
             && (self.attempts.load(Ordering::SeqCst) != seen || at.elapsed() < FAILURE_COOLDOWN)
         {
-            return Err(TokenError::RecentFailure(error));
+            return Err(TokenError::RecentFailure { message, rejected });
         }
         self.attempts.fetch_add(1, Ordering::SeqCst);
         let result = self.refresh().await;
         *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = match &result {
             Err(e) if !matches!(e, TokenError::Budget { .. }) => {
-                Some((std::time::Instant::now(), e.to_string()))
+                Some((std::time::Instant::now(), e.to_string(), e.grant_rejected()))
             }
             _ => None,
         };
@@ -292,7 +339,7 @@ impl TokenManager {
             access_token: access_token.to_string(),
             expires_at: self.clock.now() + expires_in,
         };
-        if persist {
+        if persist && self.persist_access {
             self.store
                 .tree::<String, CachedToken>(TreeName::Tokens)
                 .insert(&format!("{}:access", self.grant), &token)?;
@@ -335,13 +382,32 @@ impl TokenManager {
             access_token: issued.access_token.clone(),
             expires_at: self.clock.now() + issued.expires_in,
         };
-        self.store
-            .tree::<String, CachedToken>(TreeName::Tokens)
-            .insert(&format!("{}:access", self.grant), &token)?;
-        self.store.flush().await?;
+        if self.persist_access {
+            self.store
+                .tree::<String, CachedToken>(TreeName::Tokens)
+                .insert(&format!("{}:access", self.grant), &token)?;
+            self.store.flush().await?;
+        }
         tracing::info!(grant = %self.grant, expires_at = %token.expires_at, "access token refreshed");
         *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
         Ok(issued.access_token)
+    }
+}
+
+impl TokenError {
+    /// Whether Zoho refused the grant itself (revoked, expired, deleted): it will not work
+    /// again, the user must grant anew.
+    pub fn grant_rejected(&self) -> bool {
+        match self {
+            TokenError::Rejected { error, .. } => {
+                let e = error.to_ascii_lowercase();
+                e.starts_with("invalid_code")
+                    || e.starts_with("invalid_grant")
+                    || e.contains("revoked")
+            }
+            TokenError::RecentFailure { rejected, .. } => *rejected,
+            _ => false,
+        }
     }
 }
 

@@ -378,6 +378,30 @@ fn take_lock(dir: &Path) -> Result<File, StoreError> {
     Ok(file)
 }
 
+/// Who holds the store at `dir`: `None` when nobody does (or there is no store), else the
+/// holder's pid when it wrote one. Takes nothing: a free lock is released at once.
+pub fn holder(dir: &Path) -> Option<Option<u32>> {
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+        .ok()?;
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            None
+        }
+        Err(_) => {
+            let mut text = String::new();
+            let pid = (&file)
+                .read_to_string(&mut text)
+                .ok()
+                .and_then(|_| text.trim().parse().ok());
+            Some(pid)
+        }
+    }
+}
+
 /// A typed tree. Values are stored as JSON, so a record stays readable in a dump.
 pub struct Tree<K, V> {
     db: sled::Db,

@@ -192,6 +192,14 @@ async fn an_unlinked_agent_gets_a_connect_prompt_and_the_oauth_round_trip_links_
         v["output"]["text"],
         "Your Zoho Desk account is disconnected."
     );
+    let stored = env
+        .app()
+        .store
+        .tree::<String, Value>(deskcliq::store::TreeName::Tokens)
+        .get(&format!("agent:{SATO_ZUID}:grant"))
+        .unwrap();
+    assert!(stored.is_none(), "the sealed grant is gone");
+    assert!(sato_grant(&env).is_none(), "and revoked at Zoho");
     let again = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
     assert!(
         again["text"].as_str().unwrap().contains("Connect"),
@@ -453,6 +461,7 @@ async fn a_revoked_grant_asks_to_reconnect_and_a_desk_validation_error_is_shown(
     let key = format!("status:{}", t.id);
     link_sato(&env, &card, &key).await;
     click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    // A status the form did not offer is refused before Desk is asked.
     let refused = submit(
         &env,
         &sato(),
@@ -461,17 +470,31 @@ async fn a_revoked_grant_asks_to_reconnect_and_a_desk_validation_error_is_shown(
         &ChatRef::channel("support"),
     )
     .await;
-    assert_eq!(refused["status"], "failure");
-    assert!(
-        refused["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("Desk refused:"),
+    assert_eq!(
+        refused["text"], "Choose one of the options offered.",
         "{refused}"
     );
     assert_eq!(
         env.sim.with(|st| st.ticket(&t.id).unwrap().status.clone()),
         "Open"
+    );
+    // Desk's own validation error: the portal lost its from-address meanwhile.
+    let rkey = format!("reply:{}", t.id);
+    click(&env, &sato(), &rkey, &card, &ChatRef::channel("support")).await;
+    env.sim.with(|st| st.from_addresses.clear());
+    let refused = submit(
+        &env,
+        &sato(),
+        &format!("{rkey}:send"),
+        json!({"content": "Hello"}),
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert_eq!(refused["status"], "failure");
+    let text = refused["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Desk refused:") && text.contains("from-address"),
+        "{refused}"
     );
     env.sim.revoke_grant(&sato_grant(&env).unwrap());
     let prompt = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
@@ -560,4 +583,127 @@ channel = "billing"
         None
     );
     let _ = Duration::ZERO;
+}
+
+#[actix_rt::test]
+async fn a_bad_or_foreign_assignee_is_refused_and_changes_nothing() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Router down", SUPPORT).await;
+    let key = format!("assign:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    for bad in [
+        json!({}),
+        json!({"assignee": "bogus"}),
+        json!({"assignee": format!("agent:{KIM}")}),
+        json!({"assignee": "team:999"}),
+    ] {
+        let out = submit(
+            &env,
+            &sato(),
+            &key,
+            bad.clone(),
+            &ChatRef::channel("support"),
+        )
+        .await;
+        assert_eq!(
+            out["text"], "Choose one of the options offered.",
+            "{bad}: {out}"
+        );
+    }
+    let ticket = env.sim.with(|st| st.ticket(&t.id).cloned()).unwrap();
+    assert_eq!(ticket.assignee_id, None);
+    assert_eq!(ticket.modified_by, "0", "nothing was changed in Desk");
+}
+
+#[actix_rt::test]
+async fn two_submits_at_once_add_one_comment() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Noisy fan", SUPPORT).await;
+    let key = format!("comment:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let values = json!({"content": "Once only.", "visibility": "private"});
+    let (user, chat) = (sato(), ChatRef::channel("support"));
+    let (a, b) = futures_util::join!(
+        submit(&env, &user, &key, values.clone(), &chat),
+        submit(&env, &user, &key, values.clone(), &chat),
+    );
+    let texts = [
+        a["text"].as_str().unwrap().to_string(),
+        b["text"].as_str().unwrap().to_string(),
+    ];
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.starts_with("Comment added"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+    let comments = env.sim.with(|st| {
+        st.desk
+            .comments
+            .iter()
+            .filter(|c| c.ticket_id == t.id)
+            .count()
+    });
+    assert_eq!(comments, 1);
+}
+
+#[actix_rt::test]
+async fn the_grant_of_someone_who_is_no_agent_is_refused_and_revoked() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let prompt = click(
+        &env,
+        &CliqUser::new(SATO_ZUID, SATO_EMAIL, "ja"),
+        &format!("status:{}", t.id),
+        &card,
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert!(
+        prompt["text"]
+            .as_str()
+            .unwrap()
+            .contains("Zoho Deskアカウント"),
+        "{prompt}"
+    );
+    assert_eq!(prompt["buttons"][0]["label"], "Zoho Deskに接続");
+    let (status, page, _) = consent(
+        &env,
+        &connect_url(&env, &prompt),
+        "70000099",
+        "someone@example.com",
+    )
+    .await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("lang=\"ja\""), "{page}");
+    assert!(
+        !env.sim.grants().iter().any(|(_, z)| z == "70000099"),
+        "the refused grant was revoked"
+    );
+}
+
+#[actix_rt::test]
+async fn a_forged_form_for_a_ticket_never_opened_changes_nothing() {
+    let env = Env::start("").await;
+    let (support, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    link_sato(&env, &card, &format!("status:{}", support.id)).await;
+    let (billing, _) = ticket_with_card(&env, "Invoice", BILLING).await;
+    let out = submit(
+        &env,
+        &sato(),
+        &format!("status:{}", billing.id),
+        json!({"status": "Closed"}),
+        &ChatRef::channel("billing"),
+    )
+    .await;
+    assert_eq!(out["status"], "failure", "{out}");
+    assert_eq!(
+        env.sim
+            .with(|st| st.ticket(&billing.id).unwrap().status.clone()),
+        "Open"
+    );
 }

@@ -233,6 +233,7 @@ async fn send_reply_needs_a_configured_from_address() {
     let desk = z.desk(2);
     let id = ticket(&z, "x", SUPPORT, None, None, "cust@example.com");
     let reply = Reply {
+        channel: "EMAIL".into(),
         content: "ご連絡ありがとうございます".into(),
         content_type: ContentType::PlainText,
         from_email_address: "support@example.zohodesk.jp".into(),
@@ -241,6 +242,7 @@ async fn send_reply_needs_a_configured_from_address() {
     let thread = desk.send_reply(&id, &reply).await.unwrap();
     assert_eq!(thread.direction.as_deref(), Some("out"));
     let bad = Reply {
+        channel: String::new(),
         from_email_address: "me@elsewhere.com".into(),
         ..reply
     };

@@ -252,7 +252,7 @@ impl Callback {
         let request = match (handler.as_str(), kind.as_str()) {
             ("execution_handler", _) => command(),
             ("message_handler", _) => bot_message(),
-            ("action_handler", _) => Request::MenuAction {
+            ("action_handler", _) | ("menu_handler", _) => Request::MenuAction {
                 name: handler_name
                     .clone()
                     .or_else(|| text(at(params, &["action", "name"])))

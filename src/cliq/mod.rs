@@ -1,6 +1,7 @@
 //! The Cliq client: posts as the bot to channels and in DMs, edits messages, creates
 //! channels and adds the bot to them. Zoho's JSON stays here and in [`message`].
 
+pub mod admin;
 pub mod callback;
 pub mod message;
 

@@ -19,7 +19,6 @@ use crate::i18n::fill;
 use crate::link::LinkError;
 use crate::notify::inert::inert;
 use crate::notify::model::AgentInfo;
-use crate::oauth::TokenError;
 use crate::store::TreeName;
 use crate::zoho_http::CallError;
 
@@ -42,6 +41,12 @@ pub struct FormContext {
     /// Reply: the customer's address and the portal's from-address.
     pub to: Option<String>,
     pub from: Option<String>,
+    /// Reply: the channel to answer on (`EMAIL` unless the ticket came by a social channel).
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Status: the statuses the form offered (a submitted one must be among them).
+    #[serde(default)]
+    pub choices: Vec<String>,
     pub created: DateTime<Utc>,
 }
 
@@ -81,11 +86,18 @@ fn value_of(values: &Value, field: &str) -> Option<String> {
 
 /// Whether Desk refused the agent's grant itself (revoked, expired): they must link again.
 fn grant_dead(e: &DeskError) -> bool {
-    matches!(
-        e,
-        DeskError::Call(CallError::Token(TokenError::Rejected { .. }))
-            | DeskError::Api { status: 401, .. }
-    )
+    match e {
+        DeskError::Call(CallError::Token(t)) => t.grant_rejected(),
+        DeskError::Api {
+            status: 401, code, ..
+        } => code == "INVALID_OAUTH" || code == "UNAUTHORIZED",
+        _ => false,
+    }
+}
+
+/// Whether Desk answered and refused for good (so the action surely did not happen).
+fn definite_refusal(e: &DeskError) -> bool {
+    matches!(e, DeskError::Api { status, .. } if (400..500).contains(status) && *status != 408 && *status != 429)
 }
 
 fn not_found(e: &DeskError) -> bool {
@@ -158,7 +170,12 @@ impl Service {
         }
         let message = match e {
             DeskError::Api { message, .. } if !message.trim().is_empty() => message.clone(),
-            other => other.to_string(),
+            DeskError::Api { code, .. } => code.clone(),
+            // Not Desk's words (a token or network problem): nothing internal is shown.
+            _ => {
+                tracing::warn!(error = %e, "a quick action failed before Desk answered");
+                return reply(banner(false, ctx.tx.cmd.desk_unavailable), name, "error");
+            }
         };
         reply(
             banner(
@@ -187,6 +204,22 @@ impl Service {
         if ticket_id.is_empty() || !ticket_id.chars().all(|c| c.is_ascii_digit()) {
             return reply(banner(false, a.not_found), name, "not_found");
         }
+        // What deskcliq already knows of the ticket refuses a forged click before any link.
+        if let Ok(Some(known)) = self
+            .router
+            .shared
+            .store
+            .tree::<String, crate::notify::model::TicketSnapshot>(TreeName::Tickets)
+            .get(&ticket_id.to_string())
+            && let Some(dep) = known.department_id.as_deref()
+        {
+            if !agent.departments.iter().any(|d| d == dep) {
+                return reply(banner(false, a.not_found), name, "not_found");
+            }
+            if !ctx.config.actions_for(dep).contains(&action) {
+                return reply(banner(false, a.not_allowed), name, "not_allowed");
+            }
+        }
         let desk = match self.agent_desk(cb, ctx) {
             Ok(d) => d,
             Err(r) => return r,
@@ -214,6 +247,8 @@ impl Service {
             message_id: cb.message_id.clone(),
             to: None,
             from: None,
+            channel: None,
+            choices: Vec::new(),
             created: self.now(),
         };
         let number = inert(&ticket.ticket_number, 20);
@@ -231,6 +266,7 @@ impl Service {
                     .iter()
                     .map(|s| json!({"label": inert(s, 60), "value": s}))
                     .collect();
+                form.choices = statuses.clone();
                 let mut select = json!({"type": "select", "name": "status", "label": a.status_label,
                     "options": options, "mandatory": true});
                 if let Some(current) = &ticket.status {
@@ -268,6 +304,15 @@ impl Service {
                 };
                 form.to = Some(to);
                 form.from = Some(from);
+                // Replies go back on the ticket's own channel where Desk can answer on it.
+                let channel = ticket.channel.as_deref().unwrap_or("").to_ascii_uppercase();
+                form.channel = Some(
+                    if ["FACEBOOK", "TWITTER", "FORUMS"].contains(&channel.as_str()) {
+                        channel
+                    } else {
+                        "EMAIL".into()
+                    },
+                );
                 form_json(
                     &fill(a.reply_title, &[("number", &number)]),
                     &base,
@@ -474,16 +519,29 @@ impl Service {
             return reply(banner(false, a.empty), name, "refused");
         }
         // Run once per (message, action, form content): a double click or a retried callback
-        // gets "already done".
+        // gets "already done" (or "in progress" while the first runs).
         let once = idempotency_key(&context, &base, values);
         let done = self
             .router
             .shared
             .store
-            .tree::<String, DateTime<Utc>>(TreeName::ActionsDone);
-        match done.insert_if_absent(&once, &self.now()) {
+            .tree::<String, ActionRecord>(TreeName::ActionsDone);
+        let running = ActionRecord {
+            at: self.now(),
+            state: ActionState::Running,
+        };
+        match done.insert_if_absent(&once, &running) {
             Ok(true) => {}
-            Ok(false) => return reply(banner(true, a.already_done), name, "duplicate"),
+            Ok(false) => {
+                let text = match done.get(&once) {
+                    Ok(Some(ActionRecord {
+                        state: ActionState::Running,
+                        ..
+                    })) => a.in_progress,
+                    _ => a.already_done,
+                };
+                return reply(banner(true, text), name, "duplicate");
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot record an action");
                 return reply(
@@ -493,6 +551,15 @@ impl Service {
                 );
             }
         }
+        if let Err(e) = self.router.shared.store.commit().await {
+            tracing::error!(error = %e, "cannot record an action");
+            let _ = done.remove(&once);
+            return reply(
+                banner(false, ctx.tx.cmd.desk_unavailable),
+                name,
+                "store_error",
+            );
+        }
         let desk = match self.agent_desk(cb, ctx) {
             Ok(d) => d,
             Err(r) => {
@@ -500,16 +567,42 @@ impl Service {
                 return r;
             }
         };
+        // Its webhook echo is recognised even when it arrives before Desk's answer.
+        self.expect_echo(&echo_key_actor(&context.ticket_id, &agent.id));
         let outcome = self
             .run(action, &desk, &context, values, content.as_deref(), ctx)
             .await;
         let what = match outcome {
             Ok(what) => what,
-            Err(e) => {
+            Err(Refusal::Local(text)) => {
                 let _ = done.remove(&once);
+                return reply(banner(false, &text), name, "refused");
+            }
+            Err(Refusal::Desk(e)) => {
+                if definite_refusal(&e) || grant_dead(&e) {
+                    let _ = done.remove(&once);
+                } else {
+                    // Desk may have done it: a second try could do it twice.
+                    let _ = done.insert(
+                        &once,
+                        &ActionRecord {
+                            at: self.now(),
+                            state: ActionState::Done,
+                        },
+                    );
+                    tracing::warn!(error = %e, action = name, "a quick action's outcome is unknown");
+                    return reply(banner(false, a.unknown_outcome), name, "unknown");
+                }
                 return self.desk_failure(&e, cb, ctx, name).await;
             }
         };
+        let _ = done.insert(
+            &once,
+            &ActionRecord {
+                at: self.now(),
+                state: ActionState::Done,
+            },
+        );
         // The form's context stays (until pruned): a second submit of it is "already done".
         self.edit_card(&context, &what, agent, ctx).await;
         self.router
@@ -531,13 +624,15 @@ impl Service {
         values: &Value,
         content: Option<&str>,
         ctx: &Ctx<'_>,
-    ) -> Result<String, DeskError> {
+    ) -> Result<String, Refusal> {
         let a = ctx.tx.act;
         let number = inert(&context.ticket_number, 20);
         let id = &context.ticket_id;
         match action {
             Action::Status => {
-                let status = value_of(values, "status").unwrap_or_default();
+                let status = value_of(values, "status")
+                    .filter(|s| context.choices.is_empty() || context.choices.contains(s))
+                    .ok_or_else(|| Refusal::Local(a.invalid_choice.to_string()))?;
                 let t = desk
                     .update_ticket(
                         id,
@@ -546,7 +641,8 @@ impl Service {
                             ..Default::default()
                         },
                     )
-                    .await?;
+                    .await
+                    .map_err(Refusal::Desk)?;
                 self.expect_echo_of_ticket(&t);
                 Ok(fill(
                     a.done_status,
@@ -554,34 +650,55 @@ impl Service {
                 ))
             }
             Action::Assign => {
-                let choice = value_of(values, "assignee").unwrap_or_default();
+                let choice = value_of(values, "assignee")
+                    .ok_or_else(|| Refusal::Local(a.invalid_choice.to_string()))?;
                 let (update, who) = match choice.split_once(':') {
-                    Some(("agent", agent_id)) => (
-                        TicketUpdate {
-                            assignee_id: Some(Some(agent_id.to_string())),
-                            ..Default::default()
-                        },
-                        Some(ctx.agents.name(agent_id).unwrap_or(agent_id).to_string()),
-                    ),
-                    Some(("team", team_id)) => (
-                        TicketUpdate {
-                            team_id: Some(Some(team_id.to_string())),
-                            assignee_id: Some(None),
-                            ..Default::default()
-                        },
-                        Some(
-                            value_label(values, "assignee").unwrap_or_else(|| team_id.to_string()),
-                        ),
-                    ),
-                    _ => (
+                    Some(("agent", agent_id))
+                        if ctx.agents.get(agent_id).is_some_and(|ag| {
+                            ag.active && ag.departments.contains(&context.department_id)
+                        }) =>
+                    {
+                        (
+                            TicketUpdate {
+                                assignee_id: Some(Some(agent_id.to_string())),
+                                ..Default::default()
+                            },
+                            Some(ctx.agents.name(agent_id).unwrap_or(agent_id).to_string()),
+                        )
+                    }
+                    Some(("team", team_id)) => {
+                        let teams = self
+                            .desk()
+                            .map_err(Refusal::Desk)?
+                            .department_teams(&context.department_id)
+                            .await
+                            .map_err(Refusal::Desk)?;
+                        let team = teams
+                            .into_iter()
+                            .find(|t| t.id == team_id)
+                            .ok_or_else(|| Refusal::Local(a.invalid_choice.to_string()))?;
+                        (
+                            TicketUpdate {
+                                team_id: Some(Some(team.id.clone())),
+                                assignee_id: Some(None),
+                                ..Default::default()
+                            },
+                            Some(fill(a.team, &[("name", &team.name)])),
+                        )
+                    }
+                    None if choice == "none" => (
                         TicketUpdate {
                             assignee_id: Some(None),
                             ..Default::default()
                         },
                         None,
                     ),
+                    _ => return Err(Refusal::Local(a.invalid_choice.to_string())),
                 };
-                let t = desk.update_ticket(id, &update).await?;
+                let t = desk
+                    .update_ticket(id, &update)
+                    .await
+                    .map_err(Refusal::Desk)?;
                 self.expect_echo_of_ticket(&t);
                 Ok(match who {
                     Some(w) => fill(
@@ -596,13 +713,15 @@ impl Service {
                 desk.send_reply(
                     id,
                     &crate::desk::Reply {
+                        channel: context.channel.clone().unwrap_or_default(),
                         content: content.unwrap_or_default().to_string(),
                         content_type: ContentType::PlainText,
                         from_email_address: context.from.clone().unwrap_or_default(),
                         to: Some(to.clone()),
                     },
                 )
-                .await?;
+                .await
+                .map_err(Refusal::Desk)?;
                 Ok(fill(
                     a.done_reply,
                     &[("number", &number), ("to", &inert(&to, 254))],
@@ -619,7 +738,8 @@ impl Service {
                             content_type: ContentType::PlainText,
                         },
                     )
-                    .await?;
+                    .await
+                    .map_err(Refusal::Desk)?;
                 self.expect_echo(&format!("comment:{}", c.id));
                 Ok(fill(a.done_comment, &[("number", &number)]))
             }
@@ -667,42 +787,86 @@ impl Service {
     }
 }
 
-/// The label of a select's chosen option, when Cliq sends `{label, value}`.
-fn value_label(values: &Value, field: &str) -> Option<String> {
-    values
-        .get(field)?
-        .get("label")?
-        .as_str()
-        .map(str::to_string)
+/// Why an action was not run: a bad choice in the form, or Desk's refusal.
+enum Refusal {
+    Local(String),
+    Desk(DeskError),
 }
+
+/// A quick action's run, by idempotency key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActionRecord {
+    pub at: DateTime<Utc>,
+    pub state: ActionState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActionState {
+    Running,
+    Done,
+}
+
+/// An action under way on a ticket by an agent: its webhook (modified by that agent) is the
+/// action's echo even before Desk's answer tells its `modifiedTime`.
+pub fn echo_key_actor(ticket_id: &str, agent_id: &str) -> String {
+    format!("actor:{ticket_id}:{agent_id}")
+}
+
+/// How long after an action its echo is recognised by the acting agent alone.
+const ACTOR_ECHO_WINDOW: chrono::Duration = chrono::Duration::minutes(2);
 
 /// The webhook echo of a ticket change deskcliq made: the ticket and its new `modifiedTime`.
 pub fn echo_key_ticket(ticket_id: &str, modified: DateTime<Utc>) -> String {
     format!("ticket:{ticket_id}:{}", modified.timestamp_millis())
 }
 
-/// Whether a webhook event is the echo of a change deskcliq made (and forgets it).
+/// Whether a webhook event is the echo of a change deskcliq made: the exact change (ticket and
+/// its new `modifiedTime`, or the comment's id), or a change of that ticket by the acting agent
+/// within two minutes of the action (the webhook may come before Desk's answer).
 pub fn is_echo(store: &crate::store::Store, event_type: &str, payload: &Value) -> bool {
     let echoes = store.tree::<String, DateTime<Utc>>(TreeName::Echoes);
-    let id = match payload.get("id") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => return false,
+    let text = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
     };
-    let key = if event_type.starts_with("Ticket_Comment") {
-        format!("comment:{id}")
+    let Some(id) = text(payload.get("id")) else {
+        return false;
+    };
+    let modified = payload
+        .get("modifiedTime")
+        .or_else(|| payload.get("commentedTime"))
+        .and_then(crate::desk::lenient::value_time);
+    let (exact, ticket, actor) = if event_type.starts_with("Ticket_Comment") {
+        (
+            format!("comment:{id}"),
+            text(payload.get("ticketId"))
+                .or_else(|| text(payload.get("ticket").and_then(|t| t.get("id")))),
+            text(payload.get("commenterId"))
+                .or_else(|| text(payload.get("commenter").and_then(|c| c.get("id")))),
+        )
     } else if event_type == "Ticket_Update" {
-        let Some(m) = payload
-            .get("modifiedTime")
-            .and_then(crate::desk::lenient::value_time)
-        else {
-            return false;
-        };
-        echo_key_ticket(&id, m)
+        (
+            modified
+                .map(|m| echo_key_ticket(&id, m))
+                .unwrap_or_default(),
+            Some(id.clone()),
+            text(payload.get("modifiedBy")),
+        )
     } else {
         return false;
     };
-    echoes.contains(&key).unwrap_or(false)
+    if !exact.is_empty() && echoes.contains(&exact).unwrap_or(false) {
+        return true;
+    }
+    let (Some(ticket), Some(actor)) = (ticket, actor) else {
+        return false;
+    };
+    match echoes.get(&echo_key_actor(&ticket, &actor)) {
+        Ok(Some(at)) => modified
+            .is_none_or(|m| m >= at - chrono::Duration::seconds(5) && m <= at + ACTOR_ECHO_WINDOW),
+        _ => false,
+    }
 }
 
 /// Forgets echoes and done actions past their lifetime, and stale forms.
@@ -711,13 +875,18 @@ pub fn prune(
     now: DateTime<Utc>,
 ) -> Result<usize, crate::store::StoreError> {
     let mut n = 0;
-    for tree in [TreeName::Echoes, TreeName::ActionsDone] {
-        let t = store.tree::<String, DateTime<Utc>>(tree);
-        for (k, at) in t.all()? {
-            if now - at > ECHO_LIFETIME.max(chrono::Duration::days(1)) {
-                t.remove(&k)?;
-                n += 1;
-            }
+    let echoes = store.tree::<String, DateTime<Utc>>(TreeName::Echoes);
+    for (k, at) in echoes.all()? {
+        if now - at > ECHO_LIFETIME {
+            echoes.remove(&k)?;
+            n += 1;
+        }
+    }
+    let done = store.tree::<String, ActionRecord>(TreeName::ActionsDone);
+    for (k, r) in done.all()? {
+        if now - r.at > chrono::Duration::days(1) {
+            done.remove(&k)?;
+            n += 1;
         }
     }
     let forms = store.tree::<String, FormContext>(TreeName::Forms);
@@ -811,6 +980,8 @@ mod tests {
             message_id: Some("m1".into()),
             to: None,
             from: None,
+            channel: None,
+            choices: Vec::new(),
             created: DateTime::<Utc>::UNIX_EPOCH,
         };
         let a = idempotency_key(

@@ -133,8 +133,12 @@ impl DeskClient {
         self.metrics.desk_credits_used_total.inc_by(cost);
         let tree = self.store.tree::<String, u64>(TreeName::Meta);
         let key = credits_key(self.clock.now().date_naive());
-        if let Err(e) = tree.update(&key, |spent| spent.unwrap_or(0) + cost) {
-            tracing::warn!(error = %e, "cannot record Desk credits");
+        match tree.update(&key, |spent| spent.unwrap_or(0) + cost) {
+            Ok(today) => self
+                .metrics
+                .desk_credits_today
+                .set(i64::try_from(today).unwrap_or(i64::MAX)),
+            Err(e) => tracing::warn!(error = %e, "cannot record Desk credits"),
         }
     }
 
@@ -643,6 +647,26 @@ fn api_error(r: &RawResponse, code: String) -> DeskError {
                 .map(str::to_string)
         })
         .collect();
+    // Desk says what is wrong with each field in `errors[].errorMessage`.
+    let details: Vec<String> = serde_json::from_slice::<Value>(&r.body)
+        .ok()
+        .and_then(|v| v.get("errors").and_then(|e| e.as_array()).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| {
+            let field = e.get("fieldName").and_then(|f| f.as_str()).unwrap_or("");
+            let msg = e.get("errorMessage").and_then(|m| m.as_str())?;
+            Some(
+                format!("{} {msg}", field.trim_start_matches('/'))
+                    .trim()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let mut message = r.error_message();
+    if !details.is_empty() {
+        message = format!("{message} ({})", details.join("; "));
+    }
     DeskError::Api {
         status: r.status,
         code: if code.is_empty() {
@@ -650,7 +674,7 @@ fn api_error(r: &RawResponse, code: String) -> DeskError {
         } else {
             code
         },
-        message: r.error_message(),
+        message,
         fields,
     }
 }

@@ -250,9 +250,11 @@ impl ContentType {
     }
 }
 
-/// `POST /tickets/{id}/sendReply` by email (Desk needs a configured from-address).
+/// `POST /tickets/{id}/sendReply` (by email Desk needs a configured from-address).
 #[derive(Debug, Clone)]
 pub struct Reply {
+    /// `EMAIL` (the default when empty), `FACEBOOK`, `TWITTER`, `FORUMS`.
+    pub channel: String,
     pub content: String,
     pub content_type: ContentType,
     pub from_email_address: String,
@@ -261,8 +263,13 @@ pub struct Reply {
 
 impl Reply {
     pub(super) fn to_json(&self) -> Value {
+        let channel = if self.channel.trim().is_empty() {
+            "EMAIL"
+        } else {
+            self.channel.as_str()
+        };
         let mut v = json!({
-            "channel": "EMAIL",
+            "channel": channel,
             "content": self.content,
             "contentType": self.content_type.as_str(),
             "fromEmailAddress": self.from_email_address,

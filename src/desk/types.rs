@@ -151,6 +151,9 @@ pub struct Agent {
     pub associated_department_ids: Vec<String>,
     #[serde(deserialize_with = "lenient::id")]
     pub role_id: Option<String>,
+    /// `Admin`, `AgentPublic`, `AgentPersonal`, `AgentTeamPersonal`, `Light`, `Custom`.
+    #[serde(deserialize_with = "lenient::text")]
+    pub role_permission_type: Option<String>,
     #[serde(deserialize_with = "lenient::flag")]
     pub is_confirmed: bool,
 }

@@ -13,7 +13,8 @@ use super::{CLIENT_ID, CLIENT_SECRET, Inner, TOKEN_LIFETIME_SECS};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/oauth/v2/token", web::post().to(token))
-        .route("/oauth/v2/auth", web::get().to(auth));
+        .route("/oauth/v2/auth", web::get().to(auth))
+        .route("/oauth/v2/token/revoke", web::post().to(revoke));
 }
 
 /// What Zoho shows instead of redirecting when the request itself is wrong: an error page.
@@ -118,6 +119,22 @@ async fn auth(sim: web::Data<Inner>, req: HttpRequest) -> HttpResponse {
     out.push(("location", "jp"));
     out.push(("accounts-server", accounts_server.as_str()));
     redirect(&redirect_uri, &out)
+}
+
+/// `POST /oauth/v2/token/revoke?token=…`: a refresh token (with its access tokens) or one
+/// access token stops working.
+async fn revoke(sim: web::Data<Inner>, req: HttpRequest) -> HttpResponse {
+    let q = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default();
+    let Some(token) = q.get("token").filter(|t| !t.is_empty()) else {
+        return grant_error("invalid_request");
+    };
+    let mut st = sim.state();
+    if !st.revoke_grant(token) {
+        st.accounts.access.remove(token);
+    }
+    HttpResponse::Ok().json(serde_json::json!({"status": "success"}))
 }
 
 /// Zoho's answer to a bad grant: HTTP 200 with an `error` field.

@@ -73,6 +73,35 @@ pub async fn faults(sim: &Inner, req: &HttpRequest, api: Api) -> Option<HttpResp
     }
 }
 
+/// The scopes of the grant behind a request's token (empty: the grant was made by the
+/// scripting API and may do anything).
+pub fn scopes(sim: &Inner, req: &HttpRequest) -> Vec<String> {
+    let token = req
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Zoho-oauthtoken "))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let st = sim.state();
+    st.accounts
+        .access
+        .get(&token)
+        .and_then(|t| st.accounts.grants.get(&t.refresh_token))
+        .map(|g| g.scopes.clone())
+        .unwrap_or_default()
+}
+
+/// Whether `granted` covers `needed` (`Desk.tickets.READ` is covered by itself or by
+/// `Desk.tickets.ALL`; scopes compare without regard to case).
+pub fn covers(granted: &[String], needed: &str) -> bool {
+    let family = needed.rsplit_once('.').map(|(f, _)| f).unwrap_or(needed);
+    granted
+        .iter()
+        .any(|g| g.eq_ignore_ascii_case(needed) || g.eq_ignore_ascii_case(&format!("{family}.ALL")))
+}
+
 /// The Zoho user a request's `Authorization: Zoho-oauthtoken …` acts as, or the 401 Zoho gives.
 pub fn authenticate(sim: &Inner, req: &HttpRequest, api: Api) -> Result<String, HttpResponse> {
     let header = req

@@ -22,6 +22,7 @@ macro_rules! or_answer {
 mod accounts;
 mod callbacks;
 mod cliq;
+mod cliq_admin;
 mod desk;
 mod gate;
 mod model;
@@ -42,6 +43,7 @@ pub use state::{
     BrowserUser, CliqRecord, CliqTarget, Delivery, Fault, FaultKind, NewTicket, SimAgent,
     SimComment, SimDepartment, SimTask, SimTeam, SimTicket, SimWebhook, TicketPatch,
 };
+pub use state::{CliqRefusal, SimBot, SimCliqUser, SimCommand, SimFunction, SimHandler};
 
 /// The OAuth client the simulator accepts.
 pub const CLIENT_ID: &str = "1000.SIMULATORCLIENT";
@@ -51,6 +53,9 @@ pub const SERVICE_REFRESH_TOKEN: &str = "1000.sim-service-refresh-token";
 /// The Desk portal and the Cliq organisation.
 pub const DESK_ORG_ID: &str = "54983163";
 pub const CLIQ_ORG_ID: &str = "6011234";
+/// Another Cliq organisation, and the seeded Cliq user who belongs to it.
+pub const OTHER_CLIQ_ORG_ID: &str = "6099999";
+pub const FOREIGN_CLIQ_ZUID: &str = "55667799";
 pub const BOT: &str = "deskbot";
 /// Access tokens live this long, as Zoho's do.
 pub const TOKEN_LIFETIME_SECS: i64 = 3600;
@@ -113,6 +118,7 @@ impl Simulator {
                 .configure(accounts::routes)
                 .configure(desk::routes)
                 .configure(cliq::routes)
+                .configure(cliq_admin::routes)
                 .configure(callbacks::routes)
         })
         .workers(1)

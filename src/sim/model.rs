@@ -97,6 +97,8 @@ pub struct SimAgent {
     pub status: String,
     pub associated_department_ids: Vec<String>,
     pub role_id: String,
+    /// `Admin` for administrators, `AgentPublic` for the others here.
+    pub role_permission_type: String,
     pub is_confirmed: bool,
     #[serde(rename = "photoURL")]
     pub photo_url: Option<String>,
@@ -368,6 +370,97 @@ pub struct Cliq {
     pub next: u64,
     /// What reached the `response_url`s of callbacks, in order: (path, body).
     pub responses: Vec<(String, serde_json::Value)>,
+    /// The bots' configurations (v3 Bots API), by unique name; `bots` lists the same names.
+    pub bot_records: BTreeMap<String, SimBot>,
+    /// Slash commands (v3 Slash Commands API), in creation order.
+    pub commands: Vec<SimCommand>,
+    /// Functions (v3 Functions API), in creation order.
+    pub functions: Vec<SimFunction>,
+    /// Users known to this organisation's Cliq, with their organisation.
+    pub users: Vec<SimCliqUser>,
+    /// Administration APIs scripted to refuse with a permission error.
+    pub refusals: Vec<CliqRefusal>,
+    /// Ids of platform components (bots, handlers, commands, functions).
+    pub next_component: u64,
+}
+
+/// A handler of a bot, command or function as Cliq keeps it (webhook components carry
+/// `permissions`; menu actions a `name`, `icon` and `position`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimHandler {
+    pub id: String,
+    /// `message_handler`, `menu_handler`, `execution_handler`, `button_handler`…
+    pub kind: String,
+    pub name: Option<String>,
+    pub icon: Option<String>,
+    pub position: Option<u32>,
+    pub permissions: Vec<String>,
+}
+
+/// A bot (v3 Bots API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimBot {
+    /// Numeric id; paths use `b-{id}`.
+    pub id: String,
+    pub unique_name: String,
+    pub name: String,
+    pub description: String,
+    pub scope: String,
+    /// `deluge` | `webhook`.
+    pub execution_type: String,
+    pub execution_url: Option<String>,
+    pub channel_participation: Vec<String>,
+    pub handlers: Vec<SimHandler>,
+    /// The zuid of the user who created it.
+    pub creator: String,
+}
+
+/// A slash command (v3 Slash Commands API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimCommand {
+    pub id: String,
+    pub name: String,
+    pub hint: String,
+    pub description: String,
+    pub scope: String,
+    pub execution_type: String,
+    pub execution_url: Option<String>,
+    pub handlers: Vec<SimHandler>,
+    pub creator: String,
+}
+
+/// A function (v3 Functions API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimFunction {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// `button` | `form` | `widget_button`.
+    pub function_type: String,
+    pub execution_type: String,
+    pub execution_url: Option<String>,
+    pub handlers: Vec<SimHandler>,
+    pub creator: String,
+}
+
+/// A Cliq user and the organisation they belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimCliqUser {
+    /// The zuid.
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub organization_id: String,
+    pub admin: bool,
+}
+
+/// Makes Cliq's administration APIs whose path contains `path_contains` answer 403 (for
+/// every method, or only for changes when `writes_only`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliqRefusal {
+    pub path_contains: String,
+    pub writes_only: bool,
 }
 
 // ---------------------------------------------------------------- faults

@@ -103,6 +103,30 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// The scope a Desk call needs (desk-api.md "Scopes"; the OAS `security` of each operation).
+fn needed_scope(method: &actix_web::http::Method, path: &str) -> &'static str {
+    let p = path.trim_start_matches("/api/v1");
+    let read = method == actix_web::http::Method::GET;
+    if p.starts_with("/webhooks") {
+        "Desk.events.ALL"
+    } else if p.starts_with("/tickets/search")
+        || p.starts_with("/ticketsCount")
+        || p.starts_with("/agentsTicketsCount")
+    {
+        "Desk.search.READ"
+    } else if p.starts_with("/tickets") || p.starts_with("/customerHappiness") {
+        match (read, p.ends_with("/sendReply") || p.ends_with("/comments")) {
+            (true, _) => "Desk.tickets.READ",
+            (false, true) => "Desk.tickets.CREATE",
+            (false, false) => "Desk.tickets.UPDATE",
+        }
+    } else if p.starts_with("/tasks") {
+        "Desk.activities.READ"
+    } else {
+        "Desk.basic.READ"
+    }
+}
+
 /// Faults, concurrency, token, `orgId`, credits: what every Desk call goes through.
 /// Returns the caller's zuid and the call's in-flight marker.
 async fn enter<'a>(
@@ -128,6 +152,17 @@ async fn enter<'a>(
         return Err(resp);
     }
     let user = gate::authenticate(sim, req, Api::Desk)?;
+    let granted = gate::scopes(sim, req);
+    if !granted.is_empty() {
+        let needed = needed_scope(req.method(), req.path());
+        if !gate::covers(&granted, needed) {
+            return Err(desk_error(
+                401,
+                "SCOPE_MISMATCH",
+                &format!("The OAuth token does not have the scope {needed}."),
+            ));
+        }
+    }
     // The docs say header; the OAS models a query parameter: accept both.
     let org = req
         .headers()

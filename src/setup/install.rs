@@ -1,0 +1,247 @@
+//! `deskcliq install [--dry-run] [--force]`: the brief's setup steps, idempotent. Creates the
+//! channels that do not exist and adds the bot to each; the bot, the commands and the
+//! `deskaction` function where Cliq's API allows (else their definitions are written for the
+//! developer console); and registers or updates the Desk webhook.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::handlers;
+use super::{
+    SetupError, Zoho, channels, other_deskcliq, slack_webhook, webhook_definition, webhook_matches,
+};
+use crate::cliq::admin::Definitions;
+use crate::config::Config;
+
+pub struct Options {
+    pub dry_run: bool,
+    /// Install even though the portal already has a Slack integration.
+    pub force: bool,
+    /// Where the Cliq definitions go when Cliq's API refuses to create them.
+    pub definitions_dir: PathBuf,
+}
+
+/// What a run did (or would do): one line per step.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub lines: Vec<String>,
+    /// Steps that changed something (or would, in a dry run).
+    pub changes: usize,
+    /// Whether Cliq definitions were written for the developer console.
+    pub definitions_written: Option<PathBuf>,
+    pub webhook_id: Option<String>,
+}
+
+impl Outcome {
+    fn same(&mut self, text: String) {
+        self.lines.push(format!("= {text}"));
+    }
+
+    fn change(&mut self, dry: bool, done: String, would: String) {
+        self.changes += 1;
+        self.lines.push(if dry {
+            format!("~ {would}")
+        } else {
+            format!("+ {done}")
+        });
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for l in &self.lines {
+            let _ = writeln!(out, "{l}");
+        }
+        out
+    }
+}
+
+pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError> {
+    let z = Zoho::connect(config)?;
+    let mut out = Outcome::default();
+    let dry = opts.dry_run;
+    let zoho = |e: &dyn std::fmt::Display| SetupError::Zoho(e.to_string());
+
+    // Preconditions of the brief.
+    let hooks = z.desk.list_webhooks().await.map_err(|e| zoho(&e))?;
+    if let Some(h) = slack_webhook(&hooks) {
+        if !opts.force {
+            return Err(SetupError::Refused(format!(
+                "this portal already sends to Slack (webhook \"{}\"): Zoho does not support Slack and Cliq integrations on one portal; remove it, or run install --force",
+                h.name.as_deref().unwrap_or(&h.id)
+            )));
+        }
+        out.lines.push(
+            "! a Slack webhook is registered on this portal; installing anyway (--force)".into(),
+        );
+    }
+    if let Some(h) = other_deskcliq(&hooks, config) {
+        return Err(SetupError::Refused(format!(
+            "another deskcliq is registered on this portal (webhook {} to {}): one deskcliq per portal",
+            h.id,
+            crate::setup::doctor::host_of(&h.url)
+        )));
+    }
+
+    // Channels, and the bot in each.
+    for channel in channels(config) {
+        match z
+            .cliq
+            .channel_by_name(&channel)
+            .await
+            .map_err(|e| zoho(&e))?
+        {
+            None => {
+                if !dry {
+                    z.cliq
+                        .create_channel(&channel, "Zoho Desk notifications (deskcliq)")
+                        .await
+                        .map_err(|e| zoho(&e))?;
+                    z.cliq.associate_bot(&channel).await.map_err(|e| zoho(&e))?;
+                }
+                out.change(
+                    dry,
+                    format!("created channel #{channel} and added the bot"),
+                    format!("would create channel #{channel} and add the bot"),
+                );
+            }
+            Some(_) => {
+                if z.cliq
+                    .bot_in_channel(&channel)
+                    .await
+                    .map_err(|e| zoho(&e))?
+                {
+                    out.same(format!("channel #{channel} exists; the bot is a member"));
+                } else {
+                    if !dry {
+                        z.cliq.associate_bot(&channel).await.map_err(|e| zoho(&e))?;
+                    }
+                    out.change(
+                        dry,
+                        format!("added the bot to #{channel}"),
+                        format!("would add the bot to #{channel}"),
+                    );
+                }
+            }
+        }
+    }
+
+    // The bot, the commands and the function.
+    let defs = handlers::definitions(config);
+    let refused = cliq_handlers(&z, &defs, dry, &mut out).await?;
+    if !refused.is_empty() {
+        if dry {
+            out.lines.push(format!(
+                "~ Cliq refuses to create {}: would write their definitions to {}",
+                refused.join(", "),
+                opts.definitions_dir.display()
+            ));
+        } else {
+            write_definitions(&opts.definitions_dir, &defs, &refused)?;
+            out.lines.push(format!(
+                "! Cliq refused to create {}: definitions and steps for Cliq's developer console written to {}",
+                refused.join(", "),
+                opts.definitions_dir.display()
+            ));
+            out.definitions_written = Some(opts.definitions_dir.clone());
+        }
+    }
+
+    // The Desk webhook.
+    let want = webhook_definition(config);
+    let ours = hooks
+        .iter()
+        .find(|h| h.url.trim_end_matches('/') == want.url.trim_end_matches('/'));
+    match ours {
+        Some(h) if webhook_matches(h, &want) => {
+            out.same(format!(
+                "Desk webhook {} is registered as it should be",
+                h.id
+            ));
+            out.webhook_id = Some(h.id.clone());
+        }
+        Some(h) => {
+            if !dry {
+                z.desk
+                    .update_webhook(&h.id, &want)
+                    .await
+                    .map_err(|e| zoho(&e))?;
+            }
+            out.change(
+                dry,
+                format!("updated Desk webhook {} (every event, no department filter, previous state, automation)", h.id),
+                format!("would update Desk webhook {}", h.id),
+            );
+            out.webhook_id = Some(h.id.clone());
+        }
+        None => {
+            if dry {
+                out.change(dry, String::new(), "would register the Desk webhook".into());
+            } else {
+                let h = z.desk.create_webhook(&want).await.map_err(|e| zoho(&e))?;
+                out.change(
+                    dry,
+                    format!("registered Desk webhook {}", h.id),
+                    String::new(),
+                );
+                out.webhook_id = Some(h.id);
+            }
+        }
+    }
+    if let Some(id) = &out.webhook_id {
+        out.lines.push(format!(
+            "  webhook id: {id} (deskcliq learns it by itself; desk.webhook_id = \"{id}\" pins it)"
+        ));
+    }
+    if out.changes == 0 {
+        out.lines.push("nothing to change".into());
+    }
+    Ok(out)
+}
+
+/// The bot, commands and function: created or updated where Cliq's API allows; returns what
+/// Cliq refused (permissions, plan).
+async fn cliq_handlers(
+    z: &Zoho,
+    defs: &Definitions,
+    dry: bool,
+    out: &mut Outcome,
+) -> Result<Vec<String>, SetupError> {
+    let mut refused = Vec::new();
+    for step in handlers::plan(&z.cliq, defs).await {
+        match step {
+            handlers::Step::Same(what) => out.same(what),
+            handlers::Step::Create { what, apply } | handlers::Step::Update { what, apply } => {
+                if dry {
+                    out.change(true, String::new(), format!("would {what}"));
+                    continue;
+                }
+                match apply.run(&z.cliq).await {
+                    Ok(()) => out.change(false, what.clone(), String::new()),
+                    Err(e) if e.is_refusal() => refused.push(apply.name()),
+                    Err(e) => return Err(SetupError::Zoho(format!("{what}: {e}"))),
+                }
+            }
+            handlers::Step::Refused(name) => refused.push(name),
+        }
+    }
+    refused.dedup();
+    Ok(refused)
+}
+
+fn write_definitions(dir: &Path, defs: &Definitions, refused: &[String]) -> Result<(), SetupError> {
+    let w = |path: PathBuf, text: String| {
+        std::fs::write(&path, text).map_err(|source| SetupError::Write { path, source })
+    };
+    std::fs::create_dir_all(dir).map_err(|source| SetupError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for (file, json) in handlers::files(defs) {
+        w(
+            dir.join(file),
+            serde_json::to_string_pretty(&json).unwrap_or_default(),
+        )?;
+    }
+    w(dir.join("STEPS.md"), handlers::steps(defs, refused))?;
+    Ok(())
+}
