@@ -25,7 +25,8 @@ pub fn definitions(config: &Config) -> Definitions {
 /// A change to make in Cliq.
 pub enum Apply {
     CreateBot(BotDef),
-    UpdateBot(String, BotDef),
+    /// The bot as it is, and as it should be (URL and missing handlers).
+    UpdateBot(Box<crate::cliq::admin::BotInfo>, BotDef),
     CreateCommand(CommandDef),
     UpdateCommand(String, CommandDef),
     CreateFunction(FunctionDef),
@@ -36,7 +37,21 @@ impl Apply {
     pub async fn run(&self, cliq: &CliqClient) -> Result<(), CliqError> {
         match self {
             Apply::CreateBot(d) => cliq.create_bot(d).await.map(|_| ()),
-            Apply::UpdateBot(id, d) => cliq.update_bot(id, d).await.map(|_| ()),
+            Apply::UpdateBot(have, d) => {
+                if !ours(have.execution_url.as_deref(), &d.execution_url) {
+                    cliq.update_bot(&have.id, d).await?;
+                }
+                for h in &d.handlers {
+                    let present = match h.name.as_deref() {
+                        Some(name) if h.kind == "menu_handler" => have.menu_action(name).is_some(),
+                        _ => have.has_handler(&h.kind),
+                    };
+                    if !present {
+                        cliq.create_bot_handler(&have.id, h).await?;
+                    }
+                }
+                Ok(())
+            }
             Apply::CreateCommand(d) => cliq.create_command(d).await.map(|_| ()),
             Apply::UpdateCommand(id, d) => cliq.update_command(id, d).await.map(|_| ()),
             Apply::CreateFunction(d) => cliq.create_function(d).await.map(|_| ()),
@@ -97,7 +112,7 @@ pub async fn plan(cliq: &CliqClient, defs: &Definitions) -> Vec<Step> {
             } else {
                 steps.push(Step::Update {
                     what: format!("point the bot {} and its handlers at {url}", b.unique_name),
-                    apply: Apply::UpdateBot(b.id.clone(), defs.bot.clone()),
+                    apply: Apply::UpdateBot(Box::new(b.clone()), defs.bot.clone()),
                 });
             }
         }

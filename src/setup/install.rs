@@ -177,7 +177,17 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
             if dry {
                 out.change(dry, String::new(), "would register the Desk webhook".into());
             } else {
-                let h = z.desk.create_webhook(&want).await.map_err(|e| zoho(&e))?;
+                let h = z.desk.create_webhook(&want).await.map_err(|e| match &e {
+                    crate::desk::DeskError::Api { fields, .. }
+                        if fields.iter().any(|f| f.trim_start_matches('/') == "url") =>
+                    {
+                        SetupError::Refused(format!(
+                            "Desk could not reach {} (it checks a webhook URL when it is registered): start the daemon first (systemctl start deskcliq) and make sure server.public_url reaches it from the internet ({e})",
+                            config.server.public_url
+                        ))
+                    }
+                    _ => zoho(&e),
+                })?;
                 out.change(
                     dry,
                     format!("registered Desk webhook {}", h.id),

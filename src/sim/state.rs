@@ -33,6 +33,9 @@ pub struct State {
     pub cliq_post_requests: usize,
     /// From-addresses configured in the portal (a reply must use one).
     pub from_addresses: Vec<String>,
+    /// How "the internet" reaches a public host: host → loopback address (a reverse proxy in
+    /// front of deskcliq). Desk's validation requests and deliveries go through it.
+    pub public_hosts: HashMap<String, String>,
 }
 
 impl State {
@@ -175,6 +178,34 @@ impl State {
             cliq_post_requests: 0,
             web_base: "https://desk.zoho.jp".into(),
             from_addresses: vec!["support@example.zohodesk.jp".into()],
+            public_hosts: HashMap::new(),
+        }
+    }
+
+    /// Makes `host` (of an `https://host/...` URL) reach `addr` (`127.0.0.1:port`), as a
+    /// reverse proxy with a certificate would.
+    pub fn public_host(&mut self, host: &str, addr: &str) {
+        self.public_hosts
+            .insert(host.to_ascii_lowercase(), addr.to_string());
+    }
+
+    /// The URL a request to `url` really goes to.
+    pub fn reach(&self, url: &str) -> String {
+        let Ok(u) = url::Url::parse(url) else {
+            return url.to_string();
+        };
+        match u
+            .host_str()
+            .and_then(|h| self.public_hosts.get(&h.to_ascii_lowercase()))
+        {
+            Some(addr) => {
+                let mut path = u.path().to_string();
+                if let Some(q) = u.query() {
+                    path = format!("{path}?{q}");
+                }
+                format!("http://{addr}{path}")
+            }
+            None => url.to_string(),
         }
     }
 

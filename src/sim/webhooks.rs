@@ -60,9 +60,10 @@ pub async fn deliver(sim: Arc<Inner>, mut rx: tokio::sync::mpsc::UnboundedReceiv
         for _ in 0..copies {
             let jwt = jwt_for(&sim, &batch.webhook_id);
             let body = serde_json::Value::Array(batch.events.clone());
+            let target = sim.state().reach(&batch.url);
             let status = sim
                 .http
-                .post(&batch.url)
+                .post(target)
                 .header("X-ZDesk-JWT", &jwt)
                 .json(&body)
                 .timeout(std::time::Duration::from_secs(5))

@@ -8,6 +8,8 @@ use super::*;
 
 /// Desk validates a webhook URL with a GET, then a POST, and needs a 200 from one of them.
 pub(super) async fn validate_url(sim: &Inner, url: &str) -> bool {
+    let reached = sim.state().reach(url);
+    let url = &reached;
     let ok =
         |r: Result<reqwest::Response, reqwest::Error>| r.is_ok_and(|r| r.status().as_u16() == 200);
     let timeout = std::time::Duration::from_secs(5);

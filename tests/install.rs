@@ -1,0 +1,406 @@
+//! `deskcliq install`, `doctor` and `uninstall` against the simulator (in-process, and the
+//! binary for exit codes).
+
+mod common;
+
+use std::path::Path;
+
+use chrono::Utc;
+use common::app::{DEPARTMENTS, SUPPORT, config_text};
+use deskcliq::clock::Clock;
+use deskcliq::config::{Config, LoadEnv};
+use deskcliq::setup::{doctor, install, uninstall};
+use deskcliq::sim::{SimAgent, SimWebhook, Simulator};
+use serde_json::json;
+
+const SERVICE_ZUID: &str = "70000001";
+
+struct Setup {
+    sim: Simulator,
+    dir: tempfile::TempDir,
+    text: String,
+    /// The daemon, reachable at its public URL (Desk validates a webhook URL when it is
+    /// registered).
+    app: Option<deskcliq::app::App>,
+}
+
+impl Setup {
+    /// A simulator where the service account is a Desk administrator and a Cliq user, and a
+    /// config with the `support` and `billing` channels (which do not exist yet).
+    async fn new() -> Setup {
+        let sim = Simulator::start(Clock::manual(Utc::now())).await.unwrap();
+        sim.with(|st| {
+            let mut admin: SimAgent = st.desk.agents[0].clone();
+            admin.id = "1892000000056001".into();
+            admin.first_name = "Desk".into();
+            admin.last_name = "Admin".into();
+            admin.name = "Desk Admin".into();
+            admin.email_id = "deskcliq-service@example.co.jp".into();
+            admin.zuid = SERVICE_ZUID.into();
+            admin.role_permission_type = "Admin".into();
+            st.desk.agents.push(admin);
+            st.add_cliq_user(
+                SERVICE_ZUID,
+                "deskcliq-service@example.co.jp",
+                "Desk",
+                "Admin",
+                deskcliq::sim::CLIQ_ORG_ID,
+            );
+        });
+        let dir = tempfile::tempdir().unwrap();
+        // A fixed port, so that doctor finds the running daemon's /metrics.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let text = config_text(&sim, &dir.path().join("state"), DEPARTMENTS).replace(
+            "listen = \"127.0.0.1:0\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+        );
+        let config =
+            Config::parse(&text, &dir.path().join("config.toml"), &LoadEnv::default()).unwrap();
+        let app = deskcliq::app::App::start(config, sim.clock().clone())
+            .await
+            .unwrap();
+        let addr = app.addrs[0].to_string();
+        sim.with(|st| st.public_host("deskcliq.example.com", &addr));
+        Setup {
+            sim,
+            dir,
+            text,
+            app: Some(app),
+        }
+    }
+
+    async fn stop_daemon(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.stop().await.unwrap();
+        }
+        // The actors let go of the store once their mailboxes close.
+        let path = self.config().storage.path;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while deskcliq::store::holder(&path).is_some() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the store stays locked"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    fn config(&self) -> Config {
+        self.config_from(&self.text)
+    }
+
+    fn config_from(&self, text: &str) -> Config {
+        Config::parse(
+            text,
+            &self.dir.path().join("config.toml"),
+            &LoadEnv::default(),
+        )
+        .unwrap()
+    }
+
+    fn opts(&self, dry_run: bool, force: bool) -> install::Options {
+        install::Options {
+            dry_run,
+            force,
+            definitions_dir: self.dir.path().join("cliq-setup"),
+        }
+    }
+
+    async fn install(&self) -> install::Outcome {
+        install::run(&self.config(), &self.opts(false, false))
+            .await
+            .unwrap()
+    }
+
+    async fn doctor(&self) -> doctor::Report {
+        doctor::run(&self.config()).await.unwrap()
+    }
+}
+
+/// The ✗ line of a report that mentions `text`, with its fix.
+fn failed<'a>(r: &'a doctor::Report, text: &str) -> &'a doctor::Check {
+    r.checks
+        .iter()
+        .find(|c| !c.ok && c.what.contains(text))
+        .unwrap_or_else(|| panic!("no ✗ about {text:?}:\n{}", r.render()))
+}
+
+#[actix_rt::test]
+async fn install_on_an_empty_simulator_creates_channels_the_bot_in_them_handlers_and_the_webhook() {
+    let s = Setup::new().await;
+    let out = s.install().await;
+    assert!(out.changes > 0, "{}", out.render());
+    let config = s.config();
+    let callback = "https://deskcliq.example.com/cliq/callback";
+    s.sim.with(|st| {
+        for c in ["support", "billing", "desk"] {
+            let ch = st
+                .cliq
+                .channels
+                .get(c)
+                .unwrap_or_else(|| panic!("#{c} missing"));
+            assert!(ch.bot_member, "the bot is in #{c}");
+        }
+        let bot = st.cliq_bot("deskbot").expect("the bot");
+        assert_eq!(bot.execution_url.as_deref(), Some(callback));
+        for name in ["ticket", "pendingtickets", "deskstatus", "deskcliq"] {
+            let c = st
+                .cliq_command(name)
+                .unwrap_or_else(|| panic!("/{name} missing"));
+            assert_eq!(c.execution_type, "webhook");
+            assert_eq!(c.execution_url.as_deref(), Some(callback));
+        }
+        assert_eq!(
+            st.cliq_function("deskaction")
+                .unwrap()
+                .execution_url
+                .as_deref(),
+            Some(callback)
+        );
+        assert_eq!(st.desk.webhooks.len(), 1);
+        let hook = &st.desk.webhooks[0];
+        assert_eq!(hook.url, config.webhook_url());
+        assert_eq!(hook.include_events_from, vec!["AUTOMATION".to_string()]);
+        let subs = hook.subscriptions.as_object().unwrap();
+        for e in [
+            "Ticket_Add",
+            "Ticket_Update",
+            "Ticket_Comment_Add",
+            "Task_Update",
+            "Agent_Update",
+        ] {
+            assert!(subs.contains_key(e), "{e}");
+        }
+        assert_eq!(subs["Ticket_Update"], json!({"includePrevState": true}));
+        assert!(
+            !hook.subscriptions.to_string().contains("departmentId"),
+            "no department filter"
+        );
+    });
+    assert!(out.render().contains("webhook id"), "{}", out.render());
+}
+
+#[actix_rt::test]
+async fn a_second_install_changes_nothing_and_a_dry_run_changes_nothing() {
+    let s = Setup::new().await;
+    let dry = install::run(&s.config(), &s.opts(true, false))
+        .await
+        .unwrap();
+    assert!(dry.changes > 0);
+    assert!(dry.render().contains("would"), "{}", dry.render());
+    s.sim.with(|st| {
+        assert!(!st.cliq.channels.contains_key("support"));
+        assert!(st.desk.webhooks.is_empty());
+        assert!(st.cliq_command("ticket").is_none());
+    });
+    s.install().await;
+    let requests = s.sim.cliq_post_requests();
+    let again = s.install().await;
+    assert_eq!(again.changes, 0, "{}", again.render());
+    assert!(again.render().contains("nothing to change"));
+    assert_eq!(s.sim.cliq_post_requests(), requests);
+    assert_eq!(s.sim.with(|st| st.desk.webhooks.len()), 1);
+}
+
+#[actix_rt::test]
+async fn where_cliq_refuses_install_writes_the_definitions_and_steps() {
+    let s = Setup::new().await;
+    s.sim.with(|st| st.refuse_cliq_writes("/commands"));
+    let out = s.install().await;
+    let dir = out
+        .definitions_written
+        .clone()
+        .expect("definitions written");
+    assert!(out.render().contains("Cliq refused"), "{}", out.render());
+    let steps = std::fs::read_to_string(dir.join("STEPS.md")).unwrap();
+    assert!(
+        steps.contains("/ticket") && steps.contains("https://deskcliq.example.com/cliq/callback"),
+        "{steps}"
+    );
+    let ticket: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("command-ticket.json")).unwrap())
+            .unwrap();
+    assert_eq!(ticket["execution_type"], "webhook");
+}
+
+#[actix_rt::test]
+async fn a_slack_integration_on_the_portal_makes_install_refuse_without_force() {
+    let s = Setup::new().await;
+    s.sim.with(|st| {
+        let id = st.desk.new_id();
+        st.desk.webhooks.push(SimWebhook {
+            id,
+            name: "Slack".into(),
+            url: "https://hooks.slack.com/services/T000/B000/XXXX".into(),
+            description: None,
+            subscriptions: json!({"Ticket_Add": null}),
+            include_events_from: vec![],
+            ignore_source_id: None,
+            is_enabled: true,
+            created_time: Utc::now(),
+            kind: "CUSTOMER_WEBHOOK".into(),
+        });
+    });
+    let refused = install::run(&s.config(), &s.opts(false, false)).await;
+    let err = refused.expect_err("refused").to_string();
+    assert!(err.contains("Slack") && err.contains("--force"), "{err}");
+    assert!(
+        s.sim.with(|st| st.cliq_command("ticket").is_none()),
+        "nothing done"
+    );
+    let forced = install::run(&s.config(), &s.opts(false, true))
+        .await
+        .unwrap();
+    assert!(forced.render().contains("Slack"), "{}", forced.render());
+    assert!(s.sim.with(|st| st.cliq_command("ticket").is_some()));
+}
+
+#[actix_rt::test]
+async fn doctor_is_all_green_after_install() {
+    let s = Setup::new().await;
+    s.install().await;
+    let r = s.doctor().await;
+    assert!(r.healthy(), "{}", r.render());
+    assert!(r.checks.len() >= 10, "{}", r.render());
+    let text = r.render();
+    assert!(
+        text.contains("daemon up on") && text.contains("Desk credits today"),
+        "{text}"
+    );
+}
+
+#[actix_rt::test]
+async fn doctor_names_each_problem_with_its_fix() {
+    let s = Setup::new().await;
+    s.install().await;
+    s.sim.with(|st| {
+        st.remove_bot_from_channel("billing");
+        st.delete_channel("support");
+        st.remove_cliq_user("55667789");
+        if let Some(d) = st.desk.departments.iter_mut().find(|d| d.id == SUPPORT) {
+            d.is_enabled = false;
+        }
+    });
+    let r = s.doctor().await;
+    assert!(!r.healthy());
+    assert!(
+        failed(&r, "#support does not exist")
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("install")
+    );
+    assert!(failed(&r, "not in #billing").hint.is_some());
+    assert!(failed(&r, "is disabled in Desk").what.contains("Support"));
+    assert!(
+        failed(&r, "map to no Cliq user")
+            .what
+            .contains("Taro Suzuki")
+    );
+}
+
+#[actix_rt::test]
+async fn doctor_flags_a_missing_scope_a_wrong_org_and_a_plain_http_public_url() {
+    let s = Setup::new().await;
+    s.install().await;
+    s.sim.with(|st| {
+        if let Some(g) = st
+            .accounts
+            .grants
+            .get_mut(deskcliq::sim::SERVICE_REFRESH_TOKEN)
+        {
+            g.scopes = ["Desk.tickets.ALL", "Desk.basic.READ", "Desk.search.READ"]
+                .map(String::from)
+                .to_vec();
+        }
+    });
+    let r = s.doctor().await;
+    assert!(
+        failed(&r, "lacks the scopes")
+            .what
+            .contains("Desk.events.ALL"),
+        "{}",
+        r.render()
+    );
+    let wrong_org = s
+        .text
+        .replace("org_id = \"54983163\"", "org_id = \"11111111\"");
+    let r = doctor::run(&s.config_from(&wrong_org)).await.unwrap();
+    assert!(
+        failed(&r, "does not belong to Desk organisation 11111111")
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("desk.org_id")
+    );
+    let plain = s.text.replace(
+        "https://deskcliq.example.com",
+        "http://deskcliq.example.com",
+    );
+    let r = doctor::run(&s.config_from(&plain)).await.unwrap();
+    assert!(
+        failed(&r, "is not HTTPS")
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("https://")
+    );
+}
+
+#[actix_rt::test]
+async fn uninstall_refuses_while_a_daemon_holds_the_store_then_removes_webhook_and_handlers() {
+    let mut s = Setup::new().await;
+    s.install().await;
+    let config = s.config();
+    let err = uninstall::run(&config, &uninstall::Options { purge: false })
+        .await
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("stop the service first"), "{err}");
+    assert_eq!(
+        s.sim.with(|st| st.desk.webhooks.len()),
+        1,
+        "nothing removed"
+    );
+    s.stop_daemon().await;
+    let lines = uninstall::run(&config, &uninstall::Options { purge: false })
+        .await
+        .unwrap()
+        .join("\n");
+    assert!(lines.contains("removed Desk webhook"), "{lines}");
+    s.sim.with(|st| {
+        assert!(st.desk.webhooks.is_empty());
+        assert!(st.cliq_command("ticket").is_none());
+        assert!(st.cliq_function("deskaction").is_none());
+        assert!(st.cliq.channels.contains_key("support"), "channels stay");
+    });
+    assert!(config.storage.path.exists(), "the store is kept");
+    uninstall::run(&config, &uninstall::Options { purge: true })
+        .await
+        .unwrap();
+    assert!(!config.storage.path.exists(), "--purge removes the store");
+}
+
+#[test]
+fn the_doctor_command_exits_1_on_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    // A config that points at nothing: the token cannot be had.
+    let text = common::config_for(&dir.path().join("state"), "")
+        .replace("[zoho]\n", "[zoho]\naccounts_url = \"http://127.0.0.1:9\"\ndesk_url = \"http://127.0.0.1:9\"\ncliq_url = \"http://127.0.0.1:9\"\n");
+    std::fs::write(&config, text).unwrap();
+    let out = std::process::Command::new(common::binary())
+        .args(["doctor", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("✗") && stdout.contains("fix:"), "{stdout}");
+    assert!(!stdout.contains("rt-test-0123456789"), "no secret printed");
+    let _ = Path::new("");
+}
