@@ -49,6 +49,8 @@ pub enum StoreError {
     },
     #[error("corrupt record in tree `{tree}`: {reason}")]
     Corrupt { tree: &'static str, reason: String },
+    #[error("the store cannot be written: no space left on device (injected fault)")]
+    Injected,
 }
 
 /// The named trees of the store.
@@ -178,7 +180,52 @@ impl Key for (String, u64) {
     }
 }
 
+/// Fault injection: while on, every write fails as on a full disk. Turned on in-process
+/// ([`Store::inject_fault`]) or, for a running daemon, by the existence of the file named by
+/// `DESKCLIQ_STORE_FAULT_FILE` (looked at most every 200 ms).
+#[derive(Default)]
+pub struct Fault {
+    on: std::sync::atomic::AtomicBool,
+    file: Option<PathBuf>,
+    file_on: std::sync::atomic::AtomicBool,
+    checked_ms: AtomicU64,
+}
+
+impl Fault {
+    fn from_env() -> Fault {
+        Fault {
+            file: std::env::var_os("DESKCLIQ_STORE_FAULT_FILE").map(PathBuf::from),
+            ..Fault::default()
+        }
+    }
+
+    fn active(&self) -> bool {
+        if self.on.load(Ordering::Relaxed) {
+            return true;
+        }
+        let Some(file) = &self.file else { return false };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        if now.saturating_sub(self.checked_ms.load(Ordering::Relaxed)) >= 200 {
+            self.checked_ms.store(now, Ordering::Relaxed);
+            self.file_on.store(file.exists(), Ordering::Relaxed);
+        }
+        self.file_on.load(Ordering::Relaxed)
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.active() {
+            Err(StoreError::Injected)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 struct Inner {
+    fault: Arc<Fault>,
     db: sled::Db,
     path: PathBuf,
     /// Group commit: writes are numbered; one flush makes every write before it durable.
@@ -223,6 +270,7 @@ impl Store {
             })?;
         let store = Store {
             inner: Arc::new(Inner {
+                fault: Arc::new(Fault::from_env()),
                 db,
                 path: path.to_path_buf(),
                 written: AtomicU64::new(0),
@@ -265,6 +313,7 @@ impl Store {
     pub fn tree<K: Key, V: Serialize + DeserializeOwned>(&self, name: TreeName) -> Tree<K, V> {
         Tree {
             db: self.inner.db.clone(),
+            fault: self.inner.fault.clone(),
             name,
             _types: PhantomData,
         }
@@ -281,8 +330,14 @@ impl Store {
             })
     }
 
+    /// Makes every write fail (as on a full disk) until turned off again.
+    pub fn inject_fault(&self, on: bool) {
+        self.inner.fault.on.store(on, Ordering::SeqCst);
+    }
+
     /// Makes everything written so far durable.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        self.inner.fault.check()?;
         self.inner
             .db
             .flush_async()
@@ -405,6 +460,7 @@ pub fn holder(dir: &Path) -> Option<Option<u32>> {
 /// A typed tree. Values are stored as JSON, so a record stays readable in a dump.
 pub struct Tree<K, V> {
     db: sled::Db,
+    fault: Arc<Fault>,
     name: TreeName,
     _types: PhantomData<fn() -> (K, V)>,
 }
@@ -438,6 +494,7 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
     }
 
     pub fn insert(&self, key: &K, value: &V) -> Result<(), StoreError> {
+        self.fault.check()?;
         let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
             tree: self.name.as_str(),
             reason: format!("cannot encode: {e}"),
@@ -449,6 +506,7 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
     }
 
     pub fn remove(&self, key: &K) -> Result<Option<V>, StoreError> {
+        self.fault.check()?;
         match self.sled()?.remove(key.encode()).map_err(|e| self.err(e))? {
             Some(bytes) => self.decode_value(&bytes).map(Some),
             None => Ok(None),
@@ -480,6 +538,7 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
         other_key: &K2,
         other_value: &V2,
     ) -> Result<bool, StoreError> {
+        self.fault.check()?;
         use sled::Transactional as _;
         let corrupt = |tree: &'static str| {
             move |e: serde_json::Error| StoreError::Corrupt {
@@ -513,6 +572,7 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
     /// writers race) and returns the new value. A stored value that does not decode counts as
     /// absent.
     pub fn update(&self, key: &K, f: impl Fn(Option<V>) -> V) -> Result<V, StoreError> {
+        self.fault.check()?;
         let updated = self
             .sled()?
             .update_and_fetch(key.encode(), |old| {
@@ -531,6 +591,7 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
 
     /// Inserts `value` only when `key` is absent; true when it was inserted.
     pub fn insert_if_absent(&self, key: &K, value: &V) -> Result<bool, StoreError> {
+        self.fault.check()?;
         let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
             tree: self.name.as_str(),
             reason: format!("cannot encode: {e}"),
@@ -564,6 +625,7 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
 
     /// Removes every record whose key is below `to`; returns how many.
     pub fn remove_before(&self, to: &K) -> Result<usize, StoreError> {
+        self.fault.check()?;
         let tree = self.sled()?;
         let mut n = 0;
         for item in tree.range(..to.encode()) {

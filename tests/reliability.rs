@@ -1,0 +1,227 @@
+//! The reliability suite: DESIGN.md's guarantees under kills, reloads and a full disk, with
+//! real processes where the guarantee is about processes. Each test has a CI-sized variant
+//! (the default) and a full one: `DESKCLIQ_RELIABILITY=full cargo test --release --test
+//! reliability`.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::app::{Env, SUPPORT};
+use common::process::{point_webhook, setup, start};
+use deskcliq::sim::{NewTicket, Simulator};
+
+fn full() -> bool {
+    std::env::var("DESKCLIQ_RELIABILITY").is_ok_and(|v| v == "full")
+}
+
+fn new_ticket(n: usize) -> NewTicket {
+    NewTicket {
+        subject: format!("stream {n}"),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    }
+}
+
+/// A small deterministic generator (xorshift), so that a failing run can be repeated.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// How many times each ticket number appears in what Cliq received (a card of its own, or a
+/// line of a summary).
+fn posted(sim: &Simulator, numbers: &[String]) -> HashMap<String, usize> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for m in sim.cliq_messages() {
+        let title = m.message["card"]["title"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let all = m.message.to_string();
+        for n in numbers {
+            if title.starts_with(&format!("#{n} ")) || all.contains(&format!("\"#{n} ")) {
+                *counts.entry(n.clone()).or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+fn acknowledged(sim: &Simulator) -> Vec<String> {
+    sim.deliveries()
+        .iter()
+        .filter(|d| d.status == Some(200))
+        .flat_map(|d| {
+            d.body
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|e| e["payload"]["ticketNumber"].as_str().map(str::to_string))
+        })
+        .collect()
+}
+
+#[actix_rt::test]
+async fn acknowledged_events_survive_repeated_sigkills_mid_burst() {
+    let kills = if full() { 20 } else { 3 };
+    let (sim, dir, config, webhook_id) = setup("[limits]\ncliq_posts_per_minute = 50\n").await;
+    // A slow Cliq: posting lags behind the stream, so each kill leaves work in the store.
+    sim.set_latency(Duration::from_millis(60));
+    let mut rng = Rng(0x5eed_1234_abcd_0042);
+    let mut numbers = Vec::new();
+    let mut n = 0;
+    for _ in 0..kills {
+        let (mut child, addr) = start(dir.path(), &config).await;
+        point_webhook(&sim, &webhook_id, addr);
+        let burst = 5 + rng.below(10) as usize;
+        for _ in 0..burst {
+            numbers.push(sim.create_ticket(new_ticket(n)).ticket_number);
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(rng.below(30))).await;
+        }
+        // At a random point of the delivery and posting under way.
+        tokio::time::sleep(Duration::from_millis(rng.below(200))).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    sim.set_latency(Duration::ZERO);
+    let _ = sim
+        .wait_deliveries(numbers.len(), Duration::from_secs(10))
+        .await;
+    let acked = acknowledged(&sim);
+    assert!(!acked.is_empty());
+    let (mut last, _) = start(dir.path(), &config).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let counts = loop {
+        let counts = posted(&sim, &numbers);
+        if acked.iter().all(|n| counts.contains_key(n)) || tokio::time::Instant::now() > deadline {
+            break counts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    last.kill().unwrap();
+    last.wait().unwrap();
+    for n in &acked {
+        assert!(
+            counts.contains_key(n),
+            "acknowledged ticket #{n} was never posted"
+        );
+    }
+    // At most the one post in flight at each kill repeats.
+    let repeats: usize = counts.values().map(|c| c - 1).sum();
+    assert!(
+        repeats <= kills,
+        "{repeats} repeats after {kills} kills: {counts:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn sighups_alternating_valid_and_broken_during_traffic_lose_nothing_and_apply_the_last_valid_config()
+ {
+    let reloads = if full() { 100 } else { 10 };
+    let (sim, dir, config, webhook_id) = setup("").await;
+    let good = std::fs::read_to_string(&config).unwrap();
+    let (mut child, addr) = start(dir.path(), &config).await;
+    point_webhook(&sim, &webhook_id, addr);
+    let pid = child.id().to_string();
+    let mut numbers = Vec::new();
+    for i in 0..reloads {
+        // Valid configs move a Sales department between channels; broken ones do not parse.
+        let text = if i % 2 == 0 {
+            format!(
+                "{good}\n[[departments]]\nid = \"1892000000082071\"\nname = \"Sales\"\nchannel = \"sales-{i}\"\n"
+            )
+        } else {
+            format!("{good}\n[org]\ntimezone = \"Mars/Olympus\"\n")
+        };
+        std::fs::write(&config, text).unwrap();
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-HUP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        numbers.push(sim.create_ticket(new_ticket(i)).ticket_number);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = sim
+        .wait_deliveries(numbers.len(), Duration::from_secs(20))
+        .await;
+    let acked = acknowledged(&sim);
+    assert_eq!(
+        acked.len(),
+        numbers.len(),
+        "every event was acknowledged during the reloads"
+    );
+    // Past 45 posts the budget waits for the next minute (the rest coalesce into summaries).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(if full() { 150 } else { 30 });
+    let counts = loop {
+        let counts = posted(&sim, &numbers);
+        if acked.iter().all(|n| counts.contains_key(n)) || tokio::time::Instant::now() > deadline {
+            break counts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for n in &acked {
+        assert_eq!(counts.get(n), Some(&1), "#{n}: {counts:?}");
+    }
+    // The last file was broken: the last valid one (the one before it) is in force.
+    let last_valid = if reloads % 2 == 0 {
+        reloads - 2
+    } else {
+        reloads - 1
+    };
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!("channel=\"sales-{last_valid}\"")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("deskcliq_config_last_reload_successful 0"),
+        "{metrics}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[actix_rt::test]
+async fn a_full_disk_answers_webhooks_503_and_recovers_when_it_clears() {
+    let env = Env::start("").await;
+    let ready = |env: &Env| {
+        let url = format!("http://{}/readyz", env.app().addrs[0]);
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+    };
+    assert_eq!(ready(&env).await, 200);
+    env.app().store.inject_fault(true);
+    let lost = env.sim.create_ticket(new_ticket(1));
+    let deliveries = env.sim.wait_deliveries(1, Duration::from_secs(10)).await;
+    assert_eq!(deliveries[0].status, Some(503), "Desk is told to retry");
+    assert_eq!(ready(&env).await, 503);
+    env.app().store.inject_fault(false);
+    assert_eq!(ready(&env).await, 200, "ready again once the disk has room");
+    let kept = env.sim.create_ticket(new_ticket(2));
+    let records = env.settle().await;
+    let all =
+        serde_json::to_string(&records.iter().map(|r| &r.message).collect::<Vec<_>>()).unwrap();
+    assert!(all.contains(&format!("#{} ", kept.ticket_number)), "{all}");
+    assert!(
+        !all.contains(&format!("#{} ", lost.ticket_number)),
+        "an unacknowledged event is Desk's to retry"
+    );
+}
