@@ -225,3 +225,152 @@ async fn a_full_disk_answers_webhooks_503_and_recovers_when_it_clears() {
         "an unacknowledged event is Desk's to retry"
     );
 }
+
+#[actix_rt::test]
+async fn cliq_errors_timeouts_and_throttles_still_deliver_everything_and_nothing_is_sent_during_a_lockout()
+ {
+    let env = Env::start("").await;
+    let every = 15;
+    env.sim.with(|st| {
+        st.chaos = Some(deskcliq::sim::Chaos {
+            path_contains: "/message".into(),
+            error_per_mille: 300,
+            // Real client timeouts take 30 s each: only in the full run.
+            timeout_per_mille: if full() { 100 } else { 0 },
+            timeout: Duration::from_secs(31),
+            throttle_every: every,
+            seed: 0x00c0_ffee_1234_5678,
+            seen: 0,
+        })
+    });
+    let tickets = if full() { 120 } else { 30 };
+    let numbers: Vec<String> = (0..tickets)
+        .map(|i| env.sim.create_ticket(new_ticket(i)).ticket_number)
+        .collect();
+    let mut counts = HashMap::new();
+    for _ in 0..2000 {
+        counts = posted(&env.sim, &numbers);
+        if counts.len() == numbers.len() {
+            break;
+        }
+        env.clock.advance(chrono::Duration::seconds(20));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    for n in &numbers {
+        assert!(
+            counts.contains_key(n),
+            "#{n} never reached Cliq: {counts:?}"
+        );
+    }
+    // After each throttle answer, nothing for ten minutes.
+    let times = env.sim.with(|st| st.cliq_post_times.clone());
+    let throttles = times.len() / every as usize;
+    assert!(throttles >= 1, "the test throttled nobody");
+    for (i, t) in times.iter().enumerate() {
+        if (i + 1) % every as usize == 0
+            && let Some(next) = times.get(i + 1)
+        {
+            assert!(
+                *next - *t >= chrono::Duration::minutes(10),
+                "request {} came {} after a throttle",
+                i + 2,
+                *next - *t
+            );
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn desk_down_for_ten_minutes_webhooks_are_still_acknowledged_alerts_fire_and_reconciliation_catches_up()
+ {
+    use deskcliq::reconcile::reconcile_once;
+    let env = Env::start("").await;
+    let start = env.clock.now();
+    let due = env.sim.create_ticket(NewTicket {
+        subject: "due soon".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        due_date: Some(start + chrono::Duration::minutes(35)),
+        ..Default::default()
+    });
+    let quiet = env.sim.create_ticket(new_ticket(1));
+    env.settle().await;
+    // Desk's API is down: every call fails.
+    env.sim.with(|st| {
+        st.chaos = Some(deskcliq::sim::Chaos {
+            path_contains: "/api/v1/".into(),
+            error_per_mille: 1000,
+            timeout_per_mille: 0,
+            timeout: Duration::ZERO,
+            throttle_every: 0,
+            seed: 7,
+            seen: 0,
+        })
+    });
+    // Webhooks still come and are acknowledged and announced.
+    let during = env.sim.create_ticket(new_ticket(2));
+    let records = env.settle().await;
+    assert!(env.sim.deliveries().iter().all(|d| d.status == Some(200)));
+    let all = |r: &[deskcliq::sim::CliqRecord]| {
+        serde_json::to_string(&r.iter().map(|m| &m.message).collect::<Vec<_>>()).unwrap()
+    };
+    assert!(all(&records).contains(&format!("#{} ", during.ticket_number)));
+    // A change whose webhook never comes (Desk's delivery is lost).
+    env.clock.advance(chrono::Duration::minutes(1));
+    env.sim.with(|st| {
+        st.desk
+            .webhooks
+            .iter_mut()
+            .for_each(|w| w.is_enabled = false)
+    });
+    env.sim.update_ticket(
+        &quiet.id,
+        deskcliq::sim::TicketPatch {
+            status: Some("Closed".into()),
+            ..Default::default()
+        },
+        Some(common::app::KIM),
+    );
+    env.sim.with(|st| {
+        st.desk
+            .webhooks
+            .iter_mut()
+            .for_each(|w| w.is_enabled = true)
+    });
+    // The 30-minute alert of the due ticket fires from the store, Desk or no Desk.
+    let mut alerted = false;
+    for _ in 0..40 {
+        env.clock.advance(chrono::Duration::seconds(15));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let text = all(&env.sim.cliq_messages());
+        if text.contains("Due in") && text.contains(&format!("#{} ", due.ticket_number)) {
+            alerted = true;
+            break;
+        }
+    }
+    assert!(alerted, "no SLA alert while Desk was down");
+    assert!(
+        reconcile_once(&env.app().router).await.is_err(),
+        "Desk is down"
+    );
+    // Ten minutes later Desk is back: reconciliation finds what was missed.
+    env.clock
+        .advance(start + chrono::Duration::minutes(10) - env.clock.now());
+    env.sim.with(|st| st.chaos = None);
+    env.clock.advance(chrono::Duration::minutes(3));
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert!(report.missed >= 1, "{report:?}");
+    let records = env.settle().await;
+    let summary = records
+        .iter()
+        .find(|r| r.message["card"]["title"] == "While deskcliq was not listening")
+        .expect("a summary of what was missed");
+    assert!(
+        summary
+            .message
+            .to_string()
+            .contains(&format!("#{} ", quiet.ticket_number)),
+        "{}",
+        summary.message
+    );
+}

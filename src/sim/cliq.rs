@@ -31,7 +31,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn enter(sim: &Inner, req: &HttpRequest) -> Result<String, HttpResponse> {
     if req.path().ends_with("/message") {
-        sim.state().cliq_post_requests += 1;
+        let now = sim.clock.now();
+        let mut st = sim.state();
+        st.cliq_post_requests += 1;
+        st.cliq_post_times.push(now);
     }
     if let Some(r) = gate::faults(sim, req, Api::Cliq).await {
         return Err(r);

@@ -48,6 +48,27 @@ pub async fn faults(sim: &Inner, req: &HttpRequest, api: Api) -> Option<HttpResp
                 f.kind.clone()
             });
         st.faults.retain(|f| f.times > 0);
+        let fault = fault.or_else(|| {
+            let c = st
+                .chaos
+                .as_mut()
+                .filter(|c| path.contains(&c.path_contains))?;
+            c.seen += 1;
+            // xorshift, one step per request.
+            c.seed ^= c.seed << 13;
+            c.seed ^= c.seed >> 7;
+            c.seed ^= c.seed << 17;
+            let roll = (c.seed % 1000) as u32;
+            if c.throttle_every > 0 && c.seen % c.throttle_every == 0 {
+                Some(FaultKind::Throttle)
+            } else if roll < c.error_per_mille {
+                Some(FaultKind::Status(503))
+            } else if roll < c.error_per_mille + c.timeout_per_mille {
+                Some(FaultKind::Delay(c.timeout))
+            } else {
+                None
+            }
+        });
         (st.latency, fault)
     };
     if !latency.is_zero() {
@@ -61,6 +82,14 @@ pub async fn faults(sim: &Inner, req: &HttpRequest, api: Api) -> Option<HttpResp
         FaultKind::Status(status) => Some(match api {
             Api::Desk => desk_error(status, "INTERNAL_SERVER_ERROR", "Internal server error"),
             Api::Cliq => cliq_error(status, "internal_error", "Cliq server encountered an error"),
+        }),
+        FaultKind::Throttle => Some(match api {
+            Api::Desk => desk_error(429, "TOO_MANY_REQUESTS", "Too many requests"),
+            Api::Cliq => cliq_error(
+                400,
+                "request_limit_exceeded",
+                "You have exceeded the URL throttle limits.",
+            ),
         }),
         FaultKind::TooManyRequests { retry_after } => Some(match api {
             Api::Desk => HttpResponse::TooManyRequests()

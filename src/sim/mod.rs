@@ -40,7 +40,7 @@ use crate::jwt::{Jwks, SigningKey};
 
 pub use callbacks::{Carrier, ChatRef, CliqUser, Invocation, send_callback};
 pub use state::{
-    BrowserUser, CliqRecord, CliqTarget, Delivery, Fault, FaultKind, NewTicket, SimAgent,
+    BrowserUser, Chaos, CliqRecord, CliqTarget, Delivery, Fault, FaultKind, NewTicket, SimAgent,
     SimComment, SimDepartment, SimTask, SimTeam, SimTicket, SimWebhook, TicketPatch,
 };
 pub use state::{CliqRefusal, SimBot, SimCliqUser, SimCommand, SimFunction, SimHandler};

@@ -473,6 +473,23 @@ pub enum FaultKind {
     TooManyRequests { retry_after: u64 },
     /// Answer only after this long (a client timeout).
     Delay(Duration),
+    /// The throttle answer (Cliq: 400 `request_limit_exceeded`; Desk: 429).
+    Throttle,
+}
+
+/// Random trouble on every request whose path contains `path_contains`: a share of server
+/// errors, a share of answers that come only after `timeout` (the client gives up; the request
+/// may still have been done), and a throttle answer every `throttle_every` requests.
+/// Deterministic from `seed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chaos {
+    pub path_contains: String,
+    pub error_per_mille: u32,
+    pub timeout_per_mille: u32,
+    pub timeout: Duration,
+    pub throttle_every: u32,
+    pub seed: u64,
+    pub seen: u32,
 }
 
 /// Makes the next `times` requests whose path contains `path_contains` fail.

@@ -16,6 +16,10 @@ pub struct State {
     pub desk: Desk,
     pub cliq: Cliq,
     pub faults: Vec<Fault>,
+    /// Random trouble (see [`Chaos`]).
+    pub chaos: Option<Chaos>,
+    /// When each request reached Cliq's posting endpoints (simulator clock).
+    pub cliq_post_times: Vec<DateTime<Utc>>,
     pub latency: Duration,
     pub deliveries: Vec<Delivery>,
     /// Deliver every batch twice (Desk may).
@@ -167,6 +171,8 @@ impl State {
                 next_component: 227_828_000_000_130_000,
             },
             faults: Vec::new(),
+            chaos: None,
+            cliq_post_times: Vec::new(),
             latency: Duration::ZERO,
             deliveries: Vec::new(),
             deliver_twice: false,
