@@ -1,0 +1,362 @@
+//! A submitted action form: run once, as the agent, then the card edited.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::super::render::{Ctx, banner};
+use super::super::{Reply, Service, reply};
+use crate::cliq::callback::Callback;
+use crate::config::Action;
+use crate::desk::{ContentType, DeskClient, DeskError, NewComment, TicketUpdate};
+use crate::i18n::fill;
+use crate::notify::inert::inert;
+use crate::notify::model::AgentInfo;
+use crate::store::TreeName;
+
+use super::echo::*;
+use super::forms::*;
+use super::open::{definite_refusal, grant_dead};
+
+/// Why an action was not run: a bad choice in the form, or Desk's refusal.
+enum Refusal {
+    Local(String),
+    Desk(DeskError),
+}
+
+impl Service {
+    /// A submitted action form: runs the action once, as the agent.
+    pub(crate) async fn form_submit(
+        &self,
+        form: &str,
+        values: &Value,
+        cb: &Callback,
+        agent: &AgentInfo,
+        ctx: &Ctx<'_>,
+    ) -> Reply {
+        let a = ctx.tx.act;
+        let Some((action, ticket_id, send)) = parse_form_name(form) else {
+            return reply(banner(false, ctx.tx.cmd.not_available), "form", "refused");
+        };
+        let name = action.as_str();
+        if !self.linker.enabled() {
+            return reply(banner(false, a.off), name, "off");
+        }
+        let base = format!("{name}:{ticket_id}");
+        let forms = self
+            .router
+            .shared
+            .store
+            .tree::<String, FormContext>(TreeName::Forms);
+        let context = match forms.get(&form_key(&cb.caller.id, &base)) {
+            Ok(Some(c)) if self.now() - c.created <= FORM_LIFETIME => c,
+            Ok(_) => return reply(banner(false, a.expired), name, "expired"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a form's context");
+                return reply(
+                    banner(false, ctx.tx.cmd.desk_unavailable),
+                    name,
+                    "store_error",
+                );
+            }
+        };
+        // What an admin allows may have changed since the form was opened; the agent's
+        // departments too.
+        if !ctx
+            .config
+            .actions_for(&context.department_id)
+            .contains(&action)
+        {
+            return reply(banner(false, a.not_allowed), name, "not_allowed");
+        }
+        if !agent.departments.contains(&context.department_id) {
+            return reply(banner(false, a.not_found), name, "not_found");
+        }
+        let content = value_of(values, "content");
+        // The reply's first step only asks for confirmation, with the recipient shown first.
+        if action == Action::Reply && !send {
+            let Some(content) = content else {
+                return reply(banner(false, a.empty), name, "refused");
+            };
+            let to = context.to.clone().unwrap_or_default();
+            let shown = inert(&to, 254);
+            let output = form_json(
+                &fill(a.confirm_title, &[("to", &shown)]),
+                &format!("{base}:send"),
+                a.send,
+                vec![json!({"type": "textarea", "name": "content",
+                    "label": fill(a.confirm_label, &[("to", &shown)]),
+                    "value": content, "mandatory": true, "max_length": 5000})],
+            );
+            return reply(output, name, "confirm");
+        }
+        if matches!(action, Action::Reply | Action::Comment) && content.is_none() {
+            return reply(banner(false, a.empty), name, "refused");
+        }
+        // Run once per (message, action, form content): a double click or a retried callback
+        // gets "already done" (or "in progress" while the first runs).
+        let once = idempotency_key(&context, &base, values);
+        let done = self
+            .router
+            .shared
+            .store
+            .tree::<String, ActionRecord>(TreeName::ActionsDone);
+        let running = ActionRecord {
+            at: self.now(),
+            state: ActionState::Running,
+        };
+        match done.insert_if_absent(&once, &running) {
+            Ok(true) => {}
+            Ok(false) => {
+                let text = match done.get(&once) {
+                    Ok(Some(ActionRecord {
+                        state: ActionState::Running,
+                        ..
+                    })) => a.in_progress,
+                    _ => a.already_done,
+                };
+                return reply(banner(true, text), name, "duplicate");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot record an action");
+                return reply(
+                    banner(false, ctx.tx.cmd.desk_unavailable),
+                    name,
+                    "store_error",
+                );
+            }
+        }
+        if let Err(e) = self.router.shared.store.commit().await {
+            tracing::error!(error = %e, "cannot record an action");
+            let _ = done.remove(&once);
+            return reply(
+                banner(false, ctx.tx.cmd.desk_unavailable),
+                name,
+                "store_error",
+            );
+        }
+        let desk = match self.agent_desk(cb, ctx) {
+            Ok(d) => d,
+            Err(r) => {
+                let _ = done.remove(&once);
+                return r;
+            }
+        };
+        // Its webhook echo is recognised even when it arrives before Desk's answer.
+        self.expect_echo(&echo_key_actor(&context.ticket_id, &agent.id));
+        let outcome = self
+            .run(action, &desk, &context, values, content.as_deref(), ctx)
+            .await;
+        let what = match outcome {
+            Ok(what) => what,
+            Err(Refusal::Local(text)) => {
+                let _ = done.remove(&once);
+                return reply(banner(false, &text), name, "refused");
+            }
+            Err(Refusal::Desk(e)) => {
+                if definite_refusal(&e) || grant_dead(&e) {
+                    let _ = done.remove(&once);
+                } else {
+                    // Desk may have done it: a second try could do it twice.
+                    let _ = done.insert(
+                        &once,
+                        &ActionRecord {
+                            at: self.now(),
+                            state: ActionState::Done,
+                        },
+                    );
+                    tracing::warn!(error = %e, action = name, "a quick action's outcome is unknown");
+                    return reply(banner(false, a.unknown_outcome), name, "unknown");
+                }
+                return self.desk_failure(&e, cb, ctx, name).await;
+            }
+        };
+        let _ = done.insert(
+            &once,
+            &ActionRecord {
+                at: self.now(),
+                state: ActionState::Done,
+            },
+        );
+        // The form's context stays (until pruned): a second submit of it is "already done".
+        self.edit_card(&context, &what, agent, ctx).await;
+        self.router
+            .shared
+            .metrics
+            .actions_total
+            .with_label_values(&[name, "done"])
+            .inc();
+        tracing::info!(action = name, ticket = %context.ticket_id, agent = %agent.id, "quick action done");
+        reply(banner(true, &what), name, "done")
+    }
+
+    /// Runs `action` in Desk; returns the sentence that says what was done.
+    async fn run(
+        &self,
+        action: Action,
+        desk: &DeskClient,
+        context: &FormContext,
+        values: &Value,
+        content: Option<&str>,
+        ctx: &Ctx<'_>,
+    ) -> Result<String, Refusal> {
+        let a = ctx.tx.act;
+        let number = inert(&context.ticket_number, 20);
+        let id = &context.ticket_id;
+        match action {
+            Action::Status => {
+                let status = value_of(values, "status")
+                    .filter(|s| context.choices.is_empty() || context.choices.contains(s))
+                    .ok_or_else(|| Refusal::Local(a.invalid_choice.to_string()))?;
+                let t = desk
+                    .update_ticket(
+                        id,
+                        &TicketUpdate {
+                            status: Some(status.clone()),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(Refusal::Desk)?;
+                self.expect_echo_of_ticket(&t);
+                Ok(fill(
+                    a.done_status,
+                    &[("number", &number), ("status", &inert(&status, 60))],
+                ))
+            }
+            Action::Assign => {
+                let choice = value_of(values, "assignee")
+                    .ok_or_else(|| Refusal::Local(a.invalid_choice.to_string()))?;
+                let (update, who) = match choice.split_once(':') {
+                    Some(("agent", agent_id))
+                        if ctx.agents.get(agent_id).is_some_and(|ag| {
+                            ag.active && ag.departments.contains(&context.department_id)
+                        }) =>
+                    {
+                        (
+                            TicketUpdate {
+                                assignee_id: Some(Some(agent_id.to_string())),
+                                ..Default::default()
+                            },
+                            Some(ctx.agents.name(agent_id).unwrap_or(agent_id).to_string()),
+                        )
+                    }
+                    Some(("team", team_id)) => {
+                        let teams = self
+                            .desk()
+                            .map_err(Refusal::Desk)?
+                            .department_teams(&context.department_id)
+                            .await
+                            .map_err(Refusal::Desk)?;
+                        let team = teams
+                            .into_iter()
+                            .find(|t| t.id == team_id)
+                            .ok_or_else(|| Refusal::Local(a.invalid_choice.to_string()))?;
+                        (
+                            TicketUpdate {
+                                team_id: Some(Some(team.id.clone())),
+                                assignee_id: Some(None),
+                                ..Default::default()
+                            },
+                            Some(fill(a.team, &[("name", &team.name)])),
+                        )
+                    }
+                    None if choice == "none" => (
+                        TicketUpdate {
+                            assignee_id: Some(None),
+                            ..Default::default()
+                        },
+                        None,
+                    ),
+                    _ => return Err(Refusal::Local(a.invalid_choice.to_string())),
+                };
+                let t = desk
+                    .update_ticket(id, &update)
+                    .await
+                    .map_err(Refusal::Desk)?;
+                self.expect_echo_of_ticket(&t);
+                Ok(match who {
+                    Some(w) => fill(
+                        a.done_assign,
+                        &[("number", &number), ("who", &inert(&w, 60))],
+                    ),
+                    None => fill(a.done_unassign, &[("number", &number)]),
+                })
+            }
+            Action::Reply => {
+                let to = context.to.clone().unwrap_or_default();
+                desk.send_reply(
+                    id,
+                    &crate::desk::Reply {
+                        channel: context.channel.clone().unwrap_or_default(),
+                        content: content.unwrap_or_default().to_string(),
+                        content_type: ContentType::PlainText,
+                        from_email_address: context.from.clone().unwrap_or_default(),
+                        to: Some(to.clone()),
+                    },
+                )
+                .await
+                .map_err(Refusal::Desk)?;
+                Ok(fill(
+                    a.done_reply,
+                    &[("number", &number), ("to", &inert(&to, 254))],
+                ))
+            }
+            Action::Comment => {
+                let public = value_of(values, "visibility").is_some_and(|v| v == "public");
+                let c = desk
+                    .add_comment(
+                        id,
+                        &NewComment {
+                            content: content.unwrap_or_default().to_string(),
+                            is_public: public,
+                            content_type: ContentType::PlainText,
+                        },
+                    )
+                    .await
+                    .map_err(Refusal::Desk)?;
+                self.expect_echo(&format!("comment:{}", c.id));
+                Ok(fill(a.done_comment, &[("number", &number)]))
+            }
+        }
+    }
+
+    fn expect_echo_of_ticket(&self, t: &crate::desk::Ticket) {
+        if let Some(m) = t.modified_time {
+            self.expect_echo(&echo_key_ticket(&t.id, m));
+        }
+    }
+
+    fn expect_echo(&self, key: &str) {
+        if let Err(e) = self
+            .router
+            .shared
+            .store
+            .tree::<String, DateTime<Utc>>(TreeName::Echoes)
+            .insert(&key.to_string(), &self.now())
+        {
+            tracing::warn!(error = %e, "cannot record an action's echo");
+        }
+    }
+
+    /// Rewrites the clicked card: the ticket, what was done and by whom.
+    async fn edit_card(&self, context: &FormContext, what: &str, agent: &AgentInfo, ctx: &Ctx<'_>) {
+        let (Some(chat), Some(message)) = (&context.chat_id, &context.message_id) else {
+            return;
+        };
+        let Some(z) = &self.router.shared.zoho else {
+            return;
+        };
+        let text = format!(
+            "*#{}* {}\n{}",
+            inert(&context.ticket_number, 20),
+            inert(&context.subject, 150),
+            fill(
+                ctx.tx.act.edited,
+                &[("what", what), ("agent", &inert(&agent.name, 60))]
+            ),
+        );
+        if let Err(e) = z.cliq.edit_message(chat, message, &text, false).await {
+            tracing::warn!(error = %e, "cannot edit the clicked card");
+        }
+    }
+}
