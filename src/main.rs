@@ -83,9 +83,18 @@ where
             return ExitCode::FAILURE;
         }
     };
+    // The webhook URL carries the token: whatever Zoho echoes back, it is never printed.
+    let token = config.desk.webhook_token.expose_str().to_string();
+    let redact = move |s: String| {
+        if token.is_empty() {
+            s
+        } else {
+            s.replace(&token, "<desk.webhook_token>")
+        }
+    };
     match actix::System::new().block_on(f(config)) {
         Ok((report, ok)) => {
-            print!("{report}");
+            print!("{}", redact(report));
             if ok {
                 ExitCode::SUCCESS
             } else {
@@ -93,7 +102,7 @@ where
             }
         }
         Err(e) => {
-            eprintln!("✗ {e}");
+            eprintln!("✗ {}", redact(e.to_string()));
             ExitCode::FAILURE
         }
     }

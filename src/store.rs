@@ -436,11 +436,16 @@ fn take_lock(dir: &Path) -> Result<File, StoreError> {
 /// Who holds the store at `dir`: `None` when nobody does (or there is no store), else the
 /// holder's pid when it wrote one. Takes nothing: a free lock is released at once.
 pub fn holder(dir: &Path) -> Option<Option<u32>> {
-    let file = File::options()
+    let file = match File::options()
         .read(true)
         .write(true)
         .open(dir.join(LOCK_FILE))
-        .ok()?;
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        // Cannot look: assume someone holds it rather than act on a live store.
+        Err(_) => return Some(None),
+    };
     match file.try_lock() {
         Ok(()) => {
             let _ = file.unlock();

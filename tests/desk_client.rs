@@ -421,6 +421,7 @@ async fn webhooks_are_created_listed_updated_and_deleted() {
         subscriptions: serde_json::json!({"Ticket_Add": null, "Ticket_Update": {"includePrevState": true}}),
         include_automation: true,
         ignore_source_id: None,
+        is_enabled: None,
     };
     let w = desk.create_webhook(&hook).await.unwrap();
     assert!(

@@ -404,3 +404,149 @@ fn the_doctor_command_exits_1_on_a_failure() {
     assert!(!stdout.contains("rt-test-0123456789"), "no secret printed");
     let _ = Path::new("");
 }
+
+#[actix_rt::test]
+async fn without_a_bot_install_creates_it_before_adding_it_to_channels() {
+    let s = Setup::new().await;
+    s.sim.with(|st| {
+        st.delete_bot("deskbot");
+    });
+    let out = s.install().await;
+    assert!(
+        out.render().contains("create the bot Deskbot"),
+        "{}",
+        out.render()
+    );
+    s.sim.with(|st| {
+        let bot = st.cliq_bot("deskbot").expect("created");
+        assert!(bot.handlers.iter().any(|h| h.kind == "message_handler"));
+        assert_eq!(
+            bot.handlers
+                .iter()
+                .filter(|h| h.kind == "menu_handler")
+                .count(),
+            3
+        );
+        assert!(
+            st.cliq
+                .channels
+                .get("support")
+                .is_some_and(|c| c.bot_member)
+        );
+    });
+}
+
+#[actix_rt::test]
+async fn each_run_spends_one_token_grant_and_a_dry_run_touches_nothing_in_cliq() {
+    let s = Setup::new().await;
+    let handlers = s
+        .sim
+        .with(|st| st.cliq_bot("deskbot").map(|b| b.handlers.len()));
+    // The daemon's own token first (it fetches one as it starts).
+    let mut before = s.sim.tokens_issued();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = s.sim.tokens_issued();
+        if now == before && now > 0 {
+            break;
+        }
+        before = now;
+    }
+    install::run(&s.config(), &s.opts(true, false))
+        .await
+        .unwrap();
+    assert_eq!(s.sim.tokens_issued(), before + 1);
+    assert_eq!(
+        s.sim
+            .with(|st| st.cliq_bot("deskbot").map(|b| b.handlers.len())),
+        handlers
+    );
+    s.install().await;
+    s.doctor().await;
+    assert_eq!(s.sim.tokens_issued(), before + 3, "one grant per run");
+}
+
+#[actix_rt::test]
+async fn install_repairs_a_disabled_or_department_filtered_webhook() {
+    let s = Setup::new().await;
+    s.install().await;
+    s.sim.with(|st| {
+        let h = &mut st.desk.webhooks[0];
+        h.is_enabled = false;
+        h.subscriptions["Ticket_Add"] = json!({"departmentIds": [SUPPORT]});
+    });
+    assert!(failed(&s.doctor().await, "is disabled").hint.is_some());
+    let out = s.install().await;
+    assert!(
+        out.render().contains("updated Desk webhook"),
+        "{}",
+        out.render()
+    );
+    s.sim.with(|st| {
+        let h = &st.desk.webhooks[0];
+        assert!(h.is_enabled);
+        assert!(
+            !h.subscriptions.to_string().contains("departmentIds"),
+            "{}",
+            h.subscriptions
+        );
+    });
+    assert_eq!(s.install().await.changes, 0);
+}
+
+#[actix_rt::test]
+async fn a_command_of_the_same_name_that_belongs_to_something_else_is_left_alone() {
+    let s = Setup::new().await;
+    s.install().await;
+    s.sim.with(|st| {
+        if let Some(c) = st.cliq.commands.iter_mut().find(|c| c.name == "ticket") {
+            c.execution_type = "deluge".into();
+            c.execution_url = None;
+        }
+    });
+    let out = s.install().await;
+    assert!(
+        out.render()
+            .contains("/ticket exists in Cliq and belongs to something else"),
+        "{}",
+        out.render()
+    );
+    assert_eq!(
+        s.sim
+            .with(|st| st.cliq_command("ticket").unwrap().execution_type.clone()),
+        "deluge"
+    );
+}
+
+#[actix_rt::test]
+async fn uninstall_removes_only_deskcliqs_bot_handlers() {
+    let mut s = Setup::new().await;
+    s.install().await;
+    s.sim.with(|st| {
+        let id = st.new_component_id();
+        if let Some(b) = st.cliq.bot_records.get_mut("deskbot") {
+            b.handlers.push(deskcliq::sim::SimHandler {
+                id,
+                kind: "welcome_handler".into(),
+                name: None,
+                icon: None,
+                position: None,
+                permissions: vec![],
+            });
+        }
+    });
+    s.stop_daemon().await;
+    uninstall::run(&s.config(), &uninstall::Options { purge: false })
+        .await
+        .unwrap();
+    s.sim.with(|st| {
+        let kinds: Vec<String> = st
+            .cliq_bot("deskbot")
+            .unwrap()
+            .handlers
+            .iter()
+            .map(|h| h.kind.clone())
+            .collect();
+        assert_eq!(kinds, vec!["welcome_handler".to_string()]);
+    });
+}

@@ -313,6 +313,7 @@ async fn deliveries_carry_a_jwt_that_verifies_with_the_served_jwks() {
             subscriptions: json!({"Ticket_Add": {"departmentIds": [SUPPORT]}, "Ticket_Update": {"includePrevState": true}}),
             include_automation: false,
             ignore_source_id: None,
+            is_enabled: None,
         })
         .await
         .unwrap();
@@ -391,6 +392,7 @@ async fn a_batch_can_be_delivered_twice_as_desk_may() {
             subscriptions: json!({"Ticket_Comment_Add": null}),
             include_automation: false,
             ignore_source_id: None,
+            is_enabled: None,
         })
         .await
         .unwrap();
@@ -446,6 +448,7 @@ async fn subscriptions_are_checked_and_a_410_deletes_one() {
         subscriptions: subs,
         include_automation: false,
         ignore_source_id: None,
+        is_enabled: None,
     };
     let typo = desk
         .create_webhook(&hook(json!({"Ticket_Updated": null}), &gone.url))

@@ -309,6 +309,8 @@ pub struct NewWebhook {
     pub subscriptions: Value,
     pub include_automation: bool,
     pub ignore_source_id: Option<String>,
+    /// `isEnabled`: install turns a disabled webhook back on.
+    pub is_enabled: Option<bool>,
 }
 
 impl NewWebhook {
@@ -324,6 +326,9 @@ impl NewWebhook {
             }
             if let Some(id) = &self.ignore_source_id {
                 o.insert("ignoreSourceId".into(), id.clone().into());
+            }
+            if let Some(on) = self.is_enabled {
+                o.insert("isEnabled".into(), on.into());
             }
         }
         v

@@ -83,10 +83,29 @@ pub enum Step {
     },
     /// Cliq refused even to list these (no permission): their definitions are written.
     Refused(String),
+    /// A component of that name belongs to something else: left alone, and said so.
+    Foreign(String),
+    /// Cliq failed (not a refusal): install stops.
+    Failed(String),
 }
 
 fn ours(url: Option<&str>, want: &str) -> bool {
     url.is_some_and(|u| u.trim_end_matches('/') == want.trim_end_matches('/'))
+}
+
+/// Whether a component Cliq lists is this deskcliq's: its URL is ours, or Cliq's list does
+/// not show URLs (Zoho's list answers carry none) and it is a webhook component of our name.
+fn ours_or_unknown(url: Option<&str>, execution_type: Option<&str>, want: &str) -> bool {
+    match url {
+        Some(_) => ours(url, want),
+        None => execution_type.is_none_or(|t| t.eq_ignore_ascii_case("webhook")),
+    }
+}
+
+/// A component of ours whose URL points elsewhere (it can be updated), as opposed to a
+/// component of the same name that belongs to something else (a Deluge one).
+fn elsewhere(url: Option<&str>, execution_type: Option<&str>) -> bool {
+    url.is_some() && execution_type.is_none_or(|t| t.eq_ignore_ascii_case("webhook"))
 }
 
 /// What install would change in Cliq.
@@ -102,7 +121,7 @@ pub async fn plan(cliq: &CliqClient, defs: &Definitions) -> Vec<Step> {
             apply: Apply::CreateBot(defs.bot.clone()),
         }),
         Ok(Some(b)) => {
-            let complete = ours(b.execution_url.as_deref(), url)
+            let complete = (b.execution_url.is_none() || ours(b.execution_url.as_deref(), url))
                 && b.has_handler("message_handler")
                 && crate::cliq::admin::MENU_ACTIONS
                     .iter()
@@ -117,7 +136,7 @@ pub async fn plan(cliq: &CliqClient, defs: &Definitions) -> Vec<Step> {
             }
         }
         Err(e) if e.is_refusal() => steps.push(Step::Refused(format!("the bot {}", defs.bot.name))),
-        Err(e) => steps.push(Step::Refused(format!("the bot {} ({e})", defs.bot.name))),
+        Err(e) => steps.push(Step::Failed(format!("cannot read the bot: {e}"))),
     }
     match cliq.list_commands().await {
         Ok(have) => {
@@ -127,21 +146,33 @@ pub async fn plan(cliq: &CliqClient, defs: &Definitions) -> Vec<Step> {
                         what: format!("register /{}", def.name),
                         apply: Apply::CreateCommand(def.clone()),
                     }),
-                    Some(c) if ours(c.execution_url.as_deref(), url) => {
+                    Some(c)
+                        if ours_or_unknown(
+                            c.execution_url.as_deref(),
+                            c.execution_type.as_deref(),
+                            url,
+                        ) =>
+                    {
                         steps.push(Step::Same(format!("/{} is registered", def.name)))
                     }
-                    Some(c) => steps.push(Step::Update {
-                        what: format!("point /{} at {url}", def.name),
-                        apply: Apply::UpdateCommand(c.id.clone(), def.clone()),
-                    }),
+                    Some(c)
+                        if elsewhere(c.execution_url.as_deref(), c.execution_type.as_deref()) =>
+                    {
+                        steps.push(Step::Update {
+                            what: format!("point /{} at {url}", def.name),
+                            apply: Apply::UpdateCommand(c.id.clone(), def.clone()),
+                        })
+                    }
+                    Some(_) => steps.push(Step::Foreign(format!("/{}", def.name))),
                 }
             }
         }
-        Err(_) => steps.extend(
+        Err(e) if e.is_refusal() => steps.extend(
             defs.commands
                 .iter()
                 .map(|d| Step::Refused(format!("/{}", d.name))),
         ),
+        Err(e) => steps.push(Step::Failed(format!("cannot list Cliq's commands: {e}"))),
     }
     match cliq.list_functions().await {
         Ok(have) => {
@@ -151,21 +182,36 @@ pub async fn plan(cliq: &CliqClient, defs: &Definitions) -> Vec<Step> {
                         what: format!("register the function {}", def.name),
                         apply: Apply::CreateFunction(def.clone()),
                     }),
-                    Some(f) if ours(f.execution_url.as_deref(), url) => steps.push(Step::Same(
-                        format!("the function {} is registered", def.name),
-                    )),
-                    Some(f) => steps.push(Step::Update {
-                        what: format!("point the function {} at {url}", def.name),
-                        apply: Apply::UpdateFunction(f.id.clone(), def.clone()),
-                    }),
+                    Some(f)
+                        if ours_or_unknown(
+                            f.execution_url.as_deref(),
+                            f.execution_type.as_deref(),
+                            url,
+                        ) =>
+                    {
+                        steps.push(Step::Same(format!(
+                            "the function {} is registered",
+                            def.name
+                        )))
+                    }
+                    Some(f)
+                        if elsewhere(f.execution_url.as_deref(), f.execution_type.as_deref()) =>
+                    {
+                        steps.push(Step::Update {
+                            what: format!("point the function {} at {url}", def.name),
+                            apply: Apply::UpdateFunction(f.id.clone(), def.clone()),
+                        })
+                    }
+                    Some(_) => steps.push(Step::Foreign(format!("the function {}", def.name))),
                 }
             }
         }
-        Err(_) => steps.extend(
+        Err(e) if e.is_refusal() => steps.extend(
             defs.functions
                 .iter()
                 .map(|d| Step::Refused(format!("the function {}", d.name))),
         ),
+        Err(e) => steps.push(Step::Failed(format!("cannot list Cliq's functions: {e}"))),
     }
     steps
 }
@@ -223,7 +269,11 @@ pub async fn remove(cliq: &CliqClient, config: &Config) -> Result<Vec<String>, S
     let mut lines = Vec::new();
     match cliq.list_commands().await {
         Ok(cmds) => {
-            for c in cmds.iter().filter(|c| ours(c.execution_url.as_deref(), &url)) {
+            let names: Vec<String> = definitions(config).commands.into_iter().map(|c| c.name).collect();
+            for c in cmds.iter().filter(|c| {
+                names.contains(&c.name)
+                    && ours_or_unknown(c.execution_url.as_deref(), c.execution_type.as_deref(), &url)
+            }) {
                 cliq.delete_command(&c.id).await.map_err(zoho)?;
                 lines.push(format!("- removed /{}", c.name));
             }
@@ -249,8 +299,14 @@ pub async fn remove(cliq: &CliqClient, config: &Config) -> Result<Vec<String>, S
         Err(e) => return Err(zoho(e)),
     }
     match cliq.get_bot(&config.cliq.bot).await {
-        Ok(Some(b)) if ours(b.execution_url.as_deref(), &url) => {
-            for h in &b.handlers {
+        Ok(Some(b)) if b.execution_url.is_none() || ours(b.execution_url.as_deref(), &url) => {
+            // Only the handlers deskcliq registers: the message handler and its menu actions.
+            let menu = crate::cliq::admin::MENU_ACTIONS;
+            for h in b.handlers.iter().filter(|h| {
+                h.kind == "message_handler"
+                    || (h.kind == "menu_handler"
+                        && h.name.as_deref().is_some_and(|n| menu.contains(&n)))
+            }) {
                 cliq.delete_bot_handler(&b.id, &h.kind, h.id.as_deref())
                     .await
                     .map_err(zoho)?;

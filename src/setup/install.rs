@@ -74,12 +74,61 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
             "! a Slack webhook is registered on this portal; installing anyway (--force)".into(),
         );
     }
+    out.lines.push(format!("  ({})", super::EXTENSIONS_NOTE));
     if let Some(h) = other_deskcliq(&hooks, config) {
         return Err(SetupError::Refused(format!(
             "another deskcliq is registered on this portal (webhook {} to {}): one deskcliq per portal",
             h.id,
             crate::setup::doctor::host_of(&h.url)
         )));
+    }
+
+    // The bot first: it must exist before it can join channels.
+    // The bot, the commands and the function.
+    let defs = handlers::definitions(config);
+    let refused = cliq_handlers(&z, &defs, dry, &mut out).await?;
+    // Cliq names a new bot itself: it must be the one config.toml names.
+    if !dry && !refused.iter().any(|r| r.starts_with("the bot")) {
+        match z.cliq.get_bot(&config.cliq.bot).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let named = z
+                    .cliq
+                    .list_bots()
+                    .await
+                    .ok()
+                    .and_then(|b| b.into_iter().find(|b| b.name == defs.bot.name))
+                    .map(|b| b.unique_name);
+                return Err(SetupError::Refused(match named {
+                    Some(n) => format!(
+                        "Cliq named the bot \"{n}\", but config.toml says cliq.bot = \"{}\": set cliq.bot = \"{n}\" and run install again",
+                        config.cliq.bot
+                    ),
+                    None => format!(
+                        "the bot {} is not in Cliq after creating it",
+                        config.cliq.bot
+                    ),
+                }));
+            }
+            Err(e) => return Err(zoho(&e)),
+        }
+    }
+    if !refused.is_empty() {
+        if dry {
+            out.lines.push(format!(
+                "~ Cliq refuses to create {}: would write their definitions to {}",
+                refused.join(", "),
+                opts.definitions_dir.display()
+            ));
+        } else {
+            write_definitions(&opts.definitions_dir, &defs, &refused)?;
+            out.lines.push(format!(
+                "! Cliq refused to create {}: definitions and steps for Cliq's developer console written to {}",
+                refused.join(", "),
+                opts.definitions_dir.display()
+            ));
+            out.definitions_written = Some(opts.definitions_dir.clone());
+        }
     }
 
     // Channels, and the bot in each.
@@ -125,32 +174,13 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
         }
     }
 
-    // The bot, the commands and the function.
-    let defs = handlers::definitions(config);
-    let refused = cliq_handlers(&z, &defs, dry, &mut out).await?;
-    if !refused.is_empty() {
-        if dry {
-            out.lines.push(format!(
-                "~ Cliq refuses to create {}: would write their definitions to {}",
-                refused.join(", "),
-                opts.definitions_dir.display()
-            ));
-        } else {
-            write_definitions(&opts.definitions_dir, &defs, &refused)?;
-            out.lines.push(format!(
-                "! Cliq refused to create {}: definitions and steps for Cliq's developer console written to {}",
-                refused.join(", "),
-                opts.definitions_dir.display()
-            ));
-            out.definitions_written = Some(opts.definitions_dir.clone());
-        }
-    }
-
     // The Desk webhook.
     let want = webhook_definition(config);
     let ours = hooks
         .iter()
-        .find(|h| h.url.trim_end_matches('/') == want.url.trim_end_matches('/'));
+        .find(|h| h.url.trim_end_matches('/') == want.url.trim_end_matches('/'))
+        // Registered by this deskcliq under an older URL (a new token or path): updated.
+        .or_else(|| super::stale_own_webhook(&hooks, config));
     match ours {
         Some(h) if webhook_matches(h, &want) => {
             out.same(format!(
@@ -232,6 +262,10 @@ async fn cliq_handlers(
                 }
             }
             handlers::Step::Refused(name) => refused.push(name),
+            handlers::Step::Foreign(name) => out.lines.push(format!(
+                "! {name} exists in Cliq and belongs to something else: left alone; remove or rename it, then run install again"
+            )),
+            handlers::Step::Failed(why) => return Err(SetupError::Zoho(why)),
         }
     }
     refused.dedup();

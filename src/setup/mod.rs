@@ -69,9 +69,11 @@ impl Zoho {
         let store = Store::open(&dir)?;
         let metrics = Arc::new(Metrics::new()?);
         let clock = Clock::system();
+        // One token grant per run: the daemon shares Zoho's 10-per-10-minutes limit.
         let tokens = Arc::new(
             crate::oauth::service_tokens(config, store.clone(), clock.clone(), metrics.clone())
-                .map_err(|e| SetupError::Zoho(e.to_string()))?,
+                .map_err(|e| SetupError::Zoho(e.to_string()))?
+                .at_most(1),
         );
         Ok(Zoho {
             desk: DeskClient::new(
@@ -109,13 +111,23 @@ pub fn channels(config: &Config) -> Vec<String> {
     v
 }
 
+/// The events whose subscription takes `includePrevState` (Webhook.json).
+const PREV_STATE_EVENTS: [&str; 5] = [
+    "Ticket_Update",
+    "Task_Update",
+    "Call_Update",
+    "Event_Update",
+    "Agent_Update",
+];
+
 /// The Desk webhook deskcliq needs: every event it reads, **no** department filter (the
 /// daemon filters, so departments added later need no re-install), the previous state on
 /// updates, and events of time-based automation (escalations arrive only then).
 pub fn webhook_definition(config: &Config) -> NewWebhook {
     let mut subs = serde_json::Map::new();
     for e in crate::notify::event::KNOWN_EVENTS {
-        let filter = if e.ends_with("_Update") {
+        // Desk offers the previous state on these updates (not on comment edits).
+        let filter = if PREV_STATE_EVENTS.contains(&e) {
             json!({"includePrevState": true})
         } else {
             Value::Null
@@ -128,6 +140,7 @@ pub fn webhook_definition(config: &Config) -> NewWebhook {
         subscriptions: Value::Object(subs),
         include_automation: true,
         ignore_source_id: None,
+        is_enabled: Some(true),
     }
 }
 
@@ -171,18 +184,45 @@ pub fn webhook_matches(have: &Webhook, want: &NewWebhook) -> bool {
 /// the portal's webhooks are looked at.
 pub fn slack_webhook(hooks: &[Webhook]) -> Option<&Webhook> {
     hooks.iter().find(|h| {
-        url::Url::parse(&h.url)
+        let host = url::Url::parse(&h.url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-            .is_some_and(|host| host == "slack.com" || host.ends_with(".slack.com"))
+            .unwrap_or_default();
+        host == "slack.com"
+            || host.ends_with(".slack.com")
+            || h.name
+                .as_deref()
+                .is_some_and(|n| n.to_ascii_lowercase().contains("slack"))
+    })
+}
+
+/// What install and doctor say about the extensions they cannot see.
+pub const EXTENSIONS_NOTE: &str = "Desk offers no API listing a portal's installed extensions: only its webhooks were checked for a Slack integration";
+
+/// A webhook this deskcliq registered earlier under another URL (the token or the path
+/// changed): named `deskcliq`, on this deskcliq's host.
+pub fn stale_own_webhook<'a>(hooks: &'a [Webhook], config: &Config) -> Option<&'a Webhook> {
+    let ours = config.webhook_url();
+    let host = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    };
+    hooks.iter().find(|h| {
+        h.url.trim_end_matches('/') != ours.trim_end_matches('/')
+            && h.name.as_deref() == Some("deskcliq")
+            && host(&h.url).is_some()
+            && host(&h.url) == host(&ours)
     })
 }
 
 /// Another deskcliq's webhook on this portal (one deskcliq per portal).
 pub fn other_deskcliq<'a>(hooks: &'a [Webhook], config: &Config) -> Option<&'a Webhook> {
     let ours = config.webhook_url();
+    let stale = stale_own_webhook(hooks, config).map(|h| h.id.clone());
     hooks.iter().find(|h| {
         h.url.trim_end_matches('/') != ours.trim_end_matches('/')
+            && Some(&h.id) != stale.as_ref()
             && (h.url.contains("/webhooks/desk/") || h.name.as_deref() == Some("deskcliq"))
     })
 }

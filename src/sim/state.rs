@@ -834,7 +834,7 @@ impl State {
     }
 
     /// A fresh id for a platform component.
-    pub(crate) fn new_component_id(&mut self) -> String {
+    pub fn new_component_id(&mut self) -> String {
         self.cliq.next_component += 1;
         self.cliq.next_component.to_string()
     }
