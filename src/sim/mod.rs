@@ -23,6 +23,7 @@ mod accounts;
 mod callbacks;
 mod cliq;
 mod cliq_admin;
+mod cliq_state;
 mod desk;
 mod gate;
 mod model;
