@@ -202,7 +202,13 @@ impl Callback {
             _ => None,
         }
         // Seconds, should Cliq ever send them.
-        .map(|t| if t < 100_000_000_000 { t * 1000 } else { t });
+        .map(|t| {
+            if t < 100_000_000_000 {
+                t.saturating_mul(1000)
+            } else {
+                t
+            }
+        });
         let user = params.get("user").ok_or_else(|| shape("no params.user"))?;
         let mut organizations: Vec<String> = [
             text(user.get("organization_id")),
@@ -293,7 +299,7 @@ impl Callback {
     /// Whether `timestamp` is within five minutes of `now_ms`.
     pub fn fresh(&self, now_ms: i64) -> bool {
         self.timestamp_ms
-            .is_some_and(|t| (now_ms - t).abs() <= MAX_AGE_MS)
+            .is_some_and(|t| now_ms.abs_diff(t) <= MAX_AGE_MS.unsigned_abs())
     }
 }
 
@@ -400,6 +406,20 @@ mod tests {
             }
         );
         assert!(Callback::parse(&json!({"type": "command"})).is_err());
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_a_panic() {
+        for t in [i64::MIN, -9_223_372_036_854_775, i64::MAX, -1, 0] {
+            let mut v = body(
+                "bot",
+                json!({"type": "message_handler"}),
+                json!({"user": user(), "message": "x"}),
+            );
+            v["timestamp"] = json!(t);
+            let cb = Callback::parse(&v).unwrap();
+            assert!(!cb.fresh(1_700_000_000_000), "{t}");
+        }
     }
 
     #[test]
