@@ -186,3 +186,42 @@ async fn a_server_error_is_retried_with_backoff() {
     let msgs = env.settle().await;
     assert_eq!(msgs.len(), 1);
 }
+
+#[actix_rt::test]
+async fn a_sustained_flood_is_paced_over_the_minute_after_a_first_burst() {
+    let env = Env::start("[limits]\ncliq_posts_per_minute = 8\n").await;
+    let numbers: Vec<String> = (0..20)
+        .map(|n| {
+            env.sim
+                .create_ticket(NewTicket {
+                    subject: format!("flood {n}"),
+                    department_id: SUPPORT.into(),
+                    contact_email: "c@example.com".into(),
+                    ..Default::default()
+                })
+                .ticket_number
+        })
+        .collect();
+    for _ in 0..90 {
+        env.clock.advance(Span::seconds(1));
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        if outbox_empty(&env).await && env.sim.pending_deliveries() == 0 {
+            break;
+        }
+    }
+    let times = env.sim.with(|st| st.cliq_post_times.clone());
+    // A burst of a quarter of the budget (2), then one post every 60/8 = 7.5 s at most.
+    for pair in times.windows(2).skip(1) {
+        assert!(pair[1] - pair[0] >= Span::milliseconds(7500), "{times:?}");
+    }
+    let all = env.settle().await;
+    let text = serde_json::to_string(&all.iter().map(|r| &r.message).collect::<Vec<_>>()).unwrap();
+    for n in &numbers {
+        assert!(text.contains(&format!("#{n} ")), "#{n} missing");
+    }
+    assert!(
+        all.len() < numbers.len(),
+        "merged, not one post each: {}",
+        all.len()
+    );
+}

@@ -285,6 +285,18 @@ async fn pump(
         if available == 0 {
             return Ok(());
         }
+        // Past a burst of a quarter of the budget, posts are spread over the minute: what
+        // waits meanwhile is merged, so a sustained flood reaches Cliq every couple of seconds
+        // instead of all at once and then not at all until the window frees up.
+        let burst = (limit / 4).max(1);
+        let paced = budget.sent.len() >= burst;
+        if paced
+            && budget.sent.last().is_some_and(|t| {
+                now - *t < chrono::Duration::milliseconds(60_000 / limit.max(1) as i64)
+            })
+        {
+            return Ok(());
+        }
         let target = first.target.clone();
         let group: Vec<&(u64, Queued)> = ready
             .iter()
@@ -292,7 +304,7 @@ async fn pump(
             .filter(|(_, q)| q.target == target)
             .collect();
         // More waiting than the budget allows: merge this target's messages into one.
-        let coalesce = group.len() > 1 && ready.len() > available;
+        let coalesce = group.len() > 1 && (ready.len() > available || paced);
         let batch: Vec<&(u64, Queued)> = if coalesce {
             group.into_iter().take(SUMMARY_ROWS).collect()
         } else {
