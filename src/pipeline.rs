@@ -459,6 +459,19 @@ pub async fn learn_webhook_id(shared: &Shared, config: &Config, into: &RwLock<Op
             *known = Some(id);
         }
     }
+    // Known already: looked at again hourly (3 credits a look), not every reconciliation.
+    let checked = shared
+        .store
+        .tree::<String, DateTime<Utc>>(TreeName::Meta)
+        .get(&"webhook_id_checked".to_string())
+        .ok()
+        .flatten();
+    let now = shared.clock.now();
+    if into.read().unwrap_or_else(|p| p.into_inner()).is_some()
+        && checked.is_some_and(|t| now - t < chrono::Duration::hours(1))
+    {
+        return;
+    }
     let Some(z) = &shared.zoho else { return };
     match z.desk.list_webhooks().await {
         Ok(hooks) => {
@@ -473,6 +486,10 @@ pub async fn learn_webhook_id(shared: &Shared, config: &Config, into: &RwLock<Op
                 }
                 let _ = meta.insert(&"webhook_id".to_string(), &h.id);
                 *into.write().unwrap_or_else(|p| p.into_inner()) = Some(h.id);
+                let _ = shared
+                    .store
+                    .tree::<String, DateTime<Utc>>(TreeName::Meta)
+                    .insert(&"webhook_id_checked".to_string(), &now);
             }
         }
         Err(e) => tracing::warn!(error = %e, "cannot list the portal's webhooks to learn ours"),

@@ -64,6 +64,9 @@ pub struct Budget {
 
 const BUDGET_KEY: &str = "cliq";
 
+/// The window the budget is counted over: Cliq's minute and a second of margin.
+const WINDOW: chrono::Duration = chrono::Duration::seconds(61);
+
 /// Queues `card` for `target` under `key`, unless that key was queued or sent already.
 /// Returns whether it was queued now.
 pub fn enqueue(
@@ -259,9 +262,9 @@ async fn pump(
         }
         let now = shared.clock.now();
         let mut budget = budgets.get(&BUDGET_KEY.to_string())?.unwrap_or_default();
-        budget
-            .sent
-            .retain(|t| *t > now - chrono::Duration::seconds(60));
+        // Cliq counts a post when it arrives, deskcliq when it sends: a second of margin keeps
+        // the two windows from ever seeing one post more than the budget.
+        budget.sent.retain(|t| *t > now - WINDOW);
         metrics.cliq_posts_last_minute.set(budget.sent.len() as i64);
         let items = queue.all()?;
         metrics.outbox_depth.set(items.len() as i64);
