@@ -89,7 +89,7 @@ pub async fn run(ctx: &Ctx) -> Section {
              | webhook → Cliq max | — | {max:.2} s |\n"
         ),
         notes: format!(
-            "{within_1s} of {delivered} events reached Cliq within 1 s: those that found budget. 10 events/s is 600 a minute against a budget of 45 posts: the outbox spends the budget on the first 45 events one by one, as they come (the first ~5 s), and then cannot post until those posts leave the 60-s window; the rest of the minute's events wait for that and go out merged into summary cards (at most 50 lines each). The latency is that wait, not work."
+            "{within_1s} of {delivered} events reached Cliq within 1 s: those that found budget. 10 events/s is 600 a minute against a budget of 45 posts: the outbox posts the first quarter of the budget one by one as they come, then paces one post every 60/45 s, each merging what waited meanwhile into a summary card (at most 50 lines); the tail is the wait for budget once the minute's posts are spent, not work."
         ),
     }
 }
