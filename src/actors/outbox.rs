@@ -288,10 +288,10 @@ async fn pump(
         if available == 0 {
             return Ok(());
         }
-        // Past a burst of a quarter of the budget, posts are spread over the minute: what
+        // Past a burst of half the budget, posts are spread over the minute: what
         // waits meanwhile is merged, so a sustained flood reaches Cliq every couple of seconds
         // instead of all at once and then not at all until the window frees up.
-        let burst = (limit / 4).max(1);
+        let burst = (limit / 2).max(1);
         let paced = budget.sent.len() >= burst;
         if paced
             && budget.sent.last().is_some_and(|t| {
