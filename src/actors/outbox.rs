@@ -266,6 +266,24 @@ async fn pump(
         // the two windows from ever seeing one post more than the budget.
         budget.sent.retain(|t| *t > now - WINDOW);
         metrics.cliq_posts_last_minute.set(budget.sent.len() as i64);
+        // Nothing can go out now (lockout, budget spent, or paced): the queue's figures
+        // without decoding all of it.
+        let burst = (limit / 2).max(1);
+        let too_soon = budget.sent.len() >= burst
+            && budget.sent.last().is_some_and(|t| {
+                now - *t < chrono::Duration::milliseconds(60_000 / limit.max(1) as i64)
+            });
+        if budget.locked_until.is_some_and(|t| t > now) || budget.sent.len() >= limit || too_soon {
+            metrics.outbox_depth.set(queue.len()? as i64);
+            metrics.outbox_oldest_age_seconds.set(
+                queue
+                    .first(1)?
+                    .first()
+                    .map(|(_, q)| (now - q.enqueued_at).num_milliseconds() as f64 / 1000.0)
+                    .unwrap_or(0.0),
+            );
+            return Ok(());
+        }
         let items = queue.all()?;
         metrics.outbox_depth.set(items.len() as i64);
         metrics.outbox_oldest_age_seconds.set(
@@ -288,18 +306,10 @@ async fn pump(
         if available == 0 {
             return Ok(());
         }
-        // Past a burst of half the budget, posts are spread over the minute: what
-        // waits meanwhile is merged, so a sustained flood reaches Cliq every couple of seconds
-        // instead of all at once and then not at all until the window frees up.
-        let burst = (limit / 2).max(1);
+        // Past a burst of half the budget, posts are spread over the minute (see `too_soon`
+        // above): what waits meanwhile is merged, so a sustained flood reaches Cliq every
+        // couple of seconds instead of all at once and then not at all until the window frees.
         let paced = budget.sent.len() >= burst;
-        if paced
-            && budget.sent.last().is_some_and(|t| {
-                now - *t < chrono::Duration::milliseconds(60_000 / limit.max(1) as i64)
-            })
-        {
-            return Ok(());
-        }
         let target = first.target.clone();
         let group: Vec<&(u64, Queued)> = ready
             .iter()
