@@ -56,6 +56,7 @@ impl<T: Clone> Fresh<T> {
 pub struct Lookups {
     tickets: Fresh<Vec<Ticket>>,
     stats: Fresh<Stats>,
+    teams: Fresh<Vec<crate::desk::Team>>,
 }
 
 /// Credits spent on one answer.
@@ -99,6 +100,25 @@ impl Lookups {
         Ok(r)
     }
 
+    /// The 3 newest tickets a search finds in `departments` (it asks for `limit`, newest
+    /// first, as some are of other departments).
+    async fn newest_found(
+        &self,
+        desk: &DeskClient,
+        q: TicketSearch,
+        departments: &[String],
+        now: DateTime<Utc>,
+        spend: &mut Spend,
+    ) -> Result<Vec<Ticket>, DeskError> {
+        let q = TicketSearch {
+            sort_by: Some(SearchSort::CreatedTime),
+            descending: true,
+            ..q
+        };
+        let found = self.search(desk, q, now, spend).await?;
+        Ok(newest(mine(found, departments), 3))
+    }
+
     /// The tickets assigned to `agent_id`, newest first, in `departments`.
     pub async fn assigned(
         &self,
@@ -110,13 +130,10 @@ impl Lookups {
     ) -> Result<Vec<Ticket>, DeskError> {
         let q = TicketSearch {
             assignee_id: Some(agent_id.to_string()),
-            sort_by: Some(SearchSort::CreatedTime),
-            descending: true,
             limit: 20,
             ..Default::default()
         };
-        let found = self.search(desk, q, now, spend).await?;
-        Ok(newest(mine(found, departments), 3))
+        self.newest_found(desk, q, departments, now, spend).await
     }
 
     /// The ticket numbered `number`, when it is in `departments` (else none: a ticket of
@@ -151,13 +168,25 @@ impl Lookups {
     ) -> Result<Vec<Ticket>, DeskError> {
         let q = TicketSearch {
             email: Some(email.to_string()),
-            sort_by: Some(SearchSort::CreatedTime),
-            descending: true,
             limit: 50,
             ..Default::default()
         };
-        let found = self.search(desk, q, now, spend).await?;
-        Ok(newest(mine(found, departments), 3))
+        self.newest_found(desk, q, departments, now, spend).await
+    }
+
+    /// A department's teams, reused while fresh: the assign form asks as the agent types.
+    pub async fn teams(
+        &self,
+        desk: &DeskClient,
+        department: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::desk::Team>, DeskError> {
+        if let Some(t) = self.teams.get(department, now) {
+            return Ok(t);
+        }
+        let t = desk.department_teams(department).await?;
+        self.teams.keep(department.to_string(), now, t.clone());
+        Ok(t)
     }
 
     /// The most recently created unresolved tickets of `departments`.

@@ -368,7 +368,11 @@ impl Service {
             );
         }
         if let Ok(desk) = self.desk() {
-            match desk.department_teams(&context.department_id).await {
+            match self
+                .lookups
+                .teams(desk, &context.department_id, self.now())
+                .await
+            {
                 Ok(teams) => {
                     for t in teams.into_iter().filter(|t| matches(&t.name)).take(10) {
                         options.push(json!({

@@ -241,10 +241,10 @@ impl Service {
                         )
                     }
                     Some(("team", team_id)) => {
+                        let desk = self.desk().map_err(Refusal::Desk)?;
                         let teams = self
-                            .desk()
-                            .map_err(Refusal::Desk)?
-                            .department_teams(&context.department_id)
+                            .lookups
+                            .teams(desk, &context.department_id, self.now())
                             .await
                             .map_err(Refusal::Desk)?;
                         let team = teams
