@@ -1,7 +1,11 @@
-//! Reconciliation with the Desk API, at start and every `sla.reconcile_minutes`: open tickets
-//! walked by due date arm (or cancel) their SLA alerts even when no webhook mentioned them, and
-//! changes missed while deskcliq was not listening are found by `modifiedTime` and reported as
-//! one summary per target.
+//! Reconciliation with the Desk API, at start and every `sla.reconcile_minutes`: tickets due
+//! before the next run's alerts reach arm (or cancel) their SLA alerts even when no webhook
+//! mentioned them, and changes missed while deskcliq was not listening are found by
+//! `modifiedTime` and reported as one summary per target.
+//!
+//! The whole open list is walked by due date at the first run, after a pause and once a day;
+//! between, a run searches only the due dates that came into reach since the last one
+//! (`dueDateRange`), so a run costs two searches (6 credits) however many tickets are overdue.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,6 +36,23 @@ pub const NEWEST_KEY: &str = "newest_modified";
 const WEBHOOK_LAG: chrono::Duration = chrono::Duration::minutes(2);
 /// Up to when reconciliation last searched.
 const RECONCILED_KEY: &str = "reconciled_until";
+/// When the whole open list was last walked by due date.
+const FULL_WALK_KEY: &str = "due_walked_full";
+/// Up to which due date the last run looked.
+const DUE_COVERED_KEY: &str = "due_covered_until";
+/// The whole open list is walked at least this often (and whenever a run's window would not
+/// meet the last one's, after a pause); between, a run searches only the due dates that came
+/// into reach since the last.
+const FULL_WALK_EVERY: chrono::Duration = chrono::Duration::hours(24);
+
+/// How a run finds the tickets whose alerts it must arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DuePass {
+    /// Open tickets listed from the oldest due date to the horizon.
+    Full,
+    /// A `dueDateRange` search from this instant to the horizon.
+    Window(DateTime<Utc>),
+}
 
 /// What one run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -120,38 +141,93 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
             i64::from(max_offset) + i64::from(config.sla.reconcile_minutes),
         );
 
-    // 1. Open tickets by due date, as far as the next run's alerts reach.
-    'walk: for page in 0..MAX_LIST_PAGES {
-        let q = TicketQuery {
-            from: page * PAGE,
-            limit: PAGE,
-            status: OPEN_STATUSES.iter().map(|s| s.to_string()).collect(),
-            sort_by: Some(TicketSort::DueDate),
-            ..Default::default()
-        };
-        report.calls += 1;
-        let items = z.desk.list_tickets(&q).await.map_err(|e| e.to_string())?;
-        let n = items.len();
-        for t in items {
-            // No due date: nothing to arm (wherever Desk sorts such tickets).
-            let Some(due) = t.due_date else { continue };
-            if due > horizon {
-                break 'walk;
-            }
-            report.walked += 1;
-            let stored = tickets.get(&t.id).map_err(|e| e.to_string())?;
-            let mut snap = stored.clone().unwrap_or_default();
-            apply(&mut snap, &t);
-            if stored.as_ref() != Some(&snap) {
-                tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
-                let _ = deadline.send(Track(snap)).await;
-                report.changed += 1;
+    // 1. Tickets due before the next run's alerts reach: the whole open list by due date now and
+    //    then, else only the window since the last run, by a `dueDateRange` search.
+    let walked_full = meta
+        .get(&FULL_WALK_KEY.to_string())
+        .map_err(|e| e.to_string())?;
+    let covered = meta
+        .get(&DUE_COVERED_KEY.to_string())
+        .map_err(|e| e.to_string())?;
+    let window_from = now - chrono::Duration::minutes(i64::from(config.sla.reconcile_minutes) + 5);
+    let due = match (walked_full, covered) {
+        (Some(full), Some(covered)) if now - full < FULL_WALK_EVERY && covered >= window_from => {
+            DuePass::Window(window_from)
+        }
+        _ => DuePass::Full,
+    };
+    let mut seen = Vec::new();
+    match due {
+        DuePass::Full => {
+            'walk: for page in 0..MAX_LIST_PAGES {
+                let q = TicketQuery {
+                    from: page * PAGE,
+                    limit: PAGE,
+                    status: OPEN_STATUSES.iter().map(|s| s.to_string()).collect(),
+                    sort_by: Some(TicketSort::DueDate),
+                    ..Default::default()
+                };
+                report.calls += 1;
+                let items = z.desk.list_tickets(&q).await.map_err(|e| e.to_string())?;
+                let n = items.len();
+                for t in items {
+                    // No due date: nothing to arm (wherever Desk sorts such tickets).
+                    let Some(at) = t.due_date else { continue };
+                    if at > horizon {
+                        break 'walk;
+                    }
+                    seen.push(t);
+                }
+                if n < PAGE as usize {
+                    break;
+                }
             }
         }
-        if n < PAGE as usize {
-            break;
+        DuePass::Window(from) => {
+            for page in 0..MAX_SEARCH_PAGES {
+                let q = TicketSearch {
+                    due: Some((from, horizon)),
+                    sort_by: Some(SearchSort::ModifiedTime),
+                    from: page * PAGE,
+                    limit: PAGE,
+                    ..Default::default()
+                };
+                report.calls += 1;
+                let found = z.desk.search_tickets(&q).await.map_err(|e| e.to_string())?;
+                let n = found.tickets.len();
+                seen.extend(
+                    found
+                        .tickets
+                        .into_iter()
+                        .filter(|t| t.due_date.is_some_and(|d| d >= from && d <= horizon)),
+                );
+                if n < PAGE as usize {
+                    break;
+                }
+            }
         }
     }
+    for t in seen {
+        let stored = tickets.get(&t.id).map_err(|e| e.to_string())?;
+        // A closed ticket deskcliq never knew has nothing to arm or cancel.
+        if stored.is_none() && t.status_type == crate::desk::StatusType::Closed {
+            continue;
+        }
+        report.walked += 1;
+        let mut snap = stored.clone().unwrap_or_default();
+        apply(&mut snap, &t);
+        if stored.as_ref() != Some(&snap) {
+            tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
+            let _ = deadline.send(Track(snap)).await;
+            report.changed += 1;
+        }
+    }
+    if due == DuePass::Full {
+        meta.insert(&FULL_WALK_KEY.to_string(), &now)
+            .map_err(|e| e.to_string())?;
+    }
+    meta.insert(&DUE_COVERED_KEY.to_string(), &horizon)
+        .map_err(|e| e.to_string())?;
 
     // 2. Changes since the newest one seen: what the webhooks did not bring.
     let Some(since) = meta

@@ -85,6 +85,60 @@ async fn a_change_missed_while_not_listening_is_reported_once_in_a_summary() {
     assert_eq!(env.settle().await.len(), 2);
 }
 
+#[actix_rt::test]
+async fn between_full_walks_a_run_searches_only_due_dates_coming_into_reach() {
+    let env = Env::start("").await;
+    webhooks(&env, false);
+    let start = env.clock.now();
+    // 150 long-overdue open tickets: walking the list by due date passes them all.
+    for i in 0..150 {
+        env.sim.create_ticket(NewTicket {
+            subject: format!("old {i}"),
+            department_id: SUPPORT.into(),
+            contact_email: "c@example.com".into(),
+            due_date: Some(start - Span::days(2)),
+            ..Default::default()
+        });
+    }
+    // The start-up run walked an empty list; a day later the whole list is walked again.
+    env.clock.advance(Span::hours(25));
+    let daily = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(daily.walked, 150, "{daily:?}");
+    env.clock.advance(Span::minutes(10));
+    let quiet = env.sim.create_ticket(NewTicket {
+        subject: "quiet".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        due_date: Some(env.clock.now() + Span::minutes(45)),
+        ..Default::default()
+    });
+    let credits = env.sim.desk_credits_used();
+    let next = reconcile_once(&env.app().router).await.unwrap();
+    // One dueDateRange search and one modifiedTimeRange search: 6 credits, not a walk past
+    // the overdue tickets.
+    assert_eq!(next.calls, 2, "{next:?}");
+    assert_eq!(env.sim.desk_credits_used() - credits, 6);
+    assert_eq!(next.walked, 1, "{next:?}");
+    env.clock.advance(Span::seconds(1));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let text = serde_json::to_string(
+        &env.settle()
+            .await
+            .iter()
+            .map(|m| &m.message)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(
+        text.contains(&format!("#{} ", quiet.ticket_number)) && text.contains("Due in"),
+        "{text}"
+    );
+    // After a pause longer than the alerts reach, the whole list is walked again.
+    env.clock.advance(Span::hours(3));
+    let after_pause = reconcile_once(&env.app().router).await.unwrap();
+    assert!(after_pause.walked >= 150, "{after_pause:?}");
+}
+
 #[test]
 fn check_config_shows_what_reconciliation_costs() {
     // 144 runs a day at 10 minutes, two calls of 3 credits each.
