@@ -86,6 +86,60 @@ async fn a_burst_stays_within_the_budget_in_every_window_and_nothing_is_dropped(
 }
 
 #[actix_rt::test]
+async fn a_summary_card_holds_as_many_lines_as_fit_in_cliqs_slide_characters() {
+    let env = Env::start("[limits]\ncliq_posts_per_minute = 2\n").await;
+    // Short subjects first, then long ones (cut to the longest line a summary takes).
+    let mut numbers = Vec::new();
+    for n in 0..300 {
+        let subject = if n < 200 {
+            format!("s{n}")
+        } else {
+            format!("長い件名 {n} {}", "x".repeat(300))
+        };
+        let t = env.sim.create_ticket(NewTicket {
+            subject,
+            department_id: SUPPORT.into(),
+            contact_email: "c@example.com".into(),
+            ..Default::default()
+        });
+        numbers.push(t.ticket_number);
+    }
+    env.drained().await;
+    let mut rounds = 0;
+    while !outbox_empty(&env).await {
+        env.clock.advance(Span::seconds(31));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        rounds += 1;
+        assert!(rounds < 200, "outbox never emptied");
+    }
+    let msgs = env.settle().await;
+    let rows = |m: &deskcliq::sim::CliqRecord| {
+        m.message["slides"][0]["data"]["rows"]
+            .as_array()
+            .map_or(0, |r| r.len())
+    };
+    // Short lines: one card holds well over 50 of them…
+    assert!(
+        msgs.iter().any(|m| rows(m) > 50),
+        "{:?}",
+        msgs.iter().map(rows).collect::<Vec<_>>()
+    );
+    // …and no card's slides pass Cliq's 10,000 characters, long lines included.
+    for m in &msgs {
+        let slides = serde_json::to_string(&m.message["slides"]).unwrap();
+        assert!(
+            slides.chars().count() <= 10_000,
+            "{} characters",
+            slides.chars().count()
+        );
+    }
+    let all: String = msgs.iter().map(|m| m.message.to_string()).collect();
+    for n in &numbers {
+        assert!(all.contains(&format!("#{n} ")), "ticket #{n} was dropped");
+    }
+}
+
+#[actix_rt::test]
 async fn a_throttle_answer_stops_all_sending_for_ten_minutes() {
     let env = Env::start("").await;
     env.sim.inject(Fault {

@@ -5,7 +5,8 @@
 //!   the one post in flight at a kill can repeat.
 //! - At most `limits.cliq_posts_per_minute` posts in any 60 seconds, all targets together.
 //! - When more is waiting than the budget allows, a target's messages are merged into one
-//!   summary card, oldest first: nothing is dropped.
+//!   summary card, oldest first, as many as fit in Cliq's characters of slides: nothing is
+//!   dropped.
 //! - A throttle answer stops all sending for 10 minutes; 5xx and timeouts back off
 //!   exponentially with jitter; other refusals are dead-lettered with the reason.
 
@@ -20,7 +21,7 @@ use super::guard::{guarded, status_handler};
 use super::{Reconfigure, Shared, Shutdown};
 use crate::cliq::{CliqClient, CliqError};
 use crate::config::Config;
-use crate::notify::card::{Card, summary};
+use crate::notify::card::{Card, summary, summary_capacity};
 use crate::notify::model::Target;
 use crate::store::{Store, StoreError, TreeName};
 
@@ -28,9 +29,8 @@ use crate::store::{Store, StoreError, TreeName};
 pub const LOCKOUT: chrono::Duration = chrono::Duration::minutes(10);
 /// How long delivered keys are remembered (Desk's duplicates come well within this).
 pub const REMEMBER: chrono::Duration = chrono::Duration::days(7);
-/// Rows of one summary card (each at most [`LINE_MAX`] characters: the card stays under
-/// Cliq's 10,000 characters of slides).
-const SUMMARY_ROWS: usize = 50;
+/// A message's line in a summary card is at most this long; a card holds as many lines as fit
+/// in Cliq's characters of slides ([`summary_capacity`]).
 const LINE_MAX: usize = 150;
 const TICK: Duration = Duration::from_millis(200);
 
@@ -319,7 +319,8 @@ async fn pump(
         // More waiting than the budget allows: merge this target's messages into one.
         let coalesce = group.len() > 1 && (ready.len() > available || paced);
         let batch: Vec<&(u64, Queued)> = if coalesce {
-            group.into_iter().take(SUMMARY_ROWS).collect()
+            let fits = summary_capacity(group.iter().map(|(_, q)| q.line.as_str()), &config);
+            group.into_iter().take(fits).collect()
         } else {
             vec![group[0]]
         };

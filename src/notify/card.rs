@@ -271,6 +271,32 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
 }
 
 /// One message standing for several of a target's notifications, oldest first.
+/// Characters a summary card's slide may take: Cliq allows 10,000 for all slides together,
+/// counted here as the slide's JSON (keys, quotes and escapes included) with a margin.
+const SUMMARY_SLIDE_CHARS: usize = 9_500;
+/// Rows of one summary card at most, however short they are.
+pub const SUMMARY_ROWS: usize = 200;
+
+/// How many of `lines`, taken in order, one summary card holds: as many as fit in Cliq's
+/// characters of slides, so short lines make fewer posts when a burst has to be merged.
+pub fn summary_capacity<'a>(lines: impl IntoIterator<Item = &'a str>, config: &Config) -> usize {
+    let tx = texts(config.org.locale);
+    let chars = |v: &serde_json::Value| serde_json::to_string(v).map_or(0, |s| s.chars().count());
+    let empty = Slide::table(None, &["#", tx.label_change], Vec::new());
+    let mut used = serde_json::to_value(&empty).map_or(0, |v| chars(&v));
+    let mut n = 0;
+    for line in lines.into_iter().take(SUMMARY_ROWS) {
+        // A row as it is written: `{"#":"12","Change":"…"},`.
+        let row = serde_json::json!({ "#": (n + 1).to_string(), tx.label_change: line });
+        used += chars(&row) + 1;
+        if used > SUMMARY_SLIDE_CHARS {
+            break;
+        }
+        n += 1;
+    }
+    n.max(1)
+}
+
 pub fn summary(lines: &[String], config: &Config) -> Message {
     let tx = texts(config.org.locale);
     let n = lines.len().to_string();
