@@ -318,16 +318,29 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         // The log missed what the webhooks did not bring: figures before now come from Desk.
         crate::stats::covered_from(store, now, true).map_err(|e| e.to_string())?;
     }
-    for (target, lines) in lines {
-        let change = Change {
-            kind: ChangeKind::Missed { lines },
-            ticket: TicketSnapshot::default(),
-            actor: None,
-            owner: None,
-            department_id: None,
-            event: format!("missed:{}", now.timestamp_millis()),
-        };
-        queue(&router.shared, &change, target, &config, &agents)?;
+    for (target, mut lines) in lines {
+        // One card per as many lines as Cliq's characters of slides hold.
+        let mut part = 0;
+        while !lines.is_empty() {
+            let fits =
+                crate::notify::card::summary_capacity(lines.iter().map(String::as_str), &config);
+            let rest = lines.split_off(fits.min(lines.len()));
+            let change = Change {
+                kind: ChangeKind::Missed { lines },
+                ticket: TicketSnapshot::default(),
+                actor: None,
+                owner: None,
+                department_id: None,
+                event: if part == 0 {
+                    format!("missed:{}", now.timestamp_millis())
+                } else {
+                    format!("missed:{}:{part}", now.timestamp_millis())
+                },
+            };
+            queue(&router.shared, &change, target.clone(), &config, &agents)?;
+            lines = rest;
+            part += 1;
+        }
     }
     meta.insert(&RECONCILED_KEY.to_string(), &until)
         .map_err(|e| e.to_string())?;

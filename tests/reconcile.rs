@@ -86,6 +86,44 @@ async fn a_change_missed_while_not_listening_is_reported_once_in_a_summary() {
 }
 
 #[actix_rt::test]
+async fn many_missed_changes_are_split_into_cards_cliq_accepts() {
+    let env = Env::start("").await;
+    webhooks(&env, false);
+    env.clock.advance(Span::seconds(1));
+    let mut numbers = Vec::new();
+    for i in 0..250 {
+        let t = env.sim.create_ticket(NewTicket {
+            subject: format!("missed {i} {}", "y".repeat(120)),
+            department_id: SUPPORT.into(),
+            contact_email: "c@example.com".into(),
+            ..Default::default()
+        });
+        numbers.push(t.ticket_number);
+    }
+    env.clock.advance(Span::minutes(3));
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.missed, 250, "{report:?}");
+    let msgs = env.settle().await;
+    let cards: Vec<_> = msgs
+        .iter()
+        .filter(|m| m.message["card"]["title"] == "While deskcliq was not listening")
+        .collect();
+    assert!(cards.len() >= 3, "{} cards", cards.len());
+    for m in &cards {
+        let slides = serde_json::to_string(&m.message["slides"]).unwrap();
+        assert!(
+            slides.chars().count() <= 10_000,
+            "{} characters",
+            slides.chars().count()
+        );
+    }
+    let all: String = cards.iter().map(|m| m.message.to_string()).collect();
+    for n in &numbers {
+        assert!(all.contains(&format!("#{n} ")), "ticket #{n} missing");
+    }
+}
+
+#[actix_rt::test]
 async fn between_full_walks_a_run_searches_only_due_dates_coming_into_reach() {
     let env = Env::start("").await;
     webhooks(&env, false);
