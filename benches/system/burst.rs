@@ -135,12 +135,19 @@ pub async fn run(ctx: &Ctx) -> Section {
             .filter(|t| **t <= burst_start + chrono::Duration::seconds(secs))
             .count()
     };
+    let most_rows = messages
+        .iter()
+        .filter_map(|m| m.message["slides"][0]["data"]["rows"].as_array())
+        .map(Vec::len)
+        .max()
+        .unwrap_or(1);
     let notes = format!(
-        "In Cliq by 60 s: {} events, by 120 s: {}, by 180 s: {}, by {wait} s: {delivered}. A summary card holds at most 50 lines, so {events} events need at least {} posts: with {BUDGET} a minute that is more than two budget windows whatever the pacing.",
+        "In Cliq by 60 s: {} events, by 120 s: {}, by 180 s: {}, by {wait} s: {delivered}. {} posts carried them ({:.0} events a post; the fullest summary card {most_rows} lines: as many as fit in Cliq's 10,000 characters of slides). The first half of the budget goes out one event a post as the burst starts; the other half is spread until the first post leaves the window, each post merging one target's waiting events.",
         by(60),
         by(120),
         by(180),
-        (events as usize).div_ceil(50)
+        messages.len(),
+        delivered as f64 / messages.len().max(1) as f64,
     );
     Section {
         title: format!("burst of {events} events in {secs:.0} s over {TARGETS} targets"),

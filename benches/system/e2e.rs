@@ -89,7 +89,7 @@ pub async fn run(ctx: &Ctx) -> Section {
              | webhook → Cliq max | — | {max:.2} s |\n"
         ),
         notes: format!(
-            "{within_1s} of {delivered} events reached Cliq within 1 s: those that found budget. 10 events/s is 600 a minute against a budget of 45 posts: the outbox posts the first half of the budget one by one as they come, then paces one post every 60/45 s, each merging what waited meanwhile into a summary card (at most 50 lines); the tail is the wait for budget once the minute's posts are spent, not work."
+            "{within_1s} of {delivered} events reached Cliq within 1 s: those that found budget. 10 events/s is 600 a minute against a budget of 45 posts: the outbox posts the first half of the budget one by one as they come, then spreads the other half until the first post leaves the 60-s window, each post merging what waited meanwhile into a summary card; the tail is the wait for budget once the minute's posts are spent, not work."
         ),
     }
 }

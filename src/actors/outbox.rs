@@ -243,6 +243,18 @@ fn backoff(attempts: u32) -> chrono::Duration {
     chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::minutes(5))
 }
 
+/// Past a first burst, when the next post may go: the budget left in the window is spread
+/// evenly from the last post until the oldest leaves the window, so a sustained flood is
+/// posted steadily (each post merging what waited) instead of spending the budget in half a
+/// minute and then sending nothing until the window frees up.
+fn next_paced(sent: &[DateTime<Utc>], limit: usize) -> DateTime<Utc> {
+    let (Some(oldest), Some(last)) = (sent.first(), sent.last()) else {
+        return DateTime::<Utc>::MIN_UTC;
+    };
+    let left = limit.saturating_sub(sent.len()).max(1) as i32;
+    *last + (*oldest + WINDOW - *last) / left
+}
+
 /// One round: sends what the budget allows now.
 async fn pump(
     shared: Shared,
@@ -269,10 +281,7 @@ async fn pump(
         // Nothing can go out now (lockout, budget spent, or paced): the queue's figures
         // without decoding all of it.
         let burst = (limit / 2).max(1);
-        let too_soon = budget.sent.len() >= burst
-            && budget.sent.last().is_some_and(|t| {
-                now - *t < chrono::Duration::milliseconds(60_000 / limit.max(1) as i64)
-            });
+        let too_soon = budget.sent.len() >= burst && now < next_paced(&budget.sent, limit);
         if budget.locked_until.is_some_and(|t| t > now) || budget.sent.len() >= limit || too_soon {
             metrics.outbox_depth.set(queue.len()? as i64);
             metrics.outbox_oldest_age_seconds.set(
@@ -306,9 +315,8 @@ async fn pump(
         if available == 0 {
             return Ok(());
         }
-        // Past a burst of half the budget, posts are spread over the minute (see `too_soon`
-        // above): what waits meanwhile is merged, so a sustained flood reaches Cliq every
-        // couple of seconds instead of all at once and then not at all until the window frees.
+        // Past a burst of half the budget, posts are spread over the window (see `next_paced`):
+        // what waits meanwhile is merged.
         let paced = budget.sent.len() >= burst;
         let target = first.target.clone();
         let group: Vec<&(u64, Queued)> = ready
