@@ -18,6 +18,7 @@ pub struct Metrics {
     pub department_info: IntGaugeVec,
     pub actor_restarts_total: IntCounterVec,
     pub store_size_bytes: IntGauge,
+    pub store_flushes_total: IntCounter,
     pub store_schema_version: IntGauge,
     pub build_info: IntGaugeVec,
     pub token_refreshes_total: IntCounter,
@@ -74,6 +75,10 @@ impl Metrics {
             store_size_bytes: IntGauge::with_opts(opts(
                 "store_size_bytes",
                 "Size of the sled store on disk",
+            ))?,
+            store_flushes_total: IntCounter::with_opts(opts(
+                "store_flushes_total",
+                "Flushes to disk made to acknowledge webhooks (one covers every delivery waiting)",
             ))?,
             store_schema_version: IntGauge::with_opts(opts(
                 "store_schema_version",
@@ -185,6 +190,8 @@ impl Metrics {
         m.registry
             .register(Box::new(m.actor_restarts_total.clone()))?;
         m.registry.register(Box::new(m.store_size_bytes.clone()))?;
+        m.registry
+            .register(Box::new(m.store_flushes_total.clone()))?;
         m.registry
             .register(Box::new(m.store_schema_version.clone()))?;
         m.registry.register(Box::new(m.build_info.clone()))?;

@@ -419,6 +419,37 @@ async fn a_duplicate_delivery_is_posted_once() {
 }
 
 #[actix_rt::test]
+async fn an_event_left_twice_in_the_inbox_by_a_crash_is_posted_once() {
+    use deskcliq::notify::event::{InboxEvent, parse_body};
+    use deskcliq::store::TreeName;
+    let env = Env::start("").await;
+    let body = serde_json::json!([{
+        "eventType": "Ticket_Add",
+        "orgId": deskcliq::sim::DESK_ORG_ID,
+        "eventTime": env.clock.now().timestamp_millis().to_string(),
+        "payload": {
+            "id": "1892000000777001", "ticketNumber": "777", "subject": "twice in the inbox",
+            "departmentId": SUPPORT, "status": "Open", "statusType": "Open",
+            "modifiedTime": "2026-11-25T01:00:00.000Z", "createdTime": "2026-11-25T01:00:00.000Z"
+        }
+    }]);
+    let event = parse_body(body.to_string().as_bytes()).unwrap().remove(0);
+    // A crash between storing a delivery and marking it seen lets Desk's retry store it again.
+    let store = env.app().store.clone();
+    let inbox = store.tree::<u64, InboxEvent>(TreeName::Inbox);
+    for _ in 0..2 {
+        inbox.insert(&store.next_id().unwrap(), &event).unwrap();
+    }
+    env.app().router.wake.notify_one();
+    let msgs = env.settle().await;
+    let posted: Vec<_> = msgs
+        .iter()
+        .filter(|m| m.message.to_string().contains("twice in the inbox"))
+        .collect();
+    assert_eq!(posted.len(), 1, "{msgs:?}");
+}
+
+#[actix_rt::test]
 async fn customer_text_cannot_ping_mention_or_link() {
     let env = Env::start("").await;
     env.sim.create_ticket(new_ticket(

@@ -140,6 +140,58 @@ async fn a_summary_card_holds_as_many_lines_as_fit_in_cliqs_slide_characters() {
 }
 
 #[actix_rt::test]
+async fn a_copy_left_by_a_crash_between_queueing_and_marking_is_posted_once() {
+    use deskcliq::actors::outbox::{Mark, Queued};
+    use deskcliq::notify::model::Target;
+    let env = Env::start("").await;
+    let store = env.app().store.clone();
+    let queue = store.tree::<u64, Queued>(TreeName::Outbox);
+    let marks = store.tree::<String, Mark>(TreeName::Delivered);
+    let item = |key: &str, text: &str| Queued {
+        key: key.into(),
+        target: Target::Channel("support".into()),
+        message: serde_json::json!({ "text": text }),
+        line: text.into(),
+        enqueued_at: env.clock.now(),
+        attempts: 0,
+        not_before: None,
+    };
+    // What a crash can leave: a message whose key was marked sent by the post before the
+    // crash, and a message queued twice under one key (the second copy without its mark).
+    queue
+        .insert(&store.next_id().unwrap(), &item("already", "already sent"))
+        .unwrap();
+    marks
+        .insert(&"already".to_string(), &Mark::Sent(env.clock.now()))
+        .unwrap();
+    for _ in 0..2 {
+        queue
+            .insert(&store.next_id().unwrap(), &item("twice", "queued twice"))
+            .unwrap();
+    }
+    env.app().router.wake_outbox();
+    let mut rounds = 0;
+    while !outbox_empty(&env).await {
+        env.clock.advance(Span::seconds(5));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        rounds += 1;
+        assert!(rounds < 100, "outbox never emptied");
+    }
+    let all: Vec<String> = env
+        .settle()
+        .await
+        .iter()
+        .map(|m| m.message.to_string())
+        .collect();
+    assert!(!all.iter().any(|m| m.contains("already sent")), "{all:?}");
+    assert_eq!(
+        all.iter().filter(|m| m.contains("queued twice")).count(),
+        1,
+        "{all:?}"
+    );
+}
+
+#[actix_rt::test]
 async fn a_throttle_answer_stops_all_sending_for_ten_minutes() {
     let env = Env::start("").await;
     env.sim.inject(Fault {

@@ -14,7 +14,21 @@ use crate::Ctx;
 pub async fn run(ctx: &Ctx) -> Section {
     // (events/s, seconds): the last load is past what deskcliq can take on 2 cores, and
     // within what the bare handler (and the sender) can.
-    let loads: &[(f64, f64)] = if ctx.quick {
+    // `DESKCLIQ_BENCH_INGEST_LOADS=16000:4,4000:6` measures only those (for profiling).
+    let chosen: Vec<(f64, f64)> = std::env::var("DESKCLIQ_BENCH_INGEST_LOADS")
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .filter_map(|l| {
+                    let (r, s) = l.split_once(':')?;
+                    Some((r.trim().parse().ok()?, s.trim().parse().ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let loads: &[(f64, f64)] = if !chosen.is_empty() {
+        &chosen
+    } else if ctx.quick {
         &[(200.0, 2.0), (4000.0, 2.0)]
     } else {
         &[(500.0, 6.0), (2000.0, 6.0), (4000.0, 6.0), (16000.0, 4.0)]
@@ -72,6 +86,14 @@ pub async fn run(ctx: &Ctx) -> Section {
         )
         .await;
         let d = outcome(rate, started, &shots);
+        let flushes = super::burst::metric(
+            &daemon.metrics(&client).await,
+            "deskcliq_store_flushes_total",
+        );
+        println!(
+            "  deskcliq flushed {flushes:.0} times: {:.1} deliveries a flush",
+            d.acked as f64 / flushes.max(1.0)
+        );
         // Where the daemon's CPU went while it took this load in.
         let after = thread_ticks(daemon.pid());
         let mut used: Vec<(String, f64)> = after

@@ -21,7 +21,7 @@ use super::guard::{guarded, status_handler};
 use super::{Reconfigure, Shared, Shutdown};
 use crate::cliq::{CliqClient, CliqError};
 use crate::config::Config;
-use crate::notify::card::{Card, summary, summary_capacity};
+use crate::notify::card::{Card, SUMMARY_ROWS, summary, summary_capacity};
 use crate::notify::model::Target;
 use crate::store::{Store, StoreError, TreeName};
 
@@ -319,11 +319,25 @@ async fn pump(
         // what waits meanwhile is merged.
         let paced = budget.sent.len() >= burst;
         let target = first.target.clone();
-        let group: Vec<&(u64, Queued)> = ready
-            .iter()
-            .copied()
-            .filter(|(_, q)| q.target == target)
-            .collect();
+        // A copy left by a crash between queueing a message and marking its key (see
+        // `Tree::insert_pair_if_absent`) is dropped once its key is sent, dead or taken.
+        let mut group: Vec<&(u64, Queued)> = Vec::new();
+        let mut keys = std::collections::HashSet::new();
+        for item in ready.iter().copied().filter(|(_, q)| q.target == target) {
+            if group.len() >= SUMMARY_ROWS {
+                break;
+            }
+            let (seq, q) = item;
+            let settled = matches!(marks.get(&q.key)?, Some(Mark::Sent(_) | Mark::Dead(_)));
+            if settled || !keys.insert(q.key.as_str()) {
+                queue.remove(seq)?;
+                continue;
+            }
+            group.push(item);
+        }
+        if group.is_empty() {
+            continue;
+        }
         // More waiting than the budget allows: merge this target's messages into one.
         let coalesce = group.len() > 1 && (ready.len() > available || paced);
         let batch: Vec<&(u64, Queued)> = if coalesce {

@@ -149,6 +149,9 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let m = &state.metrics;
     m.store_size_bytes
         .set(i64::try_from(state.store.size_on_disk()).unwrap_or(i64::MAX));
+    let flushes = state.store.commit_flushes();
+    m.store_flushes_total
+        .inc_by(flushes.saturating_sub(m.store_flushes_total.get()));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(m.render())
