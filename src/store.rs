@@ -525,16 +525,21 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
 
     /// Every record in key order.
     pub fn all(&self) -> Result<Vec<(K, V)>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.sled()?.iter() {
+        self.iter()?.collect()
+    }
+
+    /// The records in key order, each read and decoded only when the iterator reaches it.
+    pub fn iter(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<(K, V), StoreError>> + '_, StoreError> {
+        Ok(self.sled()?.iter().map(move |item| {
             let (k, v) = item.map_err(|e| self.err(e))?;
             let key = K::decode(&k).ok_or_else(|| StoreError::Corrupt {
                 tree: self.name.as_str(),
                 reason: "undecodable key".into(),
             })?;
-            out.push((key, self.decode_value(&v)?));
-        }
-        Ok(out)
+            Ok((key, self.decode_value(&v)?))
+        }))
     }
 
     /// When `key` is absent from this tree, inserts `other_value` under `other_key` in `other`
@@ -652,16 +657,7 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
 
     /// The first `n` records in key order.
     pub fn first(&self, n: usize) -> Result<Vec<(K, V)>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.sled()?.iter().take(n) {
-            let (k, v) = item.map_err(|e| self.err(e))?;
-            let key = K::decode(&k).ok_or_else(|| StoreError::Corrupt {
-                tree: self.name.as_str(),
-                reason: "undecodable key".into(),
-            })?;
-            out.push((key, self.decode_value(&v)?));
-        }
-        Ok(out)
+        self.iter()?.take(n).collect()
     }
 
     pub fn len(&self) -> Result<usize, StoreError> {

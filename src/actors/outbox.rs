@@ -122,6 +122,8 @@ pub struct Outbox {
     stopping: Arc<std::sync::atomic::AtomicBool>,
     starts: u32,
     handled: u64,
+    /// When the queue was last counted for the depth metric.
+    depth_at: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl Outbox {
@@ -135,6 +137,7 @@ impl Outbox {
             stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             starts: 0,
             handled: 0,
+            depth_at: Arc::default(),
         }
     }
 
@@ -151,6 +154,7 @@ impl Outbox {
             cliq,
             self.config.clone(),
             self.stopping.clone(),
+            self.depth_at.clone(),
         );
         ctx.spawn(fut.into_actor(self).map(|result, act, _| {
             act.busy = false;
@@ -255,12 +259,39 @@ fn next_paced(sent: &[DateTime<Utc>], limit: usize) -> DateTime<Utc> {
     *last + (*oldest + WINDOW - *last) / left
 }
 
+/// How often the queue is counted for the depth metric (sled counts by walking the tree).
+const DEPTH_EVERY: Duration = Duration::from_secs(1);
+
+/// Sets the queue's depth and oldest age, counting at most every [`DEPTH_EVERY`].
+fn report_depth(
+    queue: &crate::store::Tree<u64, Queued>,
+    metrics: &crate::metrics::Metrics,
+    now: DateTime<Utc>,
+    depth_at: &std::sync::Mutex<Option<std::time::Instant>>,
+) -> Result<(), StoreError> {
+    let mut at = depth_at.lock().unwrap_or_else(|p| p.into_inner());
+    if at.is_some_and(|t| t.elapsed() < DEPTH_EVERY) {
+        return Ok(());
+    }
+    *at = Some(std::time::Instant::now());
+    metrics.outbox_depth.set(queue.len()? as i64);
+    metrics.outbox_oldest_age_seconds.set(
+        queue
+            .first(1)?
+            .first()
+            .map(|(_, q)| (now - q.enqueued_at).num_milliseconds() as f64 / 1000.0)
+            .unwrap_or(0.0),
+    );
+    Ok(())
+}
+
 /// One round: sends what the budget allows now.
 async fn pump(
     shared: Shared,
     cliq: CliqClient,
     config: Arc<Config>,
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    depth_at: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 ) -> Result<(), StoreError> {
     let store = &shared.store;
     let metrics = &shared.metrics;
@@ -278,73 +309,62 @@ async fn pump(
         // the two windows from ever seeing one post more than the budget.
         budget.sent.retain(|t| *t > now - WINDOW);
         metrics.cliq_posts_last_minute.set(budget.sent.len() as i64);
-        // Nothing can go out now (lockout, budget spent, or paced): the queue's figures
-        // without decoding all of it.
+        report_depth(&queue, metrics, now, &depth_at)?;
+        // Nothing can go out now (lockout, budget spent, or paced).
         let burst = (limit / 2).max(1);
         let too_soon = budget.sent.len() >= burst && now < next_paced(&budget.sent, limit);
         if budget.locked_until.is_some_and(|t| t > now) || budget.sent.len() >= limit || too_soon {
-            metrics.outbox_depth.set(queue.len()? as i64);
-            metrics.outbox_oldest_age_seconds.set(
-                queue
-                    .first(1)?
-                    .first()
-                    .map(|(_, q)| (now - q.enqueued_at).num_milliseconds() as f64 / 1000.0)
-                    .unwrap_or(0.0),
-            );
             return Ok(());
         }
-        let items = queue.all()?;
-        metrics.outbox_depth.set(items.len() as i64);
-        metrics.outbox_oldest_age_seconds.set(
-            items
-                .first()
-                .map(|(_, q)| (now - q.enqueued_at).num_milliseconds() as f64 / 1000.0)
-                .unwrap_or(0.0),
-        );
-        if budget.locked_until.is_some_and(|t| t > now) {
-            return Ok(());
-        }
-        let available = limit.saturating_sub(budget.sent.len());
-        let ready: Vec<&(u64, Queued)> = items
-            .iter()
-            .filter(|(_, q)| q.not_before.is_none_or(|t| t <= now))
-            .collect();
-        let Some((_, first)) = ready.first() else {
-            return Ok(());
-        };
-        if available == 0 {
-            return Ok(());
-        }
+        let available = limit - budget.sent.len();
         // Past a burst of half the budget, posts are spread over the window (see `next_paced`):
         // what waits meanwhile is merged.
         let paced = budget.sent.len() >= burst;
-        let target = first.target.clone();
-        // A copy left by a crash between queueing a message and marking its key (see
-        // `Tree::insert_pair_if_absent`) is dropped once its key is sent, dead or taken.
-        let mut group: Vec<&(u64, Queued)> = Vec::new();
+        // The oldest ready message names the target; its companions are gathered up to a
+        // card's rows. The queue is read only as far as that needs (a flood can hold tens of
+        // thousands of messages).
+        let mut target: Option<Target> = None;
+        let mut group: Vec<(u64, Queued)> = Vec::new();
         let mut keys = std::collections::HashSet::new();
-        for item in ready.iter().copied().filter(|(_, q)| q.target == target) {
-            if group.len() >= SUMMARY_ROWS {
-                break;
-            }
-            let (seq, q) = item;
-            let settled = matches!(marks.get(&q.key)?, Some(Mark::Sent(_) | Mark::Dead(_)));
-            if settled || !keys.insert(q.key.as_str()) {
-                queue.remove(seq)?;
+        let mut ready = 0;
+        for item in queue.iter()? {
+            let (seq, q) = item?;
+            if q.not_before.is_some_and(|t| t > now) {
                 continue;
             }
-            group.push(item);
+            ready += 1;
+            if group.len() < SUMMARY_ROWS
+                && target.get_or_insert_with(|| q.target.clone()) == &q.target
+            {
+                // A copy left by a crash between queueing a message and marking its key (see
+                // `Tree::insert_pair_if_absent`) is dropped once its key is sent, dead or taken.
+                let settled = matches!(marks.get(&q.key)?, Some(Mark::Sent(_) | Mark::Dead(_)));
+                if settled || !keys.insert(q.key.clone()) {
+                    queue.remove(&seq)?;
+                    ready -= 1;
+                    continue;
+                }
+                group.push((seq, q));
+            }
+            if group.len() >= SUMMARY_ROWS && ready > available {
+                break;
+            }
         }
+        let Some(target) = target else {
+            return Ok(());
+        };
         if group.is_empty() {
             continue;
         }
         // More waiting than the budget allows: merge this target's messages into one.
-        let coalesce = group.len() > 1 && (ready.len() > available || paced);
-        let batch: Vec<&(u64, Queued)> = if coalesce {
+        let coalesce = group.len() > 1 && (ready > available || paced);
+        let batch: Vec<(u64, Queued)> = if coalesce {
             let fits = summary_capacity(group.iter().map(|(_, q)| q.line.as_str()), &config);
-            group.into_iter().take(fits).collect()
+            group.truncate(fits);
+            group
         } else {
-            vec![group[0]]
+            group.truncate(1);
+            group
         };
         let message = if coalesce {
             let lines: Vec<String> = batch.iter().map(|(_, q)| q.line.clone()).collect();
