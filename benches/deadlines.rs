@@ -8,6 +8,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The daemon's allocator (src/main.rs), so the memory figures are the daemon's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use chrono::{Duration as Span, Utc};
 use deskcliq::actors::Shared;
 use deskcliq::actors::deadline::{AlertSink, fire_due_into};

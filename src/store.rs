@@ -16,6 +16,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 const LOCK_FILE: &str = "deskcliq.lock";
 const SCHEMA_KEY: &str = "schema_version";
+/// Locks behind [`Tree::insert_pair_if_absent`].
+const PAIR_LOCKS: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -232,7 +234,7 @@ struct Inner {
     written: AtomicU64,
     flushed: AtomicU64,
     flushes: AtomicU64,
-    pairs: Arc<std::sync::Mutex<()>>,
+    pairs: Arc<[std::sync::Mutex<()>; PAIR_LOCKS]>,
     committing: tokio::sync::Mutex<()>,
     /// Held open for the life of the store: the OS lock is the "one daemon per directory" rule.
     _lock: File,
@@ -277,7 +279,7 @@ impl Store {
                 written: AtomicU64::new(0),
                 flushed: AtomicU64::new(0),
                 flushes: AtomicU64::new(0),
-                pairs: Arc::default(),
+                pairs: Arc::new(std::array::from_fn(|_| std::sync::Mutex::new(()))),
                 committing: tokio::sync::Mutex::new(()),
                 _lock: lock,
             }),
@@ -469,8 +471,8 @@ pub fn holder(dir: &Path) -> Option<Option<u32>> {
 pub struct Tree<K, V> {
     db: sled::Db,
     fault: Arc<Fault>,
-    /// Held while a pair is written (see [`Tree::insert_pair_if_absent`]).
-    pairs: Arc<std::sync::Mutex<()>>,
+    /// Held while a pair is written (see [`Tree::insert_pair_if_absent`]), one per key hash.
+    pairs: Arc<[std::sync::Mutex<()>; PAIR_LOCKS]>,
     name: TreeName,
     _types: PhantomData<fn() -> (K, V)>,
 }
@@ -544,7 +546,9 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
 
     /// When `key` is absent from this tree, inserts `other_value` under `other_key` in `other`
     /// and then `value` under `key` here; true when it did. Writers of pairs take turns (one
-    /// process holds the store), so two callers never both insert the same key.
+    /// process holds the store), so two callers never both insert the same key. Unlike a
+    /// transaction, a reader can see the pair before `key`; `key` is written only if still
+    /// absent then (the outbox may already have marked the message sent).
     ///
     /// Not a sled transaction: the first one would switch every sled operation of the process,
     /// reads included, to a global lock (sled 0.34), which cost the webhook path a third of its
@@ -573,7 +577,14 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
         let b = serde_json::to_vec(other_value).map_err(corrupt(other.name.as_str()))?;
         let (k1, k2) = (key.encode(), other_key.encode());
         let (t1, t2) = (self.sled()?, other.sled()?);
-        let _one_pair_at_a_time = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+        // Same-key writers take turns; others go on in parallel.
+        let stripe = {
+            use std::hash::{BuildHasher as _, BuildHasherDefault};
+            BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(&k1)
+                as usize
+                % PAIR_LOCKS
+        };
+        let _one_pair_at_a_time = self.pairs[stripe].lock().unwrap_or_else(|p| p.into_inner());
         if t1.contains_key(&k1).map_err(|e| self.err(e))? {
             return Ok(false);
         }

@@ -31,7 +31,13 @@ pub async fn run(ctx: &Ctx) -> Section {
     } else if ctx.quick {
         &[(200.0, 2.0), (4000.0, 2.0)]
     } else {
-        &[(500.0, 6.0), (2000.0, 6.0), (4000.0, 6.0), (16000.0, 4.0)]
+        &[
+            (500.0, 6.0),
+            (2000.0, 6.0),
+            (4000.0, 6.0),
+            (16000.0, 4.0),
+            (32000.0, 3.0),
+        ]
     };
     let sim = simulator().await;
     let client = http_client();
@@ -41,6 +47,7 @@ pub async fn run(ctx: &Ctx) -> Section {
     let mut next_number = 100_000u64;
     let mut threads = Vec::new();
     let mut cpu_per_event = 0.0;
+    let mut deliveries_per_flush = 0.0;
     for &(rate, secs) in loads {
         let n = (rate * secs).round() as usize;
         let mut bodies = |count: usize| -> Vec<Vec<u8>> {
@@ -90,9 +97,9 @@ pub async fn run(ctx: &Ctx) -> Section {
             &daemon.metrics(&client).await,
             "deskcliq_store_flushes_total",
         );
+        deliveries_per_flush = d.acked as f64 / flushes.max(1.0);
         println!(
-            "  deskcliq flushed {flushes:.0} times: {:.1} deliveries a flush",
-            d.acked as f64 / flushes.max(1.0)
+            "  deskcliq flushed {flushes:.0} times: {deliveries_per_flush:.1} deliveries a flush"
         );
         // Where the daemon's CPU went while it took this load in.
         let after = thread_ticks(daemon.pid());
@@ -146,7 +153,10 @@ pub async fn run(ctx: &Ctx) -> Section {
         ));
     }
     let (b, d) = rows.last().expect("a load");
-    let ratio = d.throughput / b.throughput.max(1e-9);
+    let most = |f: fn(&(Outcome, Outcome)) -> f64| rows.iter().map(f).fold(0.0, f64::max);
+    let (most_d, most_b) = (most(|r| r.1.throughput), most(|r| r.0.throughput));
+    // Capacity against capacity: the most each took at any load.
+    let ratio = most_d / most_b.max(1e-9);
     let total: f64 = threads.iter().map(|(_, s)| s).sum();
     let split: Vec<String> = threads
         .iter()
@@ -154,16 +164,14 @@ pub async fn run(ctx: &Ctx) -> Section {
         .map(|(name, s)| format!("`{name}` {:.0} %", 100.0 * s / total.max(1e-9)))
         .collect();
     let notes = format!(
-        "At the highest offered load deskcliq acknowledged {:.0} events/s against the bare handler's {:.0}: ratio **{:.2}**, goal ≥ 0.5 {}{}. deskcliq used {cpu_per_event:.2} ms of CPU per event there ({total:.1} s in all), by thread: {}.",
-        d.throughput,
-        b.throughput,
-        ratio,
-        verdict(ratio >= 0.5),
+        "Capacity: deskcliq acknowledged at most {most_d:.0} events/s, the bare handler {most_b:.0}{}: ratio **{ratio:.2}**, goal ≥ 0.5 {}. At the highest offered load deskcliq took {:.0} events/s with {deliveries_per_flush:.0} deliveries sharing each flush to disk, and used {cpu_per_event:.2} ms of CPU per event ({total:.1} s in all), by thread: {}.",
         if b.p99_ms < 50.0 {
-            " (the bare handler kept up with the sender, so its capacity is higher still and the true ratio lower)"
+            " (it kept up with the sender at every load, so its capacity is higher still and the true ratio lower)"
         } else {
             ""
         },
+        verdict(ratio >= 0.5),
+        d.throughput,
         split.join(", ")
     );
     println!("  {notes}");
@@ -171,7 +179,7 @@ pub async fn run(ctx: &Ctx) -> Section {
         title: "durable webhook ingest".into(),
         name: "ingest",
         method: format!(
-            "Signed deliveries like the simulator's (a JSON array of one `Ticket_Add`, ~2 KB, with an RS256 `X-ZDesk-JWT`) POSTed to `/webhooks/desk/{{token}}` over loopback by an open-loop sender at each fixed rate for 4–6 s (at most {} in flight; latency counted from when each was due, so queueing counts). deskcliq is the release binary (a fresh store per load; 200 only once the event is flushed to disk); the bare handler is an actix-web server with the same 2 workers, in its own process, that parses the same body as JSON and answers 200. Both are driven by the same sender in the same run, one after the other at each load. events/s = deliveries answered 200 per second.",
+            "Signed deliveries like the simulator's (a JSON array of one `Ticket_Add`, ~2 KB, with an RS256 `X-ZDesk-JWT`) POSTed to `/webhooks/desk/{{token}}` over loopback by an open-loop sender at each fixed rate for 3–6 s (at most {} in flight; latency counted from when each was due, so queueing counts). deskcliq is the release binary (a fresh store per load; 200 only once the event is flushed to disk); the bare handler is an actix-web server with the same 2 workers, in its own process, that parses the same body as JSON and answers 200. Both are driven by the same sender in the same run, one after the other at each load. events/s = deliveries answered 200 per second.",
             super::load::MAX_IN_FLIGHT
         ),
         table,

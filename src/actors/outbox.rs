@@ -101,7 +101,7 @@ pub fn enqueue_json(
         attempts: 0,
         not_before: None,
     };
-    // The key's mark and the queued message are written together or not at all.
+    // The message first, then its key's mark (see `Tree::insert_pair_if_absent`).
     marks.insert_pair_if_absent(
         &key.to_string(),
         &Mark::Queued,
@@ -255,10 +255,14 @@ fn next_paced(sent: &[DateTime<Utc>], limit: usize) -> DateTime<Utc> {
     let (Some(oldest), Some(last)) = (sent.first(), sent.last()) else {
         return DateTime::<Utc>::MIN_UTC;
     };
-    let left = limit.saturating_sub(sent.len()).max(1) as i32;
-    *last + (*oldest + WINDOW - *last) / left
+    // The `left` posts go at equal steps that all fall before the oldest leaves the window
+    // (at that instant a slot frees anyway): `left + 1` steps, or the last one would be lost.
+    let left = limit.saturating_sub(sent.len()) as i32;
+    *last + (*oldest + WINDOW - *last) / (left + 1)
 }
 
+/// Messages a round reads at most once more is ready than the budget allows.
+const SCAN_MAX: usize = 2_000;
 /// How often the queue is counted for the depth metric (sled counts by walking the tree).
 const DEPTH_EVERY: Duration = Duration::from_secs(1);
 
@@ -322,13 +326,16 @@ async fn pump(
         let paced = budget.sent.len() >= burst;
         // The oldest ready message names the target; its companions are gathered up to a
         // card's rows. The queue is read only as far as that needs (a flood can hold tens of
-        // thousands of messages).
+        // thousands of messages): once more is ready than the budget allows, at most
+        // `SCAN_MAX` messages are read.
         let mut target: Option<Target> = None;
         let mut group: Vec<(u64, Queued)> = Vec::new();
-        let mut keys = std::collections::HashSet::new();
         let mut ready = 0;
-        for item in queue.iter()? {
+        for (read, item) in queue.iter()?.enumerate() {
             let (seq, q) = item?;
+            if ready > available && (group.len() >= SUMMARY_ROWS || read >= SCAN_MAX) {
+                break;
+            }
             if q.not_before.is_some_and(|t| t > now) {
                 continue;
             }
@@ -336,36 +343,36 @@ async fn pump(
             if group.len() < SUMMARY_ROWS
                 && target.get_or_insert_with(|| q.target.clone()) == &q.target
             {
-                // A copy left by a crash between queueing a message and marking its key (see
-                // `Tree::insert_pair_if_absent`) is dropped once its key is sent, dead or taken.
-                let settled = matches!(marks.get(&q.key)?, Some(Mark::Sent(_) | Mark::Dead(_)));
-                if settled || !keys.insert(q.key.clone()) {
-                    queue.remove(&seq)?;
-                    ready -= 1;
-                    continue;
-                }
                 group.push((seq, q));
-            }
-            if group.len() >= SUMMARY_ROWS && ready > available {
-                break;
             }
         }
         let Some(target) = target else {
             return Ok(());
         };
-        if group.is_empty() {
-            continue;
-        }
         // More waiting than the budget allows: merge this target's messages into one.
         let coalesce = group.len() > 1 && (ready > available || paced);
-        let batch: Vec<(u64, Queued)> = if coalesce {
-            let fits = summary_capacity(group.iter().map(|(_, q)| q.line.as_str()), &config);
-            group.truncate(fits);
-            group
+        let fits = if coalesce {
+            summary_capacity(group.iter().map(|(_, q)| q.line.as_str()), &config)
         } else {
-            group.truncate(1);
-            group
+            1
         };
+        group.truncate(fits);
+        // A copy left by a crash between queueing a message and marking its key (see
+        // `Tree::insert_pair_if_absent`) is dropped once its key is sent, dead or taken.
+        let mut keys = std::collections::HashSet::new();
+        let mut batch: Vec<(u64, Queued)> = Vec::with_capacity(group.len());
+        for (seq, q) in group {
+            let settled = matches!(marks.get(&q.key)?, Some(Mark::Sent(_) | Mark::Dead(_)));
+            if settled || !keys.insert(q.key.clone()) {
+                queue.remove(&seq)?;
+                continue;
+            }
+            batch.push((seq, q));
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let coalesce = coalesce && batch.len() > 1;
         let message = if coalesce {
             let lines: Vec<String> = batch.iter().map(|(_, q)| q.line.clone()).collect();
             summary(&lines, &config).to_json()

@@ -144,7 +144,8 @@ async fn store_events(state: &AppState, events: Vec<InboxEvent>) -> Result<(), S
             &state.store.next_id()?,
             &event,
         )? {
-            // The identity and the inbox entry are written together or not at all.
+            // The inbox entry first, then the identity: a crash between them leaves at most a
+            // second copy of the event, which the router takes harmlessly.
             "accepted"
         } else {
             "duplicate"

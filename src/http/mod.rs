@@ -149,9 +149,14 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let m = &state.metrics;
     m.store_size_bytes
         .set(i64::try_from(state.store.size_on_disk()).unwrap_or(i64::MAX));
-    let flushes = state.store.commit_flushes();
-    m.store_flushes_total
-        .inc_by(flushes.saturating_sub(m.store_flushes_total.get()));
+    {
+        // Two scrapes at once must not both add the same flushes.
+        static SCRAPE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = SCRAPE.lock().unwrap_or_else(|p| p.into_inner());
+        let flushes = state.store.commit_flushes();
+        m.store_flushes_total
+            .inc_by(flushes.saturating_sub(m.store_flushes_total.get()));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(m.render())
