@@ -244,9 +244,17 @@ async fn cliq_errors_timeouts_and_throttles_still_deliver_everything_and_nothing
         })
     });
     let tickets = if full() { 120 } else { 30 };
-    let numbers: Vec<String> = (0..tickets)
-        .map(|i| env.sim.create_ticket(new_ticket(i)).ticket_number)
-        .collect();
+    // Tickets a few seconds apart, so they are posted one by one rather than merged into a
+    // card or two: enough requests to meet the faults and the throttles.
+    let mut numbers = Vec::new();
+    for i in 0..tickets {
+        numbers.push(env.sim.create_ticket(new_ticket(i)).ticket_number);
+        env.clock.advance(chrono::Duration::seconds(3));
+        // A timed-out request holds the outbox for 30 real seconds: in the full run the
+        // tickets come slowly enough that not all of them pile up behind one.
+        let gap = if full() { 1000 } else { 20 };
+        tokio::time::sleep(Duration::from_millis(gap)).await;
+    }
     let mut counts = HashMap::new();
     for _ in 0..2000 {
         counts = posted(&env.sim, &numbers);
@@ -265,7 +273,11 @@ async fn cliq_errors_timeouts_and_throttles_still_deliver_everything_and_nothing
     // After each throttle answer, nothing for ten minutes.
     let times = env.sim.with(|st| st.cliq_post_times.clone());
     let throttles = times.len() / every as usize;
-    assert!(throttles >= 1, "the test throttled nobody");
+    assert!(
+        throttles >= 1,
+        "the test throttled nobody: {} requests",
+        times.len()
+    );
     for (i, t) in times.iter().enumerate() {
         if (i + 1) % every as usize == 0
             && let Some(next) = times.get(i + 1)
