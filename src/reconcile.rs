@@ -117,6 +117,32 @@ fn ticket_json(s: &TicketSnapshot) -> serde_json::Value {
     })
 }
 
+/// Every page of a ticket search (sorted by `modifiedTime`), at most [`MAX_SEARCH_PAGES`]
+/// of them (Desk's `from` stops at 999); each call is counted in `calls`.
+async fn search_all(
+    desk: &crate::desk::DeskClient,
+    base: TicketSearch,
+    calls: &mut u32,
+) -> Result<Vec<Ticket>, String> {
+    let mut all = Vec::new();
+    for page in 0..MAX_SEARCH_PAGES {
+        let q = TicketSearch {
+            sort_by: Some(SearchSort::ModifiedTime),
+            from: page * PAGE,
+            limit: PAGE,
+            ..base.clone()
+        };
+        *calls += 1;
+        let found = desk.search_tickets(&q).await.map_err(|e| e.to_string())?;
+        let n = found.tickets.len();
+        all.extend(found.tickets);
+        if n < PAGE as usize {
+            break;
+        }
+    }
+    Ok(all)
+}
+
 /// One reconciliation run.
 pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
     let Some(z) = &router.shared.zoho else {
@@ -184,27 +210,16 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
             }
         }
         DuePass::Window(from) => {
-            for page in 0..MAX_SEARCH_PAGES {
-                let q = TicketSearch {
-                    due: Some((from, horizon)),
-                    sort_by: Some(SearchSort::ModifiedTime),
-                    from: page * PAGE,
-                    limit: PAGE,
-                    ..Default::default()
-                };
-                report.calls += 1;
-                let found = z.desk.search_tickets(&q).await.map_err(|e| e.to_string())?;
-                let n = found.tickets.len();
-                seen.extend(
-                    found
-                        .tickets
-                        .into_iter()
-                        .filter(|t| t.due_date.is_some_and(|d| d >= from && d <= horizon)),
-                );
-                if n < PAGE as usize {
-                    break;
-                }
-            }
+            let base = TicketSearch {
+                due: Some((from, horizon)),
+                ..Default::default()
+            };
+            seen.extend(
+                search_all(&z.desk, base, &mut report.calls)
+                    .await?
+                    .into_iter()
+                    .filter(|t| t.due_date.is_some_and(|d| d >= from && d <= horizon)),
+            );
         }
     }
     for t in seen {
@@ -258,61 +273,50 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
     let agents = router.directory.get();
     let mut lines: BTreeMap<Target, Vec<String>> = BTreeMap::new();
     let mut newest = since;
-    for page in 0..MAX_SEARCH_PAGES {
-        let q = TicketSearch {
-            modified: Some((since + chrono::Duration::milliseconds(1), until)),
-            sort_by: Some(SearchSort::ModifiedTime),
-            from: page * PAGE,
-            limit: PAGE,
+    let base = TicketSearch {
+        modified: Some((since + chrono::Duration::milliseconds(1), until)),
+        ..Default::default()
+    };
+    for t in search_all(&z.desk, base, &mut report.calls).await? {
+        let stored = tickets.get(&t.id).map_err(|e| e.to_string())?;
+        let mut snap = stored.clone().unwrap_or_else(|| TicketSnapshot {
+            status_type: "Open".into(),
             ..Default::default()
+        });
+        apply(&mut snap, &t);
+        if let Some(m) = snap.modified_time {
+            newest = newest.max(m);
+        }
+        if stored.as_ref() == Some(&snap) {
+            continue;
+        }
+        let event = InboxEvent {
+            event_type: if stored.is_some() {
+                "Ticket_Update".into()
+            } else {
+                "Ticket_Add".into()
+            },
+            event_time: snap.modified_time,
+            payload: ticket_json(&snap),
+            prev_state: None,
+            identity: format!(
+                "reconcile:{}:{}",
+                snap.id,
+                snap.modified_time
+                    .map(|m| m.timestamp_millis())
+                    .unwrap_or(0)
+            ),
         };
-        report.calls += 1;
-        let found = z.desk.search_tickets(&q).await.map_err(|e| e.to_string())?;
-        let n = found.tickets.len();
-        for t in found.tickets {
-            let stored = tickets.get(&t.id).map_err(|e| e.to_string())?;
-            let mut snap = stored.clone().unwrap_or_else(|| TicketSnapshot {
-                status_type: "Open".into(),
-                ..Default::default()
-            });
-            apply(&mut snap, &t);
-            if let Some(m) = snap.modified_time {
-                newest = newest.max(m);
+        let c = classify(&event, stored.as_ref(), |_| None, None);
+        for change in &c.changes {
+            let card = crate::notify::card::render(change, &config, &agents);
+            for target in targets(change, &config, &agents) {
+                lines.entry(target).or_default().push(card.line.clone());
+                report.missed += 1;
             }
-            if stored.as_ref() == Some(&snap) {
-                continue;
-            }
-            let event = InboxEvent {
-                event_type: if stored.is_some() {
-                    "Ticket_Update".into()
-                } else {
-                    "Ticket_Add".into()
-                },
-                event_time: snap.modified_time,
-                payload: ticket_json(&snap),
-                prev_state: None,
-                identity: format!(
-                    "reconcile:{}:{}",
-                    snap.id,
-                    snap.modified_time
-                        .map(|m| m.timestamp_millis())
-                        .unwrap_or(0)
-                ),
-            };
-            let c = classify(&event, stored.as_ref(), |_| None, None);
-            for change in &c.changes {
-                let card = crate::notify::card::render(change, &config, &agents);
-                for target in targets(change, &config, &agents) {
-                    lines.entry(target).or_default().push(card.line.clone());
-                    report.missed += 1;
-                }
-            }
-            tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
-            let _ = deadline.send(Track(snap)).await;
         }
-        if n < PAGE as usize {
-            break;
-        }
+        tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
+        let _ = deadline.send(Track(snap)).await;
     }
     if report.missed > 0 || report.changed > 0 {
         // The log missed what the webhooks did not bring: figures before now come from Desk.
