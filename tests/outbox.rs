@@ -324,6 +324,62 @@ async fn a_server_error_is_retried_with_backoff() {
 }
 
 #[actix_rt::test]
+async fn a_message_queued_without_a_wake_up_while_the_rest_waits_on_a_retry_still_goes_out() {
+    let env = Env::start("").await;
+    env.sim.inject(Fault {
+        path_contains: "/channelsbyname/".into(),
+        kind: FaultKind::Status(503),
+        times: 1,
+    });
+    env.sim.create_ticket(NewTicket {
+        subject: "waits on a retry".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.drained().await;
+    env.wait_metric("deskcliq_deliveries_total{outcome=\"retried\"} 1")
+        .await;
+    // A few ticks find nothing ready and leave the queue alone until the retry is due.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Queued straight into the store, with no wake-up (as a summary or an alert could be),
+    // while the clock stands still and the first message's retry is minutes away.
+    let card = deskcliq::notify::card::Card {
+        message: deskcliq::cliq::Message::new("queued quietly"),
+        line: "queued quietly".into(),
+    };
+    deskcliq::actors::outbox::enqueue(
+        &env.app().store,
+        "quiet-1",
+        deskcliq::notify::model::Target::Channel("support".into()),
+        &card,
+        env.clock.now(),
+    )
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let texts: Vec<String> = env
+            .sim
+            .cliq_messages()
+            .iter()
+            .map(|m| m.message.to_string())
+            .collect();
+        if texts.iter().any(|t| t.contains("queued quietly")) {
+            assert!(
+                !texts.iter().any(|t| t.contains("waits on a retry")),
+                "{texts:?}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never sent: {texts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_rt::test]
 async fn a_sustained_flood_is_paced_over_the_minute_after_a_first_burst() {
     let env = Env::start("[limits]\ncliq_posts_per_minute = 8\n").await;
     let numbers: Vec<String> = (0..20)

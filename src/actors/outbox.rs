@@ -124,6 +124,10 @@ pub struct Outbox {
     handled: u64,
     /// When the queue was last counted for the depth metric.
     depth_at: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// Nothing in the queue may go before this (every message waits on a retry after Cliq
+    /// failed), as of the last round, and when that round ran: ticks skip reading the queue
+    /// until then, or for [`IDLE_RESCAN`] at most (for a message queued without a wake-up).
+    idle: Option<(DateTime<Utc>, std::time::Instant)>,
 }
 
 impl Outbox {
@@ -138,6 +142,7 @@ impl Outbox {
             starts: 0,
             handled: 0,
             depth_at: Arc::default(),
+            idle: None,
         }
     }
 
@@ -147,6 +152,12 @@ impl Outbox {
         };
         if self.busy {
             return;
+        }
+        if let Some((until, at)) = self.idle {
+            if self.shared.clock.now() < until && at.elapsed() < IDLE_RESCAN {
+                return;
+            }
+            self.idle = None;
         }
         self.busy = true;
         let fut = pump(
@@ -158,8 +169,9 @@ impl Outbox {
         );
         ctx.spawn(fut.into_actor(self).map(|result, act, _| {
             act.busy = false;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "outbox: store error");
+            match result {
+                Ok(idle) => act.idle = idle.map(|until| (until, std::time::Instant::now())),
+                Err(e) => tracing::error!(error = %e, "outbox: store error"),
             }
         }));
     }
@@ -200,6 +212,8 @@ impl Handler<Wake> for Outbox {
     type Result = ();
 
     fn handle(&mut self, _msg: Wake, ctx: &mut Self::Context) {
+        // Something new may be ready now.
+        self.idle = None;
         self.pump(ctx);
     }
 }
@@ -261,6 +275,8 @@ fn next_paced(sent: &[DateTime<Utc>], limit: usize) -> DateTime<Utc> {
     *last + (*oldest + WINDOW - *last) / (left + 1)
 }
 
+/// How long ticks skip reading a queue whose messages all wait on a retry, at most.
+const IDLE_RESCAN: Duration = Duration::from_secs(2);
 /// Messages a round reads at most once more is ready than the budget allows.
 const SCAN_MAX: usize = 2_000;
 /// How often the queue is counted for the depth metric (sled counts by walking the tree).
@@ -289,14 +305,15 @@ fn report_depth(
     Ok(())
 }
 
-/// One round: sends what the budget allows now.
+/// One round: sends what the budget allows now. When nothing was ready, returns when the
+/// first waiting message may go (the queue need not be read before then).
 async fn pump(
     shared: Shared,
     cliq: CliqClient,
     config: Arc<Config>,
     stopping: Arc<std::sync::atomic::AtomicBool>,
     depth_at: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
-) -> Result<(), StoreError> {
+) -> Result<Option<DateTime<Utc>>, StoreError> {
     let store = &shared.store;
     let metrics = &shared.metrics;
     let limit = config.limits.cliq_posts_per_minute as usize;
@@ -305,7 +322,7 @@ async fn pump(
     let marks = store.tree::<String, Mark>(TreeName::Delivered);
     for _ in 0..limit.max(1) {
         if stopping.load(std::sync::atomic::Ordering::SeqCst) {
-            return Ok(());
+            return Ok(None);
         }
         let now = shared.clock.now();
         let mut budget = budgets.get(&BUDGET_KEY.to_string())?.unwrap_or_default();
@@ -318,7 +335,7 @@ async fn pump(
         let burst = (limit / 2).max(1);
         let too_soon = budget.sent.len() >= burst && now < next_paced(&budget.sent, limit);
         if budget.locked_until.is_some_and(|t| t > now) || budget.sent.len() >= limit || too_soon {
-            return Ok(());
+            return Ok(None);
         }
         let available = limit - budget.sent.len();
         // Past a burst of half the budget, posts are spread over the window (see `next_paced`):
@@ -331,12 +348,14 @@ async fn pump(
         let mut target: Option<Target> = None;
         let mut group: Vec<(u64, Queued)> = Vec::new();
         let mut ready = 0;
+        let mut first_waiting: Option<DateTime<Utc>> = None;
         for (read, item) in queue.iter()?.enumerate() {
             let (seq, q) = item?;
             if ready > available && (group.len() >= SUMMARY_ROWS || read >= SCAN_MAX) {
                 break;
             }
-            if q.not_before.is_some_and(|t| t > now) {
+            if let Some(t) = q.not_before.filter(|t| *t > now) {
+                first_waiting = Some(first_waiting.map_or(t, |f| f.min(t)));
                 continue;
             }
             ready += 1;
@@ -347,7 +366,7 @@ async fn pump(
             }
         }
         let Some(target) = target else {
-            return Ok(());
+            return Ok(first_waiting);
         };
         // More waiting than the budget allows: merge this target's messages into one.
         let coalesce = group.len() > 1 && (ready > available || paced);
@@ -414,7 +433,7 @@ async fn pump(
                     .with_label_values(&["throttled"])
                     .inc();
                 tracing::error!(%code, until = %(now + LOCKOUT), "Cliq throttled deskcliq: sending nothing for 10 minutes");
-                return Ok(());
+                return Ok(None);
             }
             // A refusal for good; 401/403 are the grant's trouble, not the message's: retried.
             Err(CliqError::Api {
@@ -452,11 +471,11 @@ async fn pump(
                     .with_label_values(&["retried"])
                     .inc();
                 tracing::warn!(target = %target.label(), error = %e, "Cliq post failed; will retry");
-                return Ok(());
+                return Ok(None);
             }
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Forgets delivered keys older than [`REMEMBER`] and seen webhook events likewise.
