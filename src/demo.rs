@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::app::App;
 use crate::clock::Clock;
 use crate::config::{Config, LoadEnv, Locale};
-use crate::sim::{self, CliqRecord, CliqTarget, NewTicket, SimWebhook, Simulator, TicketPatch};
+use crate::sim::{self, CliqRecord, CliqTarget, NewTicket, Simulator, TicketPatch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -250,20 +250,7 @@ cliq_posts_per_minute = 10
         Config::parse(&text, &dir.join("config.toml"), &LoadEnv::default()).map_err(fail)?;
     let app = App::start(config, clock.clone()).await.map_err(fail)?;
     let url = format!("http://{}/webhooks/desk/{TOKEN}", app.addrs[0]);
-    sim.with(|st| {
-        st.desk.webhooks.push(SimWebhook {
-            id: webhook_id.clone(),
-            name: "deskcliq".into(),
-            url,
-            description: None,
-            subscriptions: serde_json::json!({"Ticket_Add": null, "Ticket_Update": {"includePrevState": true}, "Ticket_Comment_Add": null}),
-            include_events_from: vec![],
-            ignore_source_id: None,
-            is_enabled: true,
-            created_time: clock.now(),
-            kind: "CUSTOMER_WEBHOOK".into(),
-        })
-    });
+    sim.with(|st| st.add_deskcliq_webhook(&webhook_id, url, clock.now()));
     let agents: Vec<(String, String)> = sim.with(|st| {
         st.desk
             .agents

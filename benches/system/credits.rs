@@ -8,9 +8,9 @@ use chrono::{DateTime, Duration as Span, TimeZone, Utc};
 use deskcliq::app::App;
 use deskcliq::clock::Clock;
 use deskcliq::config::{Config, LoadEnv};
-use deskcliq::sim::{NewTicket, SimWebhook, Simulator, TicketPatch};
+use deskcliq::sim::{NewTicket, Simulator, TicketPatch};
 
-use super::harness::config_text;
+use super::harness::{BENCH_SECRET_KEY, TOKEN};
 use super::report::{Section, verdict};
 use crate::Ctx;
 
@@ -126,8 +126,13 @@ pub async fn run(ctx: &Ctx) -> Section {
     let dir = tempfile::tempdir().expect("tempdir");
     let webhook_id = sim.with(|st| st.desk.new_id());
     // As `deskcliq install` leaves it: the webhook id is not pinned, deskcliq learns it.
-    let text = config_text(&sim, &dir.path().join("state"), &webhook_id, DEPARTMENTS)
-        .replace(&format!("webhook_id = \"{webhook_id}\"\n"), "");
+    let text = sim.daemon_config(
+        &dir.path().join("state"),
+        BENCH_SECRET_KEY,
+        TOKEN,
+        None,
+        DEPARTMENTS,
+    );
     let config =
         Config::parse(&text, &dir.path().join("config.toml"), &LoadEnv::default()).expect("config");
     let (reconcile_every, ratings_every) = (
@@ -140,25 +145,7 @@ pub async fn run(ctx: &Ctx) -> Section {
     let proxied = app.addrs[0].to_string();
     sim.with(|st| {
         st.public_host("deskcliq.example.com", &proxied);
-        st.desk.webhooks.push(SimWebhook {
-            id: webhook_id.clone(),
-            name: "deskcliq".into(),
-            url,
-            description: None,
-            subscriptions: serde_json::json!({
-                "Ticket_Add": null,
-                "Ticket_Update": {"includePrevState": true},
-                "Ticket_Comment_Add": null,
-                "Ticket_Comment_Update": null,
-                "Task_Add": null,
-                "Task_Update": {"includePrevState": true},
-            }),
-            include_events_from: vec![],
-            ignore_source_id: None,
-            is_enabled: true,
-            created_time: t0(),
-            kind: "CUSTOMER_WEBHOOK".into(),
-        })
+        st.add_deskcliq_webhook(&webhook_id, url, t0());
     });
     // Start-up: the agent list and the first reconciliation (the app's own tasks).
     let mut last = u64::MAX;

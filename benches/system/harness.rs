@@ -49,43 +49,10 @@ pub async fn simulator() -> Simulator {
 /// The config the daemon runs on: the simulator's URLs, a known webhook id (so the JWT's
 /// audience is checked), the Cliq extension's key, and `extra`.
 pub fn config_text(sim: &Simulator, state: &Path, webhook_id: &str, extra: &str) -> String {
-    format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-public_url = "https://deskcliq.example.com"
-[storage]
-path = "{state}"
-secret_key = "0123456789abcdef0123456789abcdef-bench-key"
-[zoho]
-data_center = "jp"
-{urls}client_id = "{client_id}"
-client_secret = "{client_secret}"
-refresh_token = "{refresh}"
-[desk]
-org_id = "{org}"
-webhook_token = "{TOKEN}"
-webhook_id = "{webhook_id}"
-[cliq]
-org_id = "{cliq_org}"
-bot = "deskbot"
-org_channel = "desk"
-public_key = """{cliq_key}"""
-[org]
-timezone = "Asia/Tokyo"
-locale = "en"
-{extra}
-"#,
-        state = state.display(),
-        urls = sim.config_urls(),
-        client_id = sim::CLIENT_ID,
-        client_secret = sim::CLIENT_SECRET,
-        refresh = sim::SERVICE_REFRESH_TOKEN,
-        org = sim::DESK_ORG_ID,
-        cliq_org = sim::CLIQ_ORG_ID,
-        cliq_key = sim::CLIQ_EXTENSION_PUBLIC_KEY,
-    )
+    sim.daemon_config(state, BENCH_SECRET_KEY, TOKEN, Some(webhook_id), extra)
 }
+
+pub const BENCH_SECRET_KEY: &str = "0123456789abcdef0123456789abcdef-bench-key";
 
 /// `deskcliq run` of the release binary, ready (READY=1) and listening.
 pub struct Daemon {

@@ -156,6 +156,57 @@ impl Simulator {
         )
     }
 
+    /// A whole config for a deskcliq that talks to this simulator (service grant, Cliq
+    /// extension key, webhook token `webhook_token`, the webhook's id when known so the JWT's
+    /// audience is checked), with `extra` appended (departments, switches…).
+    pub fn daemon_config(
+        &self,
+        state: &std::path::Path,
+        secret_key: &str,
+        webhook_token: &str,
+        webhook_id: Option<&str>,
+        extra: &str,
+    ) -> String {
+        let webhook_id = webhook_id
+            .map(|id| format!("webhook_id = \"{id}\"\n"))
+            .unwrap_or_default();
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+public_url = "https://deskcliq.example.com"
+[storage]
+path = "{state}"
+secret_key = "{secret_key}"
+[zoho]
+data_center = "jp"
+{urls}client_id = "{client_id}"
+client_secret = "{client_secret}"
+refresh_token = "{refresh}"
+[desk]
+org_id = "{org}"
+webhook_token = "{webhook_token}"
+{webhook_id}[cliq]
+org_id = "{cliq_org}"
+bot = "deskbot"
+org_channel = "desk"
+public_key = """{cliq_key}"""
+[org]
+timezone = "Asia/Tokyo"
+locale = "en"
+{extra}
+"#,
+            state = state.display(),
+            urls = self.config_urls(),
+            client_id = CLIENT_ID,
+            client_secret = CLIENT_SECRET,
+            refresh = SERVICE_REFRESH_TOKEN,
+            org = DESK_ORG_ID,
+            cliq_org = CLIQ_ORG_ID,
+            cliq_key = CLIQ_EXTENSION_PUBLIC_KEY,
+        )
+    }
+
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
     }

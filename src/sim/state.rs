@@ -213,6 +213,31 @@ impl State {
         }
     }
 
+    /// Puts (or replaces) deskcliq's webhook `id` on the portal, pointed at `url`, as
+    /// `deskcliq install` would have left it for the events deskcliq announces.
+    pub fn add_deskcliq_webhook(&mut self, id: &str, url: String, created_time: DateTime<Utc>) {
+        self.desk.webhooks.retain(|w| w.id != id);
+        self.desk.webhooks.push(SimWebhook {
+            id: id.to_string(),
+            name: "deskcliq".into(),
+            url,
+            description: None,
+            subscriptions: serde_json::json!({
+                "Ticket_Add": null,
+                "Ticket_Update": {"includePrevState": true},
+                "Ticket_Comment_Add": null,
+                "Ticket_Comment_Update": null,
+                "Task_Add": null,
+                "Task_Update": {"includePrevState": true},
+            }),
+            include_events_from: vec![],
+            ignore_source_id: None,
+            is_enabled: true,
+            created_time,
+            kind: "CUSTOMER_WEBHOOK".into(),
+        });
+    }
+
     /// Adds a Cliq channel (with the bot as a member when `bot_member`).
     pub fn add_channel(&mut self, unique_name: &str, bot_member: bool) {
         self.cliq.next += 1;

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use deskcliq::app::App;
 use deskcliq::clock::Clock;
 use deskcliq::config::{Config, LoadEnv};
-use deskcliq::sim::{self, CliqRecord, SimWebhook, Simulator};
+use deskcliq::sim::{CliqRecord, Simulator};
 use deskcliq::store::TreeName;
 
 pub const SUPPORT: &str = "1892000000082069";
@@ -38,42 +38,10 @@ pub struct Env {
 
 /// `extra` is appended to the config (departments, switches…).
 pub fn config_text(sim: &Simulator, state: &Path, extra: &str) -> String {
-    format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-public_url = "https://deskcliq.example.com"
-[storage]
-path = "{state}"
-secret_key = "0123456789abcdef0123456789abcdef-test-key"
-[zoho]
-data_center = "jp"
-{urls}client_id = "{client_id}"
-client_secret = "{client_secret}"
-refresh_token = "{refresh}"
-[desk]
-org_id = "{org}"
-webhook_token = "{TOKEN}"
-[cliq]
-org_id = "{cliq_org}"
-bot = "deskbot"
-org_channel = "desk"
-public_key = """{cliq_key}"""
-[org]
-timezone = "Asia/Tokyo"
-locale = "en"
-{extra}
-"#,
-        state = state.display(),
-        urls = sim.config_urls(),
-        client_id = sim::CLIENT_ID,
-        client_secret = sim::CLIENT_SECRET,
-        refresh = sim::SERVICE_REFRESH_TOKEN,
-        org = sim::DESK_ORG_ID,
-        cliq_org = sim::CLIQ_ORG_ID,
-        cliq_key = sim::CLIQ_EXTENSION_PUBLIC_KEY,
-    )
+    sim.daemon_config(state, TEST_SECRET_KEY, TOKEN, None, extra)
 }
+
+pub const TEST_SECRET_KEY: &str = "0123456789abcdef0123456789abcdef-test-key";
 
 pub const DEPARTMENTS: &str = r#"
 [[departments]]
@@ -119,40 +87,18 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         // The webhook's id is known up front, so the JWT audience is checked.
         let webhook_id = sim.with(|st| st.desk.new_id());
-        let text = config_text(
-            &sim,
+        let text = sim.daemon_config(
             &dir.path().join("state"),
+            TEST_SECRET_KEY,
+            TOKEN,
+            Some(&webhook_id),
             &format!("{departments}\n{extra}"),
-        )
-        .replace(
-            "[desk]\n",
-            &format!("[desk]\nwebhook_id = \"{webhook_id}\"\n"),
         );
         let config =
             Config::parse(&text, &dir.path().join("config.toml"), &LoadEnv::default()).unwrap();
         let app = App::start(config, clock.clone()).await.unwrap();
         let url = format!("http://{}/webhooks/desk/{TOKEN}", app.addrs[0]);
-        sim.with(|st| {
-            st.desk.webhooks.push(SimWebhook {
-                id: webhook_id.clone(),
-                name: "deskcliq".into(),
-                url,
-                description: None,
-                subscriptions: serde_json::json!({
-                    "Ticket_Add": null,
-                    "Ticket_Update": {"includePrevState": true},
-                    "Ticket_Comment_Add": null,
-                    "Ticket_Comment_Update": null,
-                    "Task_Add": null,
-                    "Task_Update": {"includePrevState": true},
-                }),
-                include_events_from: vec![],
-                ignore_source_id: None,
-                is_enabled: true,
-                created_time: t0(),
-                kind: "CUSTOMER_WEBHOOK".into(),
-            });
-        });
+        sim.with(|st| st.add_deskcliq_webhook(&webhook_id, url, t0()));
         let env = Env {
             sim,
             app: Some(app),

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::app::TOKEN;
-use deskcliq::sim::{SimWebhook, Simulator};
+use deskcliq::sim::Simulator;
 
 /// Starts the binary and returns it with its address, once READY=1 arrived.
 pub async fn start(
@@ -51,21 +51,7 @@ pub async fn start(
 
 pub fn point_webhook(sim: &Simulator, id: &str, addr: std::net::SocketAddr) {
     let url = format!("http://{addr}/webhooks/desk/{TOKEN}");
-    sim.with(|st| {
-        st.desk.webhooks.retain(|w| w.id != id);
-        st.desk.webhooks.push(SimWebhook {
-            id: id.to_string(),
-            name: "deskcliq".into(),
-            url,
-            description: None,
-            subscriptions: serde_json::json!({"Ticket_Add": null, "Ticket_Update": {"includePrevState": true}}),
-            include_events_from: vec![],
-            ignore_source_id: None,
-            is_enabled: true,
-            created_time: chrono::Utc::now(),
-            kind: "CUSTOMER_WEBHOOK".into(),
-        });
-    });
+    sim.with(|st| st.add_deskcliq_webhook(id, url, chrono::Utc::now()));
 }
 
 /// A real-time simulator (the child's clock is the system's, and so must the JWTs' be) with a
@@ -80,14 +66,12 @@ pub async fn setup(extra: &str) -> (Simulator, tempfile::TempDir, std::path::Pat
     sim.with(|st| st.add_channel("support", true));
     let dir = tempfile::tempdir().unwrap();
     let webhook_id = sim.with(|st| st.desk.new_id());
-    let text = super::app::config_text(
-        &sim,
+    let text = sim.daemon_config(
         &dir.path().join("state"),
+        super::app::TEST_SECRET_KEY,
+        TOKEN,
+        Some(&webhook_id),
         &format!("{DEPARTMENT}{extra}"),
-    )
-    .replace(
-        "[desk]\n",
-        &format!("[desk]\nwebhook_id = \"{webhook_id}\"\n"),
     );
     let config = dir.path().join("config.toml");
     std::fs::write(&config, text).unwrap();
