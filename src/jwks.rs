@@ -2,12 +2,16 @@
 //! names a key the cache does not hold (at most once per [`REFETCH_EVERY`], so forged `kid`s
 //! cannot make deskcliq hammer Zoho).
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::jwt::{self, Jwks, JwtError};
 
 pub const REFETCH_EVERY: Duration = Duration::from_secs(30);
+
+/// How many verified tokens are remembered (each is a few hundred bytes).
+pub const VERIFIED_KEPT: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
@@ -20,8 +24,22 @@ pub enum JwksError {
 pub struct JwksCache {
     url: String,
     http: reqwest::Client,
-    state: Mutex<(Option<Jwks>, Option<Instant>)>,
+    state: Mutex<Keys>,
     fetching: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct Keys {
+    jwks: Option<Arc<Jwks>>,
+    /// When the last fetch ended, well or not.
+    fetched_at: Option<Instant>,
+    /// Tokens whose signature `jwks` verified, by their exact text, with their claims.
+    /// Desk's token carries no body hash and no nonce, only `iss`, `aud`, `iat` and `exp`, and
+    /// RS256 signs the same claims the same way, so the deliveries to a webhook within one
+    /// `iat` tick carry the same token: a flood costs one RSA verification per tick, not one
+    /// per delivery. Only the signature is taken from here; the claims are checked against the
+    /// clock and the config on every delivery. Emptied whenever the keys change.
+    verified: HashMap<String, serde_json::Value>,
 }
 
 impl JwksCache {
@@ -29,16 +47,21 @@ impl JwksCache {
         JwksCache {
             url: url.to_string(),
             http: crate::zoho_http::client(),
-            state: Mutex::new((None, None)),
+            state: Mutex::new(Keys::default()),
             fetching: tokio::sync::Mutex::new(()),
         }
     }
 
-    fn cached(&self) -> (Option<Jwks>, Option<Instant>) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    fn keys(&self) -> MutexGuard<'_, Keys> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn fetch(&self) -> Result<Jwks, JwksError> {
+    fn cached(&self) -> (Option<Arc<Jwks>>, Option<Instant>) {
+        let k = self.keys();
+        (k.jwks.clone(), k.fetched_at)
+    }
+
+    async fn fetch(&self) -> Result<Arc<Jwks>, JwksError> {
         let _one = self.fetching.lock().await;
         let (keys, at) = self.cached();
         if let Some(at) = at
@@ -65,11 +88,21 @@ impl JwksCache {
                 .map_err(|e| JwksError::Fetch(e.without_url().to_string()))
         }
         .await;
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.1 = Some(Instant::now());
+        self.install(result)
+    }
+
+    /// Takes the outcome of a fetch: new keys replace the cached ones.
+    fn install(&self, result: Result<Jwks, JwksError>) -> Result<Arc<Jwks>, JwksError> {
+        let mut st = self.keys();
+        st.fetched_at = Some(Instant::now());
         match result {
             Ok(jwks) => {
-                st.0 = Some(jwks.clone());
+                if st.jwks.as_deref() != Some(&jwks) {
+                    // A key may have been withdrawn: nothing verified before counts any more.
+                    st.verified.clear();
+                }
+                let jwks = Arc::new(jwks);
+                st.jwks = Some(jwks.clone());
                 Ok(jwks)
             }
             Err(e) => {
@@ -81,6 +114,9 @@ impl JwksCache {
 
     /// Verifies `token`'s signature against Desk's keys and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<serde_json::Value, JwksError> {
+        if let Some(claims) = self.keys().verified.get(token) {
+            return Ok(claims.clone());
+        }
         let kid = jwt::peek_kid(token)?;
         let (keys, at) = self.cached();
         let known = keys
@@ -92,6 +128,67 @@ impl JwksCache {
             Some(k) if at.is_some_and(|t| t.elapsed() < REFETCH_EVERY) => k,
             _ => self.fetch().await?,
         };
-        Ok(jwt::verify(token, &keys)?)
+        let claims = jwt::verify(token, &keys)?;
+        let mut st = self.keys();
+        // Remembered only while the keys that verified it are the ones cached (a fetch may
+        // have replaced them meanwhile).
+        if st.jwks.as_ref().is_some_and(|k| Arc::ptr_eq(k, &keys)) {
+            if st.verified.len() >= VERIFIED_KEPT {
+                st.verified.clear();
+            }
+            st.verified.insert(token.to_string(), claims.clone());
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jwt::SigningKey;
+
+    fn key(pem: &str, kid: &str) -> SigningKey {
+        SigningKey::from_pkcs8_pem(pem, kid).expect("test key")
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_is_refused_once_desk_withdraws_its_key() {
+        let old = key(include_str!("sim/keys/desk-jwt.pkcs8.pem"), "old");
+        let new = key(include_str!("sim/keys/cliq-extension.pkcs8.pem"), "new");
+        // Nothing listens there: every key comes from `install`.
+        let cache = JwksCache::new("http://127.0.0.1:9/.well-known/jwks.json");
+        let jwks = |k: &SigningKey| Jwks {
+            keys: vec![k.jwk().expect("jwk")],
+        };
+        cache.install(Ok(jwks(&old))).expect("keys");
+        let claims =
+            serde_json::json!({"iss": "orgId:1", "aud": "webhookId:2", "exp": 2_000_000_000});
+        let token = old.sign_jwt(&claims).expect("sign");
+        assert_eq!(cache.verify(&token).await.expect("verified"), claims);
+        assert_eq!(cache.verify(&token).await.expect("remembered"), claims);
+
+        // Desk rotates: the old key is gone from its JWKS.
+        cache.install(Ok(jwks(&new))).expect("keys");
+        assert!(cache.verify(&token).await.is_err());
+        let fresh = new.sign_jwt(&claims).expect("sign");
+        assert_eq!(cache.verify(&fresh).await.expect("verified"), claims);
+    }
+
+    #[tokio::test]
+    async fn a_token_that_fails_verification_is_not_remembered() {
+        let desk = key(include_str!("sim/keys/desk-jwt.pkcs8.pem"), "k");
+        let forger = key(include_str!("sim/keys/cliq-extension.pkcs8.pem"), "k");
+        let cache = JwksCache::new("http://127.0.0.1:9/.well-known/jwks.json");
+        cache
+            .install(Ok(Jwks {
+                keys: vec![desk.jwk().expect("jwk")],
+            }))
+            .expect("keys");
+        let claims =
+            serde_json::json!({"iss": "orgId:1", "aud": "webhookId:2", "exp": 2_000_000_000});
+        let forged = forger.sign_jwt(&claims).expect("sign");
+        assert!(cache.verify(&forged).await.is_err());
+        assert!(cache.verify(&forged).await.is_err());
+        assert!(cache.keys().verified.is_empty());
     }
 }

@@ -141,6 +141,22 @@ async fn a_missing_or_bad_jwt_is_401_and_nothing_is_stored() {
 }
 
 #[actix_rt::test]
+async fn a_token_accepted_once_is_refused_after_it_expires() {
+    let env = Env::start("").await;
+    let jwt = good_jwt(&env);
+    assert_eq!(
+        post(&env, TOKEN, Some(&jwt), event_body()).await.status,
+        200
+    );
+    // The same token again (Desk's deliveries within one `iat` second share it): its
+    // signature is remembered, its claims are checked again, against the clock of now.
+    env.clock.advance(chrono::Duration::seconds(300 + 120));
+    let r = post(&env, TOKEN, Some(&jwt), event_body()).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.body.contains("exp"), "{}", r.body);
+}
+
+#[actix_rt::test]
 async fn a_body_that_is_not_an_array_of_events_is_400_with_the_reason() {
     let env = Env::start("").await;
     let jwt = good_jwt(&env);

@@ -46,9 +46,9 @@ pub async fn open_loop(
         if due > Instant::now() {
             tokio::time::sleep_until(due.into()).await;
         }
-        // Desk signs each delivery; a token is re-signed every 30 s here (its checks cost
-        // the daemon the same either way: nothing caches a verified token).
-        if jwt.0.elapsed() > Duration::from_secs(30) {
+        // Desk signs each delivery with `iat` in seconds (as the simulator's Desk does): the
+        // deliveries of one second carry the same token, a new one each second.
+        if jwt.0.elapsed() >= Duration::from_secs(1) {
             jwt = (Instant::now(), desk_jwt(sim, webhook_id));
         }
         let permit = permits.clone().acquire_owned().await.expect("semaphore");
