@@ -37,6 +37,8 @@ pub struct App {
     tasks: Vec<actix_rt::task::JoinHandle<()>>,
     ready: Arc<AtomicBool>,
     webhook_id: Arc<RwLock<Option<String>>>,
+    /// How many HTTP workers have started.
+    http_workers: watch::Receiver<usize>,
 }
 
 impl App {
@@ -196,7 +198,8 @@ impl App {
             wake,
             commands: commands.clone(),
         };
-        let (server, addrs) = http::bind(config.server.listen, state)?;
+        let (workers_tx, http_workers) = watch::channel(0);
+        let (server, addrs) = http::bind(config.server.listen, state, Arc::new(workers_tx))?;
         let handle = server.handle();
         let server_task = actix_rt::spawn(server);
         ready.store(true, Ordering::SeqCst);
@@ -214,7 +217,14 @@ impl App {
             tasks,
             ready,
             webhook_id,
+            http_workers,
         })
+    }
+
+    /// Returns once every HTTP worker has started on its own thread (or the listener stopped).
+    pub async fn http_workers_started(&self) {
+        let mut rx = self.http_workers.clone();
+        let _ = rx.wait_for(|n| *n >= http::WORKERS).await;
     }
 
     pub fn config(&self) -> Arc<Config> {

@@ -48,19 +48,31 @@ pub enum HttpError {
     },
 }
 
+/// How many HTTP workers the listener runs.
+pub const WORKERS: usize = 2;
+
 /// Binds `listen` and returns the server (not yet polled) with the bound addresses.
-pub fn bind(listen: SocketAddr, state: AppState) -> Result<(Server, Vec<SocketAddr>), HttpError> {
+/// `started` counts the workers as each starts on its own thread.
+pub fn bind(
+    listen: SocketAddr,
+    state: AppState,
+    started: Arc<watch::Sender<usize>>,
+) -> Result<(Server, Vec<SocketAddr>), HttpError> {
     let data = web::Data::new(state);
-    let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
-        .workers(2)
-        // Shutdown is ours: stop HTTP, drain the actors, flush the store (STYLE.md).
-        .disable_signals()
-        .shutdown_timeout(5)
-        .bind(listen)
-        .map_err(|source| HttpError::Bind {
-            addr: listen,
-            source,
-        })?;
+    let server = HttpServer::new(move || {
+        // Runs on each worker's thread as it starts.
+        started.send_modify(|n| *n += 1);
+        App::new().app_data(data.clone()).configure(routes)
+    })
+    .workers(WORKERS)
+    // Shutdown is ours: stop HTTP, drain the actors, flush the store (STYLE.md).
+    .disable_signals()
+    .shutdown_timeout(5)
+    .bind(listen)
+    .map_err(|source| HttpError::Bind {
+        addr: listen,
+        source,
+    })?;
     let addrs = server.addrs();
     Ok((server.run(), addrs))
 }
