@@ -3,7 +3,7 @@
 //! tests drive it directly.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -37,8 +37,6 @@ pub struct App {
     tasks: Vec<actix_rt::task::JoinHandle<()>>,
     ready: Arc<AtomicBool>,
     webhook_id: Arc<RwLock<Option<String>>>,
-    /// How many HTTP workers have started.
-    http_workers: watch::Receiver<usize>,
 }
 
 impl App {
@@ -96,7 +94,9 @@ impl App {
         let wake = Arc::new(Notify::new());
         let agents_stale = Arc::new(Notify::new());
         let directory = Directory::load(&shared);
+        let ingest_in_flight = Arc::new(AtomicUsize::new(0));
         let router = Arc::new(Router {
+            ingest_in_flight: ingest_in_flight.clone(),
             shared: shared.clone(),
             config: config_rx.clone(),
             routes: supervisor.routes(),
@@ -197,9 +197,9 @@ impl App {
             webhook_id: webhook_id.clone(),
             wake,
             commands: commands.clone(),
+            ingest_in_flight,
         };
-        let (workers_tx, http_workers) = watch::channel(0);
-        let (server, addrs) = http::bind(config.server.listen, state, Arc::new(workers_tx))?;
+        let (server, addrs) = http::bind(config.server.listen, state)?;
         let handle = server.handle();
         let server_task = actix_rt::spawn(server);
         ready.store(true, Ordering::SeqCst);
@@ -217,14 +217,7 @@ impl App {
             tasks,
             ready,
             webhook_id,
-            http_workers,
         })
-    }
-
-    /// Returns once every HTTP worker has started on its own thread (or the listener stopped).
-    pub async fn http_workers_started(&self) {
-        let mut rx = self.http_workers.clone();
-        let _ = rx.wait_for(|n| *n >= http::WORKERS).await;
     }
 
     pub fn config(&self) -> Arc<Config> {

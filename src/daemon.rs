@@ -68,42 +68,10 @@ fn install_signals() -> Result<Signals, DaemonError> {
     })
 }
 
-/// How much lower than the process the actor thread runs (a nice increment).
-pub const ACTORS_NICE: i32 = 10;
-
-/// Lowers the calling thread, the one that runs the actors, by [`ACTORS_NICE`]. Linux keeps a
-/// nice value per thread, and the HTTP workers, started before, keep the process's. When the
-/// CPU is saturated (a flood of webhooks), the workers then win it: deliveries are made durable
-/// and answered first, and routing, which works from the durable inbox, catches up after. When
-/// the CPU is not saturated, priority changes nothing.
-fn yield_cpu_to_http_workers() {
-    // SAFETY: nice(2) takes an integer and touches no memory of ours.
-    let now = unsafe { libc::nice(ACTORS_NICE) };
-    if now == -1 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error().unwrap_or(0) != 0 {
-            tracing::warn!(error = %e, "cannot lower the actor thread's priority");
-            return;
-        }
-    }
-    tracing::debug!(
-        nice = now,
-        "actor thread yields the CPU to the HTTP workers"
-    );
-}
-
 async fn serve(path: PathBuf, env: LoadEnv, config: Config) -> Result<(), DaemonError> {
     // Handlers first: SIGHUP's default action would kill us.
     let mut signals = install_signals()?;
     let mut app = App::start(config, Clock::system()).await?;
-    if tokio::time::timeout(Duration::from_secs(10), app.http_workers_started())
-        .await
-        .is_ok()
-    {
-        yield_cpu_to_http_workers();
-    } else {
-        tracing::warn!("the HTTP workers did not start within 10 s: actors keep their priority");
-    }
     let listening = app
         .addrs
         .iter()

@@ -2,7 +2,7 @@
 //! prefixed `deskcliq_`), rendered in the Prometheus text format.
 
 use prometheus::{
-    Encoder as _, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
+    Counter, Encoder as _, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry,
 };
 
@@ -19,6 +19,7 @@ pub struct Metrics {
     pub actor_restarts_total: IntCounterVec,
     pub store_size_bytes: IntGauge,
     pub store_flushes_total: IntCounter,
+    pub router_yield_seconds_total: Counter,
     pub store_schema_version: IntGauge,
     pub build_info: IntGaugeVec,
     pub token_refreshes_total: IntCounter,
@@ -79,6 +80,10 @@ impl Metrics {
             store_flushes_total: IntCounter::with_opts(opts(
                 "store_flushes_total",
                 "Flushes to disk made to acknowledge webhooks (one covers every delivery waiting)",
+            ))?,
+            router_yield_seconds_total: Counter::with_opts(opts(
+                "router_yield_seconds_total",
+                "Seconds routing waited for a flood of webhook deliveries to be taken in",
             ))?,
             store_schema_version: IntGauge::with_opts(opts(
                 "store_schema_version",
@@ -209,6 +214,8 @@ impl Metrics {
             .register(Box::new(m.cliq_requests_total.clone()))?;
         m.registry
             .register(Box::new(m.webhook_events_total.clone()))?;
+        m.registry
+            .register(Box::new(m.router_yield_seconds_total.clone()))?;
         m.registry.register(Box::new(m.deliveries_total.clone()))?;
         m.registry.register(Box::new(m.commands_total.clone()))?;
         m.registry.register(Box::new(m.actions_total.clone()))?;

@@ -2,6 +2,7 @@
 //! takes stored events in order, the agent directory, the ratings poller, and learning the
 //! webhook's id (the JWT audience).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -111,7 +112,17 @@ pub struct Router {
     pub wake: Arc<Notify>,
     /// Set when an `Agent_*` event asks for a fresh directory.
     pub agents_stale: Arc<Notify>,
+    /// Webhook deliveries being taken in right now (see [`INGEST_BUSY`]).
+    pub ingest_in_flight: Arc<AtomicUsize>,
 }
+
+/// From this many webhook deliveries in flight at once, deskcliq is taking in a flood (a few
+/// thousand events a second): routing then waits between batches, so that the CPU goes to
+/// making deliveries durable and answering Desk. The events wait in the durable inbox.
+pub const INGEST_BUSY: usize = 32;
+
+/// The longest routing waits between two batches during a flood: it never stops.
+pub const INGEST_YIELD_MAX: Duration = Duration::from_millis(50);
 
 impl Router {
     /// Takes stored events in order until `stop` fires.
@@ -156,7 +167,27 @@ impl Router {
                 handled += 1;
             }
             self.routes.borrow().outbox.do_send(Wake);
+            self.yield_to_ingest().await;
         }
+    }
+
+    /// Waits while a flood of deliveries is being taken in, at most [`INGEST_YIELD_MAX`].
+    async fn yield_to_ingest(&self) {
+        let busy = || self.ingest_in_flight.load(Ordering::Relaxed) >= INGEST_BUSY;
+        if !busy() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            if !busy() || started.elapsed() >= INGEST_YIELD_MAX {
+                break;
+            }
+        }
+        self.shared
+            .metrics
+            .router_yield_seconds_total
+            .inc_by(started.elapsed().as_secs_f64());
     }
 
     async fn handle(&self, event: &InboxEvent) -> Result<(), StoreError> {

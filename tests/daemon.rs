@@ -39,40 +39,6 @@ fn healthz_readyz_and_metrics_answer_once_ready_arrives() {
     assert!(log.contains(&d.addr.to_string()), "{log}");
 }
 
-/// Each thread of `pid` by name, with its nice value (from /proc/PID/task/TID/stat).
-fn thread_nice(pid: u32) -> Vec<(String, i64)> {
-    let mut out = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks") {
-        let dir = task.expect("task").path();
-        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
-        let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
-        // Fields after the `(comm)`: state is the 3rd of stat, nice the 19th.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        if let Some(nice) = rest.split_whitespace().nth(16) {
-            out.push((name.trim().to_string(), nice.parse().expect("nice")));
-        }
-    }
-    out
-}
-
-#[test]
-fn the_http_workers_outrank_the_actor_thread_for_the_cpu() {
-    let d = Daemon::start("");
-    let threads = thread_nice(d.child.id());
-    let nice_of = |name: &str| -> Vec<i64> {
-        threads
-            .iter()
-            .filter(|(n, _)| n.starts_with(name))
-            .map(|(_, v)| *v)
-            .collect()
-    };
-    // The main thread runs the actors; actix names its HTTP workers `actix-rt|system:…`.
-    assert_eq!(nice_of("deskcliq"), vec![10], "{threads:?}");
-    assert_eq!(nice_of("actix-rt|system"), vec![0, 0], "{threads:?}");
-}
-
 #[test]
 fn sighup_applies_a_new_department_with_reloading_then_ready() {
     let mut d = Daemon::start("");

@@ -752,3 +752,75 @@ async fn a_web_url_outside_the_portal_gets_no_button() {
         last.message
     );
 }
+
+#[actix_rt::test]
+async fn during_a_flood_of_deliveries_routing_waits_between_batches_but_never_stops() {
+    use deskcliq::notify::event::{InboxEvent, parse_body};
+    use deskcliq::pipeline::{INGEST_BUSY, INGEST_YIELD_MAX};
+    use deskcliq::store::TreeName;
+    use std::sync::atomic::Ordering;
+    let env = Env::start("").await;
+    let router = env.app().router.clone();
+    // A flood is being taken in, and stays so for the whole test.
+    router.ingest_in_flight.store(INGEST_BUSY, Ordering::SeqCst);
+    let store = env.app().store.clone();
+    let inbox = store.tree::<u64, InboxEvent>(TreeName::Inbox);
+    // Three batches of the router's 64.
+    let events = 2 * 64 + 1;
+    for n in 0..events {
+        let body = serde_json::json!([{
+            "eventType": "Ticket_Add",
+            "orgId": deskcliq::sim::DESK_ORG_ID,
+            "eventTime": env.clock.now().timestamp_millis().to_string(),
+            "payload": {
+                "id": format!("18920000009{n:05}"), "ticketNumber": format!("{}", 9000 + n),
+                "subject": format!("flood {n}"), "departmentId": SUPPORT, "status": "Open",
+                "statusType": "Open", "modifiedTime": "2026-11-25T01:00:00.000Z",
+                "createdTime": "2026-11-25T01:00:00.000Z"
+            }
+        }]);
+        let event = parse_body(body.to_string().as_bytes()).unwrap().remove(0);
+        inbox.insert(&store.next_id().unwrap(), &event).unwrap();
+    }
+    router.wake.notify_one();
+    let msgs = env.settle().await;
+    // Every event reached Cliq although the flood never ebbed...
+    let text = msgs
+        .iter()
+        .map(|m| m.message.to_string())
+        .collect::<String>();
+    for n in 0..events {
+        assert!(
+            text.contains(&format!("#{}", 9000 + n)),
+            "ticket {n} missing"
+        );
+    }
+    // ...and routing waited, after each batch, as long as it may for the flood to be taken in.
+    let metrics = env.app().metrics.render();
+    let waited: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("deskcliq_router_yield_seconds_total "))
+        .expect("metric")
+        .parse()
+        .unwrap();
+    let least = (3 * INGEST_YIELD_MAX).as_secs_f64();
+    assert!(
+        waited >= least,
+        "routing waited {waited} s, at least {least} s expected"
+    );
+}
+
+#[actix_rt::test]
+async fn without_a_flood_routing_never_waits() {
+    let env = Env::start("").await;
+    for n in 0..3 {
+        env.sim
+            .create_ticket(new_ticket(&format!("calm {n}"), SUPPORT, None));
+    }
+    assert!(!env.settle().await.is_empty());
+    let metrics = env.app().metrics.render();
+    assert!(
+        metrics.contains("deskcliq_router_yield_seconds_total 0\n"),
+        "{metrics}"
+    );
+}

@@ -30,6 +30,22 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         == 0
 }
 
+/// Counts a delivery in flight until it is answered.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(n: &'a std::sync::atomic::AtomicUsize) -> InFlight<'a> {
+        n.fetch_add(1, Ordering::Relaxed);
+        InFlight(n)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -37,6 +53,7 @@ pub async fn handle(
     mut payload: web::Payload,
 ) -> HttpResponse {
     use actix_web::http::StatusCode as S;
+    let _counted = InFlight::new(&state.ingest_in_flight);
     let config = state.config.borrow().clone();
     if !constant_time_eq(token.as_bytes(), config.desk.webhook_token.expose()) {
         return text(S::NOT_FOUND, "not found");

@@ -37,6 +37,8 @@ pub struct AppState {
     pub wake: Arc<tokio::sync::Notify>,
     /// Answers Cliq's callbacks.
     pub commands: Arc<crate::commands::Service>,
+    /// Desk deliveries between arrival and answer (the router yields to a flood of them).
+    pub ingest_in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,31 +50,19 @@ pub enum HttpError {
     },
 }
 
-/// How many HTTP workers the listener runs.
-pub const WORKERS: usize = 2;
-
 /// Binds `listen` and returns the server (not yet polled) with the bound addresses.
-/// `started` counts the workers as each starts on its own thread.
-pub fn bind(
-    listen: SocketAddr,
-    state: AppState,
-    started: Arc<watch::Sender<usize>>,
-) -> Result<(Server, Vec<SocketAddr>), HttpError> {
+pub fn bind(listen: SocketAddr, state: AppState) -> Result<(Server, Vec<SocketAddr>), HttpError> {
     let data = web::Data::new(state);
-    let server = HttpServer::new(move || {
-        // Runs on each worker's thread as it starts.
-        started.send_modify(|n| *n += 1);
-        App::new().app_data(data.clone()).configure(routes)
-    })
-    .workers(WORKERS)
-    // Shutdown is ours: stop HTTP, drain the actors, flush the store (STYLE.md).
-    .disable_signals()
-    .shutdown_timeout(5)
-    .bind(listen)
-    .map_err(|source| HttpError::Bind {
-        addr: listen,
-        source,
-    })?;
+    let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
+        .workers(2)
+        // Shutdown is ours: stop HTTP, drain the actors, flush the store (STYLE.md).
+        .disable_signals()
+        .shutdown_timeout(5)
+        .bind(listen)
+        .map_err(|source| HttpError::Bind {
+            addr: listen,
+            source,
+        })?;
     let addrs = server.addrs();
     Ok((server.run(), addrs))
 }
