@@ -53,11 +53,12 @@ pub async fn handle(
     mut payload: web::Payload,
 ) -> HttpResponse {
     use actix_web::http::StatusCode as S;
-    let _counted = InFlight::new(&state.ingest_in_flight);
     let config = state.config.borrow().clone();
     if !constant_time_eq(token.as_bytes(), config.desk.webhook_token.expose()) {
         return text(S::NOT_FOUND, "not found");
     }
+    // Only deliveries to the right URL count: strangers cannot make routing wait.
+    let _counted = InFlight::new(&state.ingest_in_flight);
     let body = match super::read_body(&req, &mut payload, MAX_BODY).await {
         Ok(b) => b,
         Err(r) => return r,
