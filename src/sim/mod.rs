@@ -28,6 +28,7 @@ mod desk;
 mod gate;
 mod model;
 mod state;
+mod state_accounts;
 pub(crate) mod webhooks;
 
 use std::net::SocketAddr;
