@@ -163,8 +163,8 @@ pub async fn run(ctx: &Ctx) -> Section {
         .iter()
         .take_while(|(b, d)| d.throughput >= 0.5 * b.throughput)
         .last()
-        .map(|(_, d)| format!("{:.0}", d.offered))
-        .unwrap_or_else(|| "none".into());
+        .map(|(_, d)| format!("every offered load up to {:.0} events/s", d.offered))
+        .unwrap_or_else(|| "none of the offered loads".into());
     let total: f64 = threads.iter().map(|(_, s)| s).sum();
     let split: Vec<String> = threads
         .iter()
@@ -172,7 +172,7 @@ pub async fn run(ctx: &Ctx) -> Section {
         .map(|(name, s)| format!("`{name}` {:.0} %", 100.0 * s / total.max(1e-9)))
         .collect();
     let notes = format!(
-        "Per load: deskcliq took at least half of what the bare handler took at every offered load up to {kept_half} events/s. Capacity: deskcliq acknowledged at most {most_d:.0} events/s, the bare handler {most_b:.0}{}: ratio **{ratio:.2}**, goal ≥ 0.5 {}. At the highest offered load deskcliq took {:.0} events/s with {deliveries_per_flush:.0} deliveries sharing each flush to disk, and used {cpu_per_event:.2} ms of CPU per event ({total:.1} s in all), by thread: {}.",
+        "Per load: deskcliq took at least half of what the bare handler took at {kept_half}. Capacity: deskcliq acknowledged at most {most_d:.0} events/s, the bare handler {most_b:.0}{}: ratio **{ratio:.2}**, goal ≥ 0.5 {}. At the highest offered load deskcliq took {:.0} events/s with {deliveries_per_flush:.0} deliveries sharing each flush to disk, and used {cpu_per_event:.2} ms of CPU per event ({total:.1} s in all), by thread: {}.",
         if b.p99_ms < 50.0 {
             " (it kept up with the sender at every load, so its capacity is higher still and the true ratio lower)"
         } else {
