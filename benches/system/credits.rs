@@ -19,16 +19,7 @@ const BILLING: &str = "1892000000082070";
 const AGENTS: [&str; 3] = ["1892000000056007", "1892000000056008", "1892000000056009"];
 const OPEN_TICKETS: usize = 1_000;
 const EVENTS_PER_DAY: usize = 2_000;
-const DEPARTMENTS: &str = r#"
-[[departments]]
-id = "1892000000082069"
-name = "Support"
-channel = "support"
-[[departments]]
-id = "1892000000082070"
-name = "Billing"
-channel = "billing"
-"#;
+use deskcliq::sim::DEPARTMENTS_TOML as DEPARTMENTS;
 
 /// A small deterministic generator (the same portal every run).
 struct Rng(u64);

@@ -54,6 +54,17 @@ pub const CLIENT_SECRET: &str = "sim-client-secret";
 pub const SERVICE_REFRESH_TOKEN: &str = "1000.sim-service-refresh-token";
 /// The Desk portal and the Cliq organisation.
 pub const DESK_ORG_ID: &str = "54983163";
+/// The seeded portal's two departments as deskcliq's config lists them (tests and benches).
+pub const DEPARTMENTS_TOML: &str = r#"
+[[departments]]
+id = "1892000000082069"
+name = "Support"
+channel = "support"
+[[departments]]
+id = "1892000000082070"
+name = "Billing"
+channel = "billing"
+"#;
 pub const CLIQ_ORG_ID: &str = "6011234";
 /// Another Cliq organisation, and the seeded Cliq user who belongs to it.
 pub const OTHER_CLIQ_ORG_ID: &str = "6099999";

@@ -43,16 +43,7 @@ pub fn config_text(sim: &Simulator, state: &Path, extra: &str) -> String {
 
 pub const TEST_SECRET_KEY: &str = "0123456789abcdef0123456789abcdef-test-key";
 
-pub const DEPARTMENTS: &str = r#"
-[[departments]]
-id = "1892000000082069"
-name = "Support"
-channel = "support"
-[[departments]]
-id = "1892000000082070"
-name = "Billing"
-channel = "billing"
-"#;
+pub use deskcliq::sim::DEPARTMENTS_TOML as DEPARTMENTS;
 
 impl Env {
     /// The simulator (with `support` and `billing` channels, a Sales department and an agent
