@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+mod commit;
+
 /// The schema this build writes. Bump it with a migration in [`Store::open`].
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -53,6 +55,10 @@ pub enum StoreError {
     Corrupt { tree: &'static str, reason: String },
     #[error("the store cannot be written: no space left on device (injected fault)")]
     Injected,
+    #[error("cannot start the store's committer thread: {0}")]
+    CommitterStart(std::io::Error),
+    #[error("the store's committer thread has stopped")]
+    CommitterGone,
 }
 
 /// The named trees of the store.
@@ -230,12 +236,9 @@ struct Inner {
     fault: Arc<Fault>,
     db: sled::Db,
     path: PathBuf,
-    /// Group commit: writes are numbered; one flush makes every write before it durable.
-    written: AtomicU64,
-    flushed: AtomicU64,
-    flushes: AtomicU64,
+    /// Group commit: one flush makes every commit asked for before it durable.
+    committer: commit::Committer,
     pairs: Arc<[std::sync::Mutex<()>; PAIR_LOCKS]>,
-    committing: tokio::sync::Mutex<()>,
     /// Held open for the life of the store: the OS lock is the "one daemon per directory" rule.
     _lock: File,
 }
@@ -262,6 +265,7 @@ impl Store {
             source,
         })?;
         let lock = take_lock(path)?;
+        let fault = Arc::new(Fault::from_env());
         let db = sled::Config::new()
             .path(path.join("db"))
             // sled caches 1 GiB by default; deskcliq's working set is small.
@@ -273,14 +277,12 @@ impl Store {
             })?;
         let store = Store {
             inner: Arc::new(Inner {
-                fault: Arc::new(Fault::from_env()),
+                committer: commit::Committer::start(db.clone(), fault.clone())
+                    .map_err(StoreError::CommitterStart)?,
+                fault,
                 db,
                 path: path.to_path_buf(),
-                written: AtomicU64::new(0),
-                flushed: AtomicU64::new(0),
-                flushes: AtomicU64::new(0),
                 pairs: Arc::new(std::array::from_fn(|_| std::sync::Mutex::new(()))),
-                committing: tokio::sync::Mutex::new(()),
                 _lock: lock,
             }),
         };
@@ -358,25 +360,12 @@ impl Store {
     /// callers (group commit): many webhook requests arriving together cost one fsync, not one
     /// each.
     pub async fn commit(&self) -> Result<(), StoreError> {
-        let mine = self.inner.written.fetch_add(1, Ordering::SeqCst) + 1;
-        if self.inner.flushed.load(Ordering::SeqCst) >= mine {
-            return Ok(());
-        }
-        let _one_flush_at_a_time = self.inner.committing.lock().await;
-        if self.inner.flushed.load(Ordering::SeqCst) >= mine {
-            return Ok(());
-        }
-        // Everything numbered up to here was written before this flush starts.
-        let covered = self.inner.written.load(Ordering::SeqCst);
-        self.inner.flushes.fetch_add(1, Ordering::SeqCst);
-        self.flush().await?;
-        self.inner.flushed.fetch_max(covered, Ordering::SeqCst);
-        Ok(())
+        self.inner.committer.commit().await
     }
 
     /// Flushes [`Store::commit`] has made (to see group commit at work).
     pub fn commit_flushes(&self) -> u64 {
-        self.inner.flushes.load(Ordering::SeqCst)
+        self.inner.committer.flushes()
     }
 
     /// Like [`Store::flush`], for code that is not async (start-up, shutdown, tests).

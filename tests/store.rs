@@ -174,6 +174,35 @@ async fn concurrent_commits_share_flushes() {
     );
 }
 
+#[actix_rt::test]
+async fn a_commit_fails_while_the_disk_is_full_and_succeeds_once_it_clears() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.commit().await.unwrap();
+    store.inject_fault(true);
+    let err = store.commit().await.unwrap_err();
+    assert!(matches!(err, StoreError::Injected), "{err:?}");
+    store.inject_fault(false);
+    store.commit().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn a_store_that_committed_can_be_opened_again_as_soon_as_it_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .tree::<u64, u64>(TreeName::Inbox)
+        .insert(&1, &7)
+        .unwrap();
+    store.commit().await.unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.tree::<u64, u64>(TreeName::Inbox).get(&1).unwrap(),
+        Some(7)
+    );
+}
+
 #[test]
 fn pruning_forgets_old_log_entries_closed_tickets_and_spent_alert_records() {
     use chrono::{Duration, TimeZone, Utc};
