@@ -16,8 +16,11 @@ use tokio::sync::watch;
 
 use super::{Fault, StoreError};
 
-/// The shortest time between the starts of two flushes.
+/// The shortest time between the starts of two flushes during a flood.
 const FLUSH_GAP: Duration = Duration::from_millis(2);
+
+/// A flush covering this many commits means a flood: the next waits for [`FLUSH_GAP`].
+const FLOOD_BATCH: u64 = 8;
 
 /// How the last flush went, and which commits it covered.
 #[derive(Clone)]
@@ -118,22 +121,24 @@ fn run(
     kicks: &mpsc::Receiver<()>,
     publish: &watch::Sender<Flushed>,
 ) {
-    let mut last_start: Option<Instant> = None;
+    // When the last flush started, if it covered a flood's worth of commits.
+    let mut flood_flush: Option<Instant> = None;
     while kicks.recv().is_ok() {
         // Under a flood, a short gap between flushes lets each cover many commits: flushing
         // again the moment the last one ended spent the CPU on flushes of a handful of events.
-        // An event that arrives alone is flushed at once.
-        if let Some(gap) = last_start.map(|t| FLUSH_GAP.saturating_sub(t.elapsed())) {
+        // Otherwise (an event now and then, a few hundred a second) the flush starts at once.
+        if let Some(gap) = flood_flush.map(|t| FLUSH_GAP.saturating_sub(t.elapsed())) {
             std::thread::sleep(gap);
         }
         while kicks.try_recv().is_ok() {}
         // Everything numbered up to here was written before this flush starts.
         let covered = counts.asked.load(Ordering::SeqCst);
-        if covered <= publish.borrow().covered {
+        let before = publish.borrow().covered;
+        if covered <= before {
             continue;
         }
         counts.flushes.fetch_add(1, Ordering::SeqCst);
-        last_start = Some(Instant::now());
+        flood_flush = (covered - before >= FLOOD_BATCH).then(Instant::now);
         let outcome = if fault.active() {
             Err(Failed::Injected)
         } else {
