@@ -73,6 +73,20 @@ async fn a_wrong_token_is_404_before_anything_else() {
 }
 
 #[actix_rt::test]
+async fn only_get_and_post_reach_the_webhook_url_other_methods_are_404() {
+    let env = Env::start("").await;
+    let url = format!("http://{}/webhooks/desk/{TOKEN}", env.app().addrs[0]);
+    let client = reqwest::Client::new();
+    let put = client.put(&url).body("[]").send().await.unwrap();
+    assert_eq!(put.status().as_u16(), 404);
+    let delete = client.delete(&url).send().await.unwrap();
+    assert_eq!(delete.status().as_u16(), 404);
+    let get = client.get(&url).send().await.unwrap();
+    assert_eq!(get.status().as_u16(), 200);
+    assert_eq!(post(&env, TOKEN, None, b"[]".to_vec()).await.status, 200);
+}
+
+#[actix_rt::test]
 async fn a_body_over_one_mebibyte_is_413() {
     let env = Env::start("").await;
     let mut body = b"[".to_vec();
