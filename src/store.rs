@@ -59,6 +59,8 @@ pub enum StoreError {
     CommitterStart(std::io::Error),
     #[error("the store's committer thread has stopped")]
     CommitterGone,
+    #[error("flushing the store failed unexpectedly (a panic in sled)")]
+    FlushPanicked,
 }
 
 /// The named trees of the store.
@@ -359,8 +361,9 @@ impl Store {
     /// Makes everything written before this call durable, sharing the flush with concurrent
     /// callers (group commit): many webhook requests arriving together cost one fsync, not one
     /// each.
-    pub async fn commit(&self) -> Result<(), StoreError> {
-        self.inner.committer.commit().await
+    /// The commit is numbered at the call, not when the future is first polled.
+    pub fn commit(&self) -> impl Future<Output = Result<(), StoreError>> + Send + 'static + use<> {
+        self.inner.committer.commit()
     }
 
     /// Flushes [`Store::commit`] has made (to see group commit at work).

@@ -187,6 +187,21 @@ async fn a_commit_fails_while_the_disk_is_full_and_succeeds_once_it_clears() {
 }
 
 #[actix_rt::test]
+async fn a_commit_a_flush_made_durable_is_not_failed_by_a_later_flush_that_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // Numbered now, looked at only once a later flush has failed.
+    let first = store.commit();
+    // Numbered after it: once this one is durable, so is the first.
+    store.commit().await.unwrap();
+    store.inject_fault(true);
+    let err = store.commit().await.unwrap_err();
+    assert!(matches!(err, StoreError::Injected), "{err:?}");
+    // The last flush failed, but the first commit's flush had not.
+    first.await.unwrap();
+}
+
+#[actix_rt::test]
 async fn a_store_that_committed_can_be_opened_again_as_soon_as_it_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();

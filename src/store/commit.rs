@@ -27,6 +27,8 @@ const FLOOD_BATCH: u64 = 8;
 struct Flushed {
     /// Every commit numbered up to this was written before the flush began.
     covered: u64,
+    /// The highest `covered` of a flush that succeeded: these commits are durable.
+    durable: u64,
     outcome: Result<(), Failed>,
 }
 
@@ -34,6 +36,7 @@ struct Flushed {
 enum Failed {
     Injected,
     Sled(sled::Error),
+    Panicked,
 }
 
 /// Counters shared with the committer thread.
@@ -47,8 +50,9 @@ struct Counts {
 
 pub(super) struct Committer {
     counts: Arc<Counts>,
-    /// Dropped first on drop: the committer then ends and is joined.
-    kick: Option<mpsc::Sender<()>>,
+    /// Dropped first on drop: the committer then ends and is joined. One kick waiting is
+    /// enough: the committer reads the count of commits after taking it.
+    kick: Option<mpsc::SyncSender<()>>,
     flushed: watch::Receiver<Flushed>,
     thread: Option<JoinHandle<()>>,
 }
@@ -56,9 +60,10 @@ pub(super) struct Committer {
 impl Committer {
     pub(super) fn start(db: sled::Db, fault: Arc<Fault>) -> Result<Committer, std::io::Error> {
         let counts = Arc::new(Counts::default());
-        let (kick, kicks) = mpsc::channel();
+        let (kick, kicks) = mpsc::sync_channel(1);
         let (publish, flushed) = watch::channel(Flushed {
             covered: 0,
+            durable: 0,
             outcome: Ok(()),
         });
         let thread = {
@@ -75,26 +80,36 @@ impl Committer {
         })
     }
 
-    /// Returns once everything written before the call is durable.
-    pub(super) async fn commit(&self) -> Result<(), StoreError> {
+    /// Numbers the commit and wakes the committer now; the future resolves once everything
+    /// written before the call is durable.
+    pub(super) fn commit(
+        &self,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static + use<> {
         let mine = self.counts.asked.fetch_add(1, Ordering::SeqCst) + 1;
         let mut flushed = self.flushed.clone();
         if let Some(kick) = &self.kick {
-            // Fails only once the committer is gone, which the wait below reports.
-            let _ = kick.send(());
+            // Full: a kick is already waiting. Disconnected: the committer is gone, which the
+            // wait below reports.
+            let _ = kick.try_send(());
         }
-        let last = flushed
-            .wait_for(|f| f.covered >= mine)
-            .await
-            .map_err(|_| StoreError::CommitterGone)?;
-        // A later successful flush covers this commit too, so only the last outcome counts.
-        match &last.outcome {
-            Ok(()) => Ok(()),
-            Err(Failed::Injected) => Err(StoreError::Injected),
-            Err(Failed::Sled(source)) => Err(StoreError::Sled {
-                tree: "(all)",
-                source: source.clone(),
-            }),
+        async move {
+            let last = flushed
+                .wait_for(|f| f.covered >= mine)
+                .await
+                .map_err(|_| StoreError::CommitterGone)?;
+            // Durable if any flush that covered it succeeded, whatever became of later ones.
+            if last.durable >= mine {
+                return Ok(());
+            }
+            match &last.outcome {
+                Ok(()) => Ok(()),
+                Err(Failed::Injected) => Err(StoreError::Injected),
+                Err(Failed::Sled(source)) => Err(StoreError::Sled {
+                    tree: "(all)",
+                    source: source.clone(),
+                }),
+                Err(Failed::Panicked) => Err(StoreError::FlushPanicked),
+            }
         }
     }
 
@@ -133,7 +148,10 @@ fn run(
         while kicks.try_recv().is_ok() {}
         // Everything numbered up to here was written before this flush starts.
         let covered = counts.asked.load(Ordering::SeqCst);
-        let before = publish.borrow().covered;
+        let (before, durable) = {
+            let last = publish.borrow();
+            (last.covered, last.durable)
+        };
         if covered <= before {
             continue;
         }
@@ -142,8 +160,20 @@ fn run(
         let outcome = if fault.active() {
             Err(Failed::Injected)
         } else {
-            db.flush().map(|_| ()).map_err(Failed::Sled)
+            // A panic in sled fails the commits it covered; the next flush is tried afresh.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| db.flush())) {
+                Ok(flushed) => flushed.map(|_| ()).map_err(Failed::Sled),
+                Err(_) => {
+                    tracing::error!("the store's flush panicked: its commits are refused");
+                    Err(Failed::Panicked)
+                }
+            }
         };
-        publish.send_replace(Flushed { covered, outcome });
+        let durable = if outcome.is_ok() { covered } else { durable };
+        publish.send_replace(Flushed {
+            covered,
+            durable,
+            outcome,
+        });
     }
 }
