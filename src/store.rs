@@ -360,8 +360,8 @@ impl Store {
 
     /// Makes everything written before this call durable, sharing the flush with concurrent
     /// callers (group commit): many webhook requests arriving together cost one fsync, not one
-    /// each.
-    /// The commit is numbered at the call, not when the future is first polled.
+    /// each. The commit is numbered at the call, not when the future is first polled, and is
+    /// Ok once any flush that covered it succeeded.
     pub fn commit(&self) -> impl Future<Output = Result<(), StoreError>> + Send + 'static + use<> {
         self.inner.committer.commit()
     }

@@ -4,7 +4,8 @@
 //! highest number the flush covered, and starts the next flush as soon as a caller is waiting.
 //! The next flush never waits for an async task to be polled on a busy HTTP worker (as a flush
 //! taken in turns by the callers did): under a flood of webhooks that hand-over, not the disk,
-//! set how often the store flushed.
+//! set how often the store flushed. During a flood flushes start at most every
+//! [`FLUSH_GAP`], so each covers many commits.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
