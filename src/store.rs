@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+mod blobs;
 mod commit;
 
 /// The schema this build writes. Bump it with a migration in [`Store::open`].
@@ -61,6 +62,11 @@ pub enum StoreError {
     CommitterGone,
     #[error("flushing the store failed unexpectedly (a panic in sled)")]
     FlushPanicked,
+    #[error("cannot sync the store's large records in {path}: {source}")]
+    BlobSync {
+        path: PathBuf,
+        source: Arc<std::io::Error>,
+    },
 }
 
 /// The named trees of the store.
@@ -237,6 +243,8 @@ impl Fault {
 struct Inner {
     fault: Arc<Fault>,
     db: sled::Db,
+    /// sled's large records, synced before each flush.
+    blobs: Arc<blobs::Blobs>,
     path: PathBuf,
     /// Group commit: one flush makes every commit asked for before it durable.
     committer: commit::Committer,
@@ -277,12 +285,14 @@ impl Store {
                 path: path.to_path_buf(),
                 source,
             })?;
+        let blobs = Arc::new(blobs::Blobs::new(&path.join("db")));
         let store = Store {
             inner: Arc::new(Inner {
-                committer: commit::Committer::start(db.clone(), fault.clone())
+                committer: commit::Committer::start(db.clone(), blobs.clone(), fault.clone())
                     .map_err(StoreError::CommitterStart)?,
                 fault,
                 db,
+                blobs,
                 path: path.to_path_buf(),
                 pairs: Arc::new(std::array::from_fn(|_| std::sync::Mutex::new(()))),
                 _lock: lock,
@@ -344,18 +354,9 @@ impl Store {
         self.inner.fault.on.store(on, Ordering::SeqCst);
     }
 
-    /// Makes everything written so far durable.
+    /// Makes everything written so far durable: a [`Store::commit`].
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.inner.fault.check()?;
-        self.inner
-            .db
-            .flush_async()
-            .await
-            .map(|_| ())
-            .map_err(|source| StoreError::Sled {
-                tree: "(all)",
-                source,
-            })
+        self.commit().await
     }
 
     /// Makes everything written before this call durable, sharing the flush with concurrent
@@ -371,16 +372,14 @@ impl Store {
         self.inner.committer.flushes()
     }
 
+    /// Blob files (records too large for sled's log) synced so far: see [`Store::flush`].
+    pub fn blobs_synced(&self) -> u64 {
+        self.inner.blobs.synced()
+    }
+
     /// Like [`Store::flush`], for code that is not async (start-up, shutdown, tests).
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
-        self.inner
-            .db
-            .flush()
-            .map(|_| ())
-            .map_err(|source| StoreError::Sled {
-                tree: "(all)",
-                source,
-            })
+        commit::flush_now(&self.inner.db, &self.inner.blobs)
     }
 
     /// Proves the store can still take a durable write (readiness probe, disk-full check).

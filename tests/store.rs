@@ -308,3 +308,30 @@ fn pruning_forgets_old_log_entries_closed_tickets_and_spent_alert_records() {
     let armed_ids: Vec<String> = armed.all().unwrap().into_iter().map(|(k, _)| k).collect();
     assert_eq!(armed_ids, ["pending"]);
 }
+
+#[actix_rt::test]
+async fn a_record_too_large_for_the_log_is_synced_to_disk_before_its_commit_is_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let tree = store.tree::<u64, String>(TreeName::Inbox);
+    // Small records live in sled's log, which its own flush syncs: no blob file to sync.
+    tree.insert(&1, &"small".to_string()).unwrap();
+    store.commit().await.unwrap();
+    assert_eq!(store.blobs_synced(), 0);
+    // Over 128 KiB, sled writes the record to a file of its own and never syncs it.
+    let large = "x".repeat(300 << 10);
+    tree.insert(&2, &large).unwrap();
+    store.commit().await.unwrap();
+    assert!(store.blobs_synced() >= 1, "the blob file was not synced");
+    // Each file is synced once, not at every flush.
+    let synced = store.blobs_synced();
+    tree.insert(&3, &"small".to_string()).unwrap();
+    store.commit().await.unwrap();
+    assert_eq!(store.blobs_synced(), synced);
+    drop((tree, store));
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.tree::<u64, String>(TreeName::Inbox).get(&2).unwrap(),
+        Some(large)
+    );
+}

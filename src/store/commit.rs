@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::blobs::Blobs;
 use super::{Fault, StoreError};
 
 /// The shortest time between the starts of two flushes during a flood.
@@ -38,6 +39,7 @@ enum Failed {
     Injected,
     Sled(sled::Error),
     Panicked,
+    Blobs(Arc<std::io::Error>),
 }
 
 /// Counters shared with the committer thread.
@@ -55,11 +57,16 @@ pub(super) struct Committer {
     /// enough: the committer reads the count of commits after taking it.
     kick: Option<mpsc::SyncSender<()>>,
     flushed: watch::Receiver<Flushed>,
+    blobs: Arc<Blobs>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Committer {
-    pub(super) fn start(db: sled::Db, fault: Arc<Fault>) -> Result<Committer, std::io::Error> {
+    pub(super) fn start(
+        db: sled::Db,
+        blobs: Arc<Blobs>,
+        fault: Arc<Fault>,
+    ) -> Result<Committer, std::io::Error> {
         let counts = Arc::new(Counts::default());
         let (kick, kicks) = mpsc::sync_channel(1);
         let (publish, flushed) = watch::channel(Flushed {
@@ -69,14 +76,16 @@ impl Committer {
         });
         let thread = {
             let counts = counts.clone();
+            let blobs = blobs.clone();
             std::thread::Builder::new()
                 .name("store-commit".into())
-                .spawn(move || run(&db, &fault, &counts, &kicks, &publish))?
+                .spawn(move || run(&db, &blobs, &fault, &counts, &kicks, &publish))?
         };
         Ok(Committer {
             counts,
             kick: Some(kick),
             flushed,
+            blobs,
             thread: Some(thread),
         })
     }
@@ -93,6 +102,7 @@ impl Committer {
             // wait below reports.
             let _ = kick.try_send(());
         }
+        let blobs = self.blobs.clone();
         async move {
             let last = flushed
                 .wait_for(|f| f.covered >= mine)
@@ -104,12 +114,7 @@ impl Committer {
             }
             match &last.outcome {
                 Ok(()) => Ok(()),
-                Err(Failed::Injected) => Err(StoreError::Injected),
-                Err(Failed::Sled(source)) => Err(StoreError::Sled {
-                    tree: "(all)",
-                    source: source.clone(),
-                }),
-                Err(Failed::Panicked) => Err(StoreError::FlushPanicked),
+                Err(failed) => Err(failed.to_error(&blobs)),
             }
         }
     }
@@ -117,6 +122,47 @@ impl Committer {
     pub(super) fn flushes(&self) -> u64 {
         self.counts.flushes.load(Ordering::SeqCst)
     }
+}
+
+impl Failed {
+    fn to_error(&self, blobs: &Blobs) -> StoreError {
+        match self {
+            Failed::Injected => StoreError::Injected,
+            Failed::Sled(source) => StoreError::Sled {
+                tree: "(all)",
+                source: source.clone(),
+            },
+            Failed::Panicked => StoreError::FlushPanicked,
+            Failed::Blobs(source) => StoreError::BlobSync {
+                path: blobs.dir().to_path_buf(),
+                source: source.clone(),
+            },
+        }
+    }
+}
+
+/// A flush outside the committer, for code that is not async (start-up, shutdown, tests).
+pub(super) fn flush_now(db: &sled::Db, blobs: &Blobs) -> Result<(), StoreError> {
+    flush(db, blobs).map_err(|f| f.to_error(blobs))
+}
+
+/// Syncs sled's blob files, flushes, and syncs the blobs the flush's rewrites added (see
+/// [`super::blobs`]).
+fn flush(db: &sled::Db, blobs: &Blobs) -> Result<(), Failed> {
+    blobs.sync().map_err(|e| Failed::Blobs(Arc::new(e)))?;
+    // A panic in sled fails the commits it covered; the next flush is tried afresh.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| db.flush())) {
+        Ok(flushed) => flushed.map(|_| ()).map_err(Failed::Sled)?,
+        Err(_) => {
+            tracing::error!("the store's flush panicked: its commits are refused");
+            return Err(Failed::Panicked);
+        }
+    }
+    // The commits covered are durable already: a failure here is the next flush's to retry.
+    if let Err(e) = blobs.sync() {
+        tracing::warn!(error = %e, dir = %blobs.dir().display(), "cannot sync the store's large records: retried at the next flush");
+    }
+    Ok(())
 }
 
 impl Drop for Committer {
@@ -132,6 +178,7 @@ impl Drop for Committer {
 
 fn run(
     db: &sled::Db,
+    blobs: &Blobs,
     fault: &Fault,
     counts: &Counts,
     kicks: &mpsc::Receiver<()>,
@@ -161,14 +208,7 @@ fn run(
         let outcome = if fault.active() {
             Err(Failed::Injected)
         } else {
-            // A panic in sled fails the commits it covered; the next flush is tried afresh.
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| db.flush())) {
-                Ok(flushed) => flushed.map(|_| ()).map_err(Failed::Sled),
-                Err(_) => {
-                    tracing::error!("the store's flush panicked: its commits are refused");
-                    Err(Failed::Panicked)
-                }
-            }
+            flush(db, blobs)
         };
         let durable = if outcome.is_ok() { covered } else { durable };
         publish.send_replace(Flushed {
