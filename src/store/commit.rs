@@ -5,7 +5,8 @@
 //! The next flush never waits for an async task to be polled on a busy HTTP worker (as a flush
 //! taken in turns by the callers did): under a flood of webhooks that hand-over, not the disk,
 //! set how often the store flushed. During a flood flushes start at most every
-//! [`FLUSH_GAP`], so each covers many commits.
+//! [`FLUSH_GAP`], so each covers many commits. Each flush syncs sled's blob files first, and
+//! the idle committer syncs new ones every [`SYNC_EVERY`] (see [`super::blobs`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::blobs::Blobs;
+use super::blobs::{Blobs, SYNC_EVERY};
 use super::{Fault, StoreError};
 
 /// The shortest time between the starts of two flushes during a flood.
@@ -186,7 +187,24 @@ fn run(
 ) {
     // When the last flush started, if it covered a flood's worth of commits.
     let mut flood_flush: Option<Instant> = None;
-    while kicks.recv().is_ok() {
+    let mut blobs_failing = false;
+    loop {
+        match kicks.recv_timeout(SYNC_EVERY) {
+            Ok(()) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            // Idle: sync the blobs of pages sled rewrote by itself (see `super::blobs`).
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                match blobs.sync() {
+                    Ok(()) => blobs_failing = false,
+                    Err(e) if !blobs_failing => {
+                        blobs_failing = true;
+                        tracing::warn!(error = %e, dir = %blobs.dir().display(), "cannot sync the store's large records: retrying");
+                    }
+                    Err(_) => {}
+                }
+                continue;
+            }
+        }
         // Under a flood, a short gap between flushes lets each cover many commits: flushing
         // again the moment the last one ended spent the CPU on flushes of a handful of events.
         // Otherwise (an event now and then, a few hundred a second) the flush starts at once.
