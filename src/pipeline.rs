@@ -240,11 +240,13 @@ impl Router {
                 },
             )?;
         }
-        // A change deskcliq made itself (a quick action): the card was already edited.
+        // A change deskcliq made itself (a quick action) edited the clicked card already, so
+        // no channel hears of it again; DMs still go (the new assignee, the owner when someone
+        // else acted, an agent mentioned: none of them is the agent who clicked).
         let echo = crate::commands::actions::is_echo(store, &event.event_type, &event.payload);
-        for change in c.changes.iter().filter(|_| !echo) {
+        for change in &c.changes {
             // Not queued: the event stays in the inbox and is taken again.
-            if let Err(e) = self.deliver(change).await {
+            if let Err(e) = self.deliver_filtered(change, echo).await {
                 return Err(StoreError::Corrupt {
                     tree: "outbox",
                     reason: e,
@@ -312,9 +314,17 @@ impl Router {
 
     /// Routes one change and hands it to the actor of its target, which queues it.
     pub async fn deliver(&self, change: &Change) -> Result<(), String> {
+        self.deliver_filtered(change, false).await
+    }
+
+    /// [`Router::deliver`], to DMs only when `dm_only`.
+    async fn deliver_filtered(&self, change: &Change, dm_only: bool) -> Result<(), String> {
         let config = self.config.borrow().clone();
         let agents = self.directory.get();
-        for target in targets(change, &config, &agents) {
+        let targets = targets(change, &config, &agents)
+            .into_iter()
+            .filter(|t| !dm_only || matches!(t, Target::Dm(_)));
+        for target in targets {
             let table = self.routes.borrow().clone();
             let answer = match &target {
                 Target::Channel(channel) => {

@@ -359,6 +359,37 @@ async fn assign_offers_agents_teams_and_unassign_and_assigns_as_the_agent() {
 }
 
 #[actix_rt::test]
+async fn assigning_from_a_channel_card_dms_the_new_assignee_and_posts_nothing_to_the_channel() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Router down", SUPPORT).await;
+    let key = format!("assign:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let before = env.settle().await.len();
+    let done = submit(
+        &env,
+        &sato(),
+        &key,
+        json!({"assignee": {"label": "Taro Suzuki", "value": format!("agent:{SUZUKI}")}}),
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert_eq!(done["status"], "success", "{done}");
+    let records = env.settle().await;
+    let new: Vec<_> = records[before..].iter().collect();
+    // The clicked card says what Sato did; Suzuki, who did not click, hears of it by DM.
+    assert_eq!(
+        new.iter().map(|r| r.target.clone()).collect::<Vec<_>>(),
+        [deskcliq::sim::CliqTarget::Dm(vec![SUZUKI_ZUID.into()])],
+        "{new:?}"
+    );
+    assert!(
+        new[0].message.to_string().contains("Router down"),
+        "{new:?}"
+    );
+}
+
+#[actix_rt::test]
 async fn reply_shows_the_recipient_before_sending_as_the_agent() {
     let env = Env::start("").await;
     let (t, card) = ticket_with_card(&env, "Where is my order", SUPPORT).await;
