@@ -205,6 +205,20 @@ async fn an_unknown_event_type_is_200_and_ignored() {
 }
 
 #[actix_rt::test]
+async fn an_unknown_event_without_a_payload_object_does_not_refuse_the_events_beside_it() {
+    let env = Env::start("").await;
+    let mut events: Vec<Value> = serde_json::from_slice(&event_body()).unwrap();
+    events.push(json!({"eventType": "Agent_Presence_Update", "payload": null}));
+    events.push(json!({"eventType": "Article_Add"}));
+    let body = serde_json::to_vec(&events).unwrap();
+    let r = post(&env, TOKEN, Some(&good_jwt(&env)), body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 1);
+    assert!(msgs[0].message.to_string().contains("hello"), "{msgs:?}");
+}
+
+#[actix_rt::test]
 async fn without_jwt_verification_the_url_token_alone_guards() {
     let env = Env::start("").await;
     let mut cfg = (*env.app().config()).clone();

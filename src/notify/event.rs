@@ -44,8 +44,8 @@ pub struct InboxEvent {
 #[error("{0}")]
 pub struct ShapeError(pub String);
 
-/// Parses a webhook body: a JSON array of event objects, each with a string `eventType` and
-/// an object `payload`. Returns every event, known or not.
+/// Parses a webhook body: a JSON array of event objects, each with a string `eventType` and,
+/// for the types deskcliq takes, an object `payload`. Returns every event, known or not.
 pub fn parse_body(body: &[u8]) -> Result<Vec<InboxEvent>, ShapeError> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| ShapeError(format!("body is not JSON: {e}")))?;
@@ -66,6 +66,9 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<InboxEvent>, ShapeError> {
             let payload = match o.remove("payload") {
                 Some(p @ Value::Object(_)) => p,
                 Some(p @ Value::Array(_)) => p,
+                // A type deskcliq does not take is counted and answered 200 whatever it holds:
+                // it must not make Desk retry the events beside it.
+                p if !KNOWN_EVENTS.contains(&event_type.as_str()) => p.unwrap_or(Value::Null),
                 _ => {
                     return Err(ShapeError(format!(
                         "event {i} ({event_type}) has no payload object"
@@ -126,6 +129,10 @@ mod tests {
         assert!(parse_body(b"not json").is_err());
         assert!(parse_body(br#"[{"payload":{}}]"#).is_err());
         assert!(parse_body(br#"[{"eventType":"Ticket_Add"}]"#).is_err());
+        assert!(parse_body(br#"[{"eventType":"Ticket_Add","payload":null}]"#).is_err());
+        // A type deskcliq does not take may hold anything.
+        let other = parse_body(br#"[{"eventType":"Agent_Presence_Update","payload":null}]"#);
+        assert!(!other.unwrap()[0].is_known());
         assert_eq!(parse_body(b"[]").unwrap(), vec![]);
         let e = parse_body(
             br#"[{"eventType":"Ticket_Add","eventTime":"1618493667780","payload":{"id":"1"}}]"#,
