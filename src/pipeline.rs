@@ -104,6 +104,9 @@ impl Directory {
 }
 
 /// Everything the router needs.
+/// How long routing waits for Desk to tell the ticket of a comment.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct Router {
     pub shared: Shared,
     pub config: watch::Receiver<Arc<Config>>,
@@ -205,6 +208,9 @@ impl Router {
             .unwrap_or_default();
         let is_ticket = event.event_type.starts_with("Ticket_")
             && !event.event_type.starts_with("Ticket_Comment");
+        if event.event_type.starts_with("Ticket_Comment") {
+            self.learn_ticket_of_comment(&event.payload).await?;
+        }
         let stored = if is_ticket { tickets.get(&id)? } else { None };
         let activity = if !is_ticket {
             activities.get(&id)?
@@ -303,6 +309,65 @@ impl Router {
         }
         if c.agents_changed {
             self.agents_stale.notify_one();
+        }
+        Ok(())
+    }
+
+    /// A comment on a ticket deskcliq has not seen (older than the install, or its
+    /// `Ticket_Add` not yet here: Desk keeps order within a module only) would go to the org
+    /// channel with no number or subject, and never to the assignee. So the ticket is read
+    /// from Desk once (1 credit) and remembered, its SLA alerts armed. When Desk cannot answer
+    /// within [`LOOKUP_TIMEOUT`] the comment is routed with what is known.
+    async fn learn_ticket_of_comment(&self, payload: &serde_json::Value) -> Result<(), StoreError> {
+        let Some(z) = &self.shared.zoho else {
+            return Ok(());
+        };
+        let text = |v: Option<&serde_json::Value>| match v {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let Some(ticket_id) = text(payload.get("ticketId"))
+            .or_else(|| text(payload.get("ticket").and_then(|t| t.get("id"))))
+        else {
+            return Ok(());
+        };
+        let tickets = self
+            .shared
+            .store
+            .tree::<String, TicketSnapshot>(TreeName::Tickets);
+        if tickets.contains(&ticket_id)? {
+            return Ok(());
+        }
+        let ticket = match tokio::time::timeout(LOOKUP_TIMEOUT, z.desk.get_ticket(&ticket_id, &[]))
+            .await
+        {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                tracing::warn!(ticket = %ticket_id, error = %e, "cannot read the ticket of a comment: routed with what is known");
+                return Ok(());
+            }
+            Err(_) => {
+                tracing::warn!(ticket = %ticket_id, "Desk did not answer for the ticket of a comment: routed with what is known");
+                return Ok(());
+            }
+        };
+        let mut snap = TicketSnapshot {
+            status_type: "Open".into(),
+            ..Default::default()
+        };
+        crate::reconcile::apply(&mut snap, &ticket);
+        // Its own webhook may have come meanwhile: the newer stays.
+        if tickets.insert_if_absent(&ticket_id, &snap)? {
+            let deadline = self.routes.borrow().deadline.clone();
+            if let Err(e) = deadline
+                .send(crate::actors::Track(snap))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
+            {
+                tracing::warn!(ticket = %ticket_id, error = %e, "cannot arm the alerts of a ticket read for a comment");
+            }
         }
         Ok(())
     }

@@ -71,7 +71,7 @@ pub fn credits_per_day(reconcile_minutes: u32) -> u64 {
 }
 
 /// Copies the fields a list or search item carries into a snapshot.
-fn apply(s: &mut TicketSnapshot, t: &Ticket) {
+pub(crate) fn apply(s: &mut TicketSnapshot, t: &Ticket) {
     s.id = t.id.clone();
     if !t.ticket_number.is_empty() {
         s.number = t.ticket_number.clone();

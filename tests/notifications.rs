@@ -295,6 +295,32 @@ async fn comments_go_to_the_owner_and_mentions_to_the_mentioned() {
 }
 
 #[actix_rt::test]
+async fn a_comment_on_a_ticket_deskcliq_never_saw_reaches_its_assignee_with_its_number() {
+    let env = Env::start("").await;
+    // A ticket older than the install: Desk sent no webhook for it.
+    let now = env.clock.now();
+    let (t, _) = env
+        .sim
+        .with(|st| st.create_ticket(new_ticket("Old printer", SUPPORT, Some(SATO)), now));
+    let before = env.settle().await.len();
+    env.sim
+        .add_comment(&t.id, SUZUKI, "Any news?", false)
+        .unwrap();
+    let msgs = env.settle().await;
+    let new: Vec<_> = msgs[before..].to_vec();
+    assert_eq!(
+        new.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
+        [dm(SATO_ZUID)],
+        "{new:?}"
+    );
+    let card = text(&new[0]);
+    assert!(
+        card.contains("Old printer") && card.contains(&t.ticket_number),
+        "{card}"
+    );
+}
+
+#[actix_rt::test]
 async fn activities_are_announced_to_their_owner_when_someone_else_created_them() {
     let env = Env::start("").await;
     let task = |owner: &str, creator: &str| SimTask {
