@@ -219,6 +219,32 @@ async fn an_unknown_event_without_a_payload_object_does_not_refuse_the_events_be
 }
 
 #[actix_rt::test]
+async fn a_delete_whose_payload_is_an_array_of_records_forgets_each_ticket() {
+    let env = Env::start("").await;
+    let jwt = good_jwt(&env);
+    assert_eq!(
+        post(&env, TOKEN, Some(&jwt), event_body()).await.status,
+        200
+    );
+    env.settle().await;
+    let known = |id: &str| {
+        env.app()
+            .store
+            .tree::<String, Value>(TreeName::Tickets)
+            .contains(&id.to_string())
+            .unwrap()
+    };
+    assert!(known("77"));
+    let body = json!([{"eventType": "Ticket_Delete", "orgId": deskcliq::sim::DESK_ORG_ID,
+                       "eventTime": "1764032500000", "payload": [{"id": "77"}, {"id": "78"}]}])
+    .to_string()
+    .into_bytes();
+    assert_eq!(post(&env, TOKEN, Some(&jwt), body).await.status, 200);
+    env.settle().await;
+    assert!(!known("77"), "the deleted ticket is still tracked");
+}
+
+#[actix_rt::test]
 async fn without_jwt_verification_the_url_token_alone_guards() {
     let env = Env::start("").await;
     let mut cfg = (*env.app().config()).clone();

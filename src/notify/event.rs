@@ -45,48 +45,67 @@ pub struct InboxEvent {
 pub struct ShapeError(pub String);
 
 /// Parses a webhook body: a JSON array of event objects, each with a string `eventType` and,
-/// for the types deskcliq takes, an object `payload`. Returns every event, known or not.
+/// for the types deskcliq takes, an object `payload` or an array of them (one event each).
+/// Returns every event, known or not.
 pub fn parse_body(body: &[u8]) -> Result<Vec<InboxEvent>, ShapeError> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| ShapeError(format!("body is not JSON: {e}")))?;
     let Value::Array(items) = v else {
         return Err(ShapeError("body is not a JSON array of events".into()));
     };
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let Value::Object(mut o) = item else {
-                return Err(ShapeError(format!("event {i} is not an object")));
-            };
-            let event_type = match o.remove("eventType") {
-                Some(Value::String(s)) if !s.is_empty() => s,
-                _ => return Err(ShapeError(format!("event {i} has no eventType"))),
-            };
-            let payload = match o.remove("payload") {
-                Some(p @ Value::Object(_)) => p,
-                Some(p @ Value::Array(_)) => p,
-                // A type deskcliq does not take is counted and answered 200 whatever it holds:
-                // it must not make Desk retry the events beside it.
-                p if !KNOWN_EVENTS.contains(&event_type.as_str()) => p.unwrap_or(Value::Null),
-                _ => {
-                    return Err(ShapeError(format!(
-                        "event {i} ({event_type}) has no payload object"
-                    )));
+    let mut events = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let Value::Object(mut o) = item else {
+            return Err(ShapeError(format!("event {i} is not an object")));
+        };
+        let event_type = match o.remove("eventType") {
+            Some(Value::String(s)) if !s.is_empty() => s,
+            _ => return Err(ShapeError(format!("event {i} has no eventType"))),
+        };
+        let known = KNOWN_EVENTS.contains(&event_type.as_str());
+        let event_time = o.get("eventTime").and_then(lenient::value_time);
+        let prev_state = o.remove("prevState");
+        // A payload may be an array of records (one event each, as a delete of several).
+        let records = match o.remove("payload") {
+            Some(p @ Value::Object(_)) => vec![(p, prev_state.filter(Value::is_object))],
+            Some(Value::Array(records)) if known => {
+                let mut prev = match prev_state {
+                    Some(Value::Array(p)) => p,
+                    _ => Vec::new(),
                 }
-            };
-            let prev_state = o.remove("prevState").filter(|p| p.is_object());
-            let event_time = o.get("eventTime").and_then(lenient::value_time);
+                .into_iter();
+                let mut out = Vec::with_capacity(records.len());
+                for r in records {
+                    if !r.is_object() {
+                        return Err(ShapeError(format!(
+                            "event {i} ({event_type}) has a payload record that is not an object"
+                        )));
+                    }
+                    out.push((r, prev.next().filter(Value::is_object)));
+                }
+                out
+            }
+            // A type deskcliq does not take is counted and answered 200 whatever it holds:
+            // it must not make Desk retry the events beside it.
+            p if !known => vec![(p.unwrap_or(Value::Null), None)],
+            _ => {
+                return Err(ShapeError(format!(
+                    "event {i} ({event_type}) has no payload object"
+                )));
+            }
+        };
+        for (payload, prev_state) in records {
             let identity = identity(&event_type, &payload, event_time);
-            Ok(InboxEvent {
-                event_type,
+            events.push(InboxEvent {
+                event_type: event_type.clone(),
                 event_time,
                 payload,
                 prev_state,
                 identity,
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    Ok(events)
 }
 
 impl InboxEvent {
@@ -133,6 +152,19 @@ mod tests {
         // A type deskcliq does not take may hold anything.
         let other = parse_body(br#"[{"eventType":"Agent_Presence_Update","payload":null}]"#);
         assert!(!other.unwrap()[0].is_known());
+        assert!(parse_body(br#"[{"eventType":"Ticket_Delete","payload":[1]}]"#).is_err());
+    }
+
+    #[test]
+    fn a_payload_array_is_one_event_per_record() {
+        let e = parse_body(
+            br#"[{"eventType":"Ticket_Delete","eventTime":"1","payload":[{"id":"1"},{"id":"2"}]}]"#,
+        )
+        .unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].payload["id"], "1");
+        assert_eq!(e[1].payload["id"], "2");
+        assert_ne!(e[0].identity, e[1].identity);
         assert_eq!(parse_body(b"[]").unwrap(), vec![]);
         let e = parse_body(
             br#"[{"eventType":"Ticket_Add","eventTime":"1618493667780","payload":{"id":"1"}}]"#,
