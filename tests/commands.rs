@@ -927,3 +927,41 @@ async fn a_disabled_agent_is_answered_like_a_non_agent() {
         "You are not an agent of this Desk portal."
     );
 }
+
+/// `body` signed in the `X-Cliq-Signature` header and sent.
+async fn signed(env: &Env, body: &Value) -> (u16, Value) {
+    let (b, h) = env.sim.signed_callback(body, Carrier::Header);
+    signed_raw(env, b, h).await
+}
+
+#[actix_rt::test]
+async fn an_older_menu_action_with_only_a_top_level_handler_name_is_answered() {
+    let env = Env::start("").await;
+    let now = env.clock.now();
+    let late = put(
+        &env,
+        "Late one",
+        SUPPORT,
+        Some(SATO),
+        Some(now - chrono::Duration::hours(3)),
+        "a@example.com",
+    );
+    let mut body = env.sim.callback_body(
+        &Invocation::MenuAction("Overdue Tickets".into()),
+        &sato("en"),
+        &ChatRef::bot(),
+    );
+    let o = body.as_object_mut().unwrap();
+    o.remove("handler");
+    o.insert("handler_name".into(), json!("Overdue Tickets"));
+    let (s, v) = signed(&env, &body).await;
+    assert_eq!(s, 200, "{v}");
+    let rows = numbers(&v["output"]);
+    assert_eq!(rows.len(), 1, "{v}");
+    assert!(has_number(&rows[0], &late.ticket_number), "{v}");
+    let m = env.app().metrics.render();
+    assert!(
+        m.contains(r#"deskcliq_commands_total{name="menu_action",outcome="answered"} 1"#),
+        "{m}"
+    );
+}

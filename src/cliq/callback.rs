@@ -240,6 +240,10 @@ impl Callback {
                 channel_unique_name: text(c.get("channel_unique_name")),
             })
             .unwrap_or_default();
+        let menu_name = handler_name
+            .clone()
+            .or_else(|| text(at(params, &["action", "name"])))
+            .filter(|n| !n.trim().is_empty());
         let command = || Request::Command {
             name: text(v.get("name"))
                 .or_else(|| handler_name.clone())
@@ -281,6 +285,10 @@ impl Callback {
             },
             ("", "command") => command(),
             ("", "bot") if params.get("message").is_some() => bot_message(),
+            // An older shape of a menu action: a top-level `handler_name` and no handler type.
+            ("", "bot") if menu_name.is_some() => Request::MenuAction {
+                name: menu_name.unwrap_or_default(),
+            },
             _ => Request::Other { kind, handler },
         };
         Ok(Callback {
@@ -367,6 +375,39 @@ mod tests {
                 name: "Due Today".into()
             }
         );
+    }
+
+    #[test]
+    fn an_older_menu_action_with_a_top_level_handler_name_and_no_handler_is_the_menu_action() {
+        let old = json!({"type": "bot", "name": "deskbot", "handler_name": "Overdue Tickets",
+            "timestamp": 1_700_000_000_000i64, "params": {"user": user(), "chat": {"id": "CT_1"}}});
+        assert_eq!(
+            Callback::parse(&old).unwrap().request,
+            Request::MenuAction {
+                name: "Overdue Tickets".into()
+            }
+        );
+        let by_action =
+            json!({"type": "bot", "params": {"user": user(), "action": {"name": "Due Today"}}});
+        assert_eq!(
+            Callback::parse(&by_action).unwrap().request,
+            Request::MenuAction {
+                name: "Due Today".into()
+            }
+        );
+        // Typed text still wins, and a bot call with neither is not guessed at.
+        let typed = json!({"type": "bot", "handler_name": "x", "params": {"user": user(), "message": "open"}});
+        assert_eq!(
+            Callback::parse(&typed).unwrap().request,
+            Request::BotMessage {
+                text: "open".into()
+            }
+        );
+        let neither = json!({"type": "bot", "params": {"user": user()}});
+        assert!(matches!(
+            Callback::parse(&neither).unwrap().request,
+            Request::Other { .. }
+        ));
     }
 
     #[test]
