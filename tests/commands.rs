@@ -965,3 +965,32 @@ async fn an_older_menu_action_with_only_a_top_level_handler_name_is_answered() {
         "{m}"
     );
 }
+
+#[actix_rt::test]
+async fn a_fresh_fractional_timestamp_in_milliseconds_or_seconds_is_accepted() {
+    let env = Env::start("").await;
+    let ms = env.clock.now().timestamp_millis();
+    for t in [
+        json!(ms as f64 + 0.5),
+        json!(ms as f64 / 1000.0),
+        json!(format!("{}.25", ms)),
+    ] {
+        let mut body = env
+            .sim
+            .callback_body(&command("ticket", ""), &sato("en"), &ChatRef::bot());
+        body["timestamp"] = t.clone();
+        let (s, v) = signed(&env, &body).await;
+        assert_eq!(s, 200, "{t}: {v}");
+        assert_eq!(
+            v["output"]["text"], "No tickets are assigned to you.",
+            "{t}"
+        );
+    }
+    // A stale one is still refused, whatever its form.
+    let mut body = env
+        .sim
+        .callback_body(&command("ticket", ""), &sato("en"), &ChatRef::bot());
+    body["timestamp"] = json!((ms - 6 * 60 * 1000) as f64 / 1000.0);
+    let (s, _) = signed(&env, &body).await;
+    assert_eq!(s, 401);
+}

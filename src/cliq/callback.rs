@@ -178,6 +178,40 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, k| v.get(k))
 }
 
+/// Below this a timestamp is read as seconds (should Cliq ever send them), else milliseconds.
+const SECONDS_BELOW: i64 = 100_000_000_000;
+
+/// `timestamp` in milliseconds: a whole number exactly, else a fractional one (`1700000000000.5`,
+/// seconds `1700000000.123`), as a number or as text; `None` when it is neither or not finite.
+fn timestamp_ms(v: Option<&Value>) -> Option<i64> {
+    enum T {
+        Whole(i64),
+        Fraction(f64),
+    }
+    let t = match v? {
+        Value::Number(n) => n
+            .as_i64()
+            .map(T::Whole)
+            .or_else(|| n.as_f64().map(T::Fraction)),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<i64>()
+                .ok()
+                .map(T::Whole)
+                .or_else(|| s.parse::<f64>().ok().map(T::Fraction))
+        }
+        _ => None,
+    }?;
+    match t {
+        T::Whole(t) if t < SECONDS_BELOW => Some(t.saturating_mul(1000)),
+        T::Whole(t) => Some(t),
+        // `as` saturates: out-of-range values become i64::MIN/MAX, which are never fresh.
+        T::Fraction(t) if !t.is_finite() => None,
+        T::Fraction(t) if t < SECONDS_BELOW as f64 => Some((t * 1000.0).floor() as i64),
+        T::Fraction(t) => Some(t.floor() as i64),
+    }
+}
+
 impl Callback {
     /// Reads Cliq's JSON. A body without `params` or without a user is refused.
     pub fn parse(v: &Value) -> Result<Callback, CallbackError> {
@@ -196,19 +230,7 @@ impl Callback {
             .unwrap_or_default();
         let handler_name =
             text(at(v, &["handler", "name"])).or_else(|| text(v.get("handler_name")));
-        let timestamp_ms = match v.get("timestamp") {
-            Some(Value::Number(n)) => n.as_i64(),
-            Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
-            _ => None,
-        }
-        // Seconds, should Cliq ever send them.
-        .map(|t| {
-            if t < 100_000_000_000 {
-                t.saturating_mul(1000)
-            } else {
-                t
-            }
-        });
+        let timestamp_ms = timestamp_ms(v.get("timestamp"));
         let user = params.get("user").ok_or_else(|| shape("no params.user"))?;
         let mut organizations: Vec<String> = [
             text(user.get("organization_id")),
@@ -408,6 +430,46 @@ mod tests {
             Callback::parse(&neither).unwrap().request,
             Request::Other { .. }
         ));
+    }
+
+    #[test]
+    fn fractional_timestamps_in_milliseconds_or_seconds_are_read() {
+        let read = |t: Value| {
+            let mut v = body(
+                "bot",
+                json!({"type": "message_handler"}),
+                json!({"user": user(), "message": "x"}),
+            );
+            v["timestamp"] = t;
+            Callback::parse(&v).unwrap()
+        };
+        let now = 1_700_000_000_000i64;
+        for t in [
+            json!(1_700_000_000_000.5f64),
+            json!(1_700_000_000.123f64),
+            json!("1700000000000.5"),
+            json!(" 1700000000.123 "),
+            json!("1700000000000"),
+        ] {
+            let cb = read(t.clone());
+            assert!(cb.fresh(now), "{t}: {:?}", cb.timestamp_ms);
+            assert!(
+                cb.timestamp_ms.is_some_and(|ms| (ms - now).abs() <= 1000),
+                "{t}: {:?}",
+                cb.timestamp_ms
+            );
+        }
+        for t in [
+            json!("NaN"),
+            json!("inf"),
+            json!("-infinity"),
+            json!(1e300),
+            json!(-1e300),
+            json!(true),
+        ] {
+            assert!(!read(t.clone()).fresh(now), "{t}");
+        }
+        assert_eq!(read(json!("NaN")).timestamp_ms, None);
     }
 
     #[test]
