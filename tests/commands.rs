@@ -994,3 +994,30 @@ async fn a_fresh_fractional_timestamp_in_milliseconds_or_seconds_is_accepted() {
     let (s, _) = signed(&env, &body).await;
     assert_eq!(s, 401);
 }
+
+#[actix_rt::test]
+async fn a_correctly_signed_body_that_is_not_a_cliq_callback_is_refused_400_with_the_reason() {
+    let env = Env::start("").await;
+    for (bytes, reason) in [
+        (b"not json at all".to_vec(), "not JSON"),
+        (b"{\"type\": \"command\",".to_vec(), "not JSON"),
+        (b"[1, 2]".to_vec(), "not a JSON object"),
+        (b"{\"type\": \"command\"}".to_vec(), "params"),
+    ] {
+        let sig = env.sim.sign_cliq(&bytes);
+        let (s, v) = signed_raw(&env, bytes.clone(), Some(sig)).await;
+        assert_eq!(s, 400, "{}: {v}", String::from_utf8_lossy(&bytes));
+        assert!(v.as_str().unwrap_or_default().contains(reason), "{v}");
+    }
+    // The same bytes unsigned or wrongly signed are still 401.
+    let (s, _) = signed_raw(&env, b"not json at all".to_vec(), None).await;
+    assert_eq!(s, 401);
+    let other = env.sim.sign_cliq(b"something else");
+    let (s, _) = signed_raw(&env, b"not json at all".to_vec(), Some(other)).await;
+    assert_eq!(s, 401);
+    let m = env.app().metrics.render();
+    assert!(
+        m.contains(r#"deskcliq_commands_total{name="-",outcome="malformed"} 4"#),
+        "{m}"
+    );
+}

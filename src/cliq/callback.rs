@@ -25,7 +25,9 @@ pub const MAX_AGE_MS: i64 = 5 * 60 * 1000;
 
 /// Checks the RSA-SHA256 signature of `raw` (from `header`, or from the body's `signature`
 /// field) with the extension's public key, over the raw bytes and otherwise over the compact
-/// JSON without `signature`. Returns the body without `signature`.
+/// JSON without `signature`. Returns the body without `signature`. Only a body whose signature
+/// holds can be [`CallbackError::Shape`] (signed, but not JSON); every other error means the
+/// signature did not.
 pub fn verify(
     public_key_pem: &str,
     raw: &[u8],
