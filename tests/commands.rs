@@ -1021,3 +1021,56 @@ async fn a_correctly_signed_body_that_is_not_a_cliq_callback_is_refused_400_with
         "{m}"
     );
 }
+
+#[actix_rt::test]
+async fn a_caller_known_only_by_params_access_is_mapped_to_their_agent_by_zoho_user_id() {
+    let env = Env::start("").await;
+    let t = put(&env, "Mine", SUPPORT, Some(SATO), None, "a@example.com");
+    let without_user = |user: &CliqUser| {
+        let mut body = env
+            .sim
+            .callback_body(&command("ticket", ""), user, &ChatRef::bot());
+        body["params"].as_object_mut().unwrap().remove("user");
+        body
+    };
+    // Sato's id and organisation only in params.access: their tickets, in the org's language.
+    let (s, v) = signed(&env, &without_user(&sato("ja"))).await;
+    assert_eq!(s, 200, "{v}");
+    let rows = numbers(&v["output"]);
+    assert_eq!(rows.len(), 1, "{v}");
+    assert!(has_number(&rows[0], &t.ticket_number), "{v}");
+    assert_eq!(v["output"]["card"]["title"], "Your most recent tickets");
+    // An id that is no agent's: a banner that says the email was missing.
+    let (s, v) = signed(
+        &env,
+        &without_user(&CliqUser::new("123", "stranger@example.com", "en")),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        assert_banner(&v, "failure"),
+        "Cliq did not send your email address, and your Zoho user is not an agent of this Desk portal."
+    );
+    // Another organisation in params.access is still refused.
+    let mut outsider = sato("en");
+    outsider.organization_id = "9999999".into();
+    let (_, v) = signed(&env, &without_user(&outsider)).await;
+    assert!(assert_banner(&v, "failure").contains("another Cliq organisation"));
+    // No user id anywhere: 400, nothing kept beyond Sato's one answer.
+    let mut body = without_user(&sato("en"));
+    body["params"]["access"]
+        .as_object_mut()
+        .unwrap()
+        .remove("user_id");
+    let (s, v) = signed(&env, &body).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v.as_str().unwrap_or_default().contains("no user"), "{v}");
+    assert_eq!(
+        env.app()
+            .store
+            .tree::<String, Value>(deskcliq::store::TreeName::Answers)
+            .len()
+            .unwrap(),
+        1
+    );
+}

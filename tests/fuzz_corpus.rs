@@ -223,7 +223,12 @@ fn cliq_callback(data: &[u8]) {
     };
     let params = v.get("params").filter(|p| p.is_object());
     assert!(params.is_some());
-    assert!(params.and_then(|p| p.get("user")).is_some());
+    // A user id, from params.user or params.access.
+    assert!(!cb.caller.id.trim().is_empty());
+    assert!(
+        params.and_then(|p| p.get("user")).is_some()
+            || params.and_then(|p| p.get("access")).is_some()
+    );
     match &cb.request {
         Request::Command { name, .. } => {
             assert!(!name.starts_with('/'));

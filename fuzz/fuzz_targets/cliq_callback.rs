@@ -4,9 +4,9 @@
 //!
 //! Invariants: never panics; the key always loads; an unsigned call is `Unsigned` and never
 //! accepted; an accepted body is the JSON without `signature`; a parsed callback has what
-//! `parse` promises (params and a user, a lower-case command name without `/`, a non-blank
-//! button key, no empty `response_url` or message id, timestamps in milliseconds, `fresh`
-//! never panics).
+//! `parse` promises (params and a user id from `params.user` or `params.access`, a lower-case
+//! command name without `/`, a non-blank button key, no empty `response_url` or message id,
+//! timestamps in milliseconds, `fresh` never panics).
 #![no_main]
 
 use deskcliq::cliq::callback::{Callback, CallbackError, Request, verify};
@@ -63,8 +63,13 @@ fn check_parse(v: &Value) {
     let params = v.get("params").filter(|p| p.is_object());
     assert!(params.is_some(), "accepted without a params object");
     assert!(
-        params.and_then(|p| p.get("user")).is_some(),
-        "accepted without a user"
+        !cb.caller.id.trim().is_empty(),
+        "accepted without a user id"
+    );
+    assert!(
+        params.and_then(|p| p.get("user")).is_some()
+            || params.and_then(|p| p.get("access")).is_some(),
+        "accepted without params.user or params.access"
     );
     match &cb.request {
         Request::Command { name, .. } => {

@@ -113,8 +113,9 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
 /// Who is calling, as Cliq says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caller {
-    /// The Cliq user id (their Zoho user id).
+    /// The Cliq user id (their Zoho user id); never blank.
     pub id: String,
+    /// Empty when Cliq sent no `params.user` (only `params.access`).
     pub email: String,
     /// `ja`, `en`, `ja_JP`… as Cliq sends it.
     pub language: Option<String>,
@@ -215,7 +216,8 @@ fn timestamp_ms(v: Option<&Value>) -> Option<i64> {
 }
 
 impl Callback {
-    /// Reads Cliq's JSON. A body without `params` or without a user is refused.
+    /// Reads Cliq's JSON. A body without `params`, or without a user id in `params.user` or
+    /// `params.access`, is refused.
     pub fn parse(v: &Value) -> Result<Callback, CallbackError> {
         let shape = |m: &str| CallbackError::Shape(m.to_string());
         if !v.is_object() {
@@ -233,10 +235,20 @@ impl Callback {
         let handler_name =
             text(at(v, &["handler", "name"])).or_else(|| text(v.get("handler_name")));
         let timestamp_ms = timestamp_ms(v.get("timestamp"));
-        let user = params.get("user").ok_or_else(|| shape("no params.user"))?;
+        // `params.user` and `params.chat` may be missing: `params.access` (`user_id`, `chat_id`,
+        // `organization.id`) then says who called and from where.
+        let user = params.get("user").filter(|u| u.is_object());
+        let from_user = |k: &str| user.and_then(|u| text(u.get(k)));
+        let access = |path: &[&str]| text(at(params, &[&["access"], path].concat()));
+        let id = [from_user("id"), from_user("zuid"), access(&["user_id"])]
+            .into_iter()
+            .flatten()
+            .map(|s| s.trim().to_string())
+            .find(|s| !s.is_empty())
+            .ok_or_else(|| shape("no user: neither params.user.id nor params.access.user_id"))?;
         let mut organizations: Vec<String> = [
-            text(user.get("organization_id")),
-            text(at(params, &["access", "organization", "id"])),
+            from_user("organization_id"),
+            access(&["organization", "id"]),
         ]
         .into_iter()
         .flatten()
@@ -244,26 +256,27 @@ impl Callback {
         .collect();
         organizations.dedup();
         let caller = Caller {
-            id: text(user.get("id"))
-                .or_else(|| text(user.get("zuid")))
-                .or_else(|| text(at(params, &["access", "user_id"])))
-                .unwrap_or_default(),
-            email: text(user.get("email")).unwrap_or_default(),
-            language: text(user.get("language")),
-            timezone: text(user.get("timezone")),
+            id,
+            // Unknown without `params.user`: the caller is then mapped by id alone.
+            email: from_user("email").unwrap_or_default(),
+            language: from_user("language"),
+            timezone: from_user("timezone"),
             organizations,
         };
-        let chat = params
-            .get("chat")
-            .map(|c| Chat {
-                id: text(c.get("id"))
-                    .or_else(|| text(c.get("chat_id")))
-                    .or_else(|| text(at(params, &["access", "chat_id"])))
-                    .unwrap_or_default(),
-                kind: text(c.get("type")).unwrap_or_default(),
-                channel_unique_name: text(c.get("channel_unique_name")),
-            })
-            .unwrap_or_default();
+        let chat = params.get("chat").filter(|c| c.is_object());
+        let chat = Chat {
+            id: [
+                chat.and_then(|c| text(c.get("id"))),
+                chat.and_then(|c| text(c.get("chat_id"))),
+                access(&["chat_id"]),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|s| !s.trim().is_empty())
+            .unwrap_or_default(),
+            kind: chat.and_then(|c| text(c.get("type"))).unwrap_or_default(),
+            channel_unique_name: chat.and_then(|c| text(c.get("channel_unique_name"))),
+        };
         let menu_name = handler_name
             .clone()
             .or_else(|| text(at(params, &["action", "name"])))
@@ -472,6 +485,70 @@ mod tests {
             assert!(!read(t.clone()).fresh(now), "{t}");
         }
         assert_eq!(read(json!("NaN")).timestamp_ms, None);
+    }
+
+    #[test]
+    fn without_params_user_or_chat_the_caller_and_chat_come_from_params_access() {
+        let v = body(
+            "function",
+            json!({"type": "button_handler"}),
+            json!({"arguments": {"key": "status:1"},
+                   "access": {"user_id": 55667788, "chat_id": "CT_9", "message_id": "m 1",
+                              "organization": {"type": "company", "id": " 6011234 "}}}),
+        );
+        let cb = Callback::parse(&v).unwrap();
+        assert_eq!(
+            cb.caller,
+            Caller {
+                id: "55667788".into(),
+                email: String::new(),
+                language: None,
+                timezone: None,
+                organizations: vec!["6011234".into()],
+            }
+        );
+        assert_eq!(
+            cb.chat,
+            Chat {
+                id: "CT_9".into(),
+                ..Chat::default()
+            }
+        );
+        assert_eq!(cb.message_id.as_deref(), Some("m 1"));
+        // A chat object without an id, and a user object without one, fall back too.
+        let v = body(
+            "command",
+            json!({"type": "execution_handler"}),
+            json!({"user": {"email": "sato@example.co.jp", "id": " "}, "chat": {"type": "bot"},
+                   "access": {"user_id": "55667788", "chat_id": "CT_bot"}}),
+        );
+        let cb = Callback::parse(&v).unwrap();
+        assert_eq!(cb.caller.id, "55667788");
+        assert_eq!(cb.caller.email, "sato@example.co.jp");
+        assert_eq!(
+            (cb.chat.id.as_str(), cb.chat.kind.as_str()),
+            ("CT_bot", "bot")
+        );
+    }
+
+    #[test]
+    fn a_call_with_no_user_id_anywhere_is_refused() {
+        for params in [
+            json!({"chat": {"id": "CT_1"}}),
+            json!({"user": {"email": "sato@example.co.jp"}}),
+            json!({"user": {"id": ""}, "access": {"user_id": "  ", "chat_id": "CT_1"}}),
+            json!({"user": "55667788"}),
+        ] {
+            let v = body(
+                "command",
+                json!({"type": "execution_handler"}),
+                params.clone(),
+            );
+            assert!(
+                matches!(Callback::parse(&v), Err(CallbackError::Shape(m)) if m.contains("no user")),
+                "{params}"
+            );
+        }
     }
 
     #[test]
