@@ -1074,3 +1074,31 @@ async fn a_caller_known_only_by_params_access_is_mapped_to_their_agent_by_zoho_u
         1
     );
 }
+
+#[actix_rt::test]
+async fn ticket_by_email_in_brackets_a_mailto_link_or_with_invisible_characters_finds_the_customer()
+{
+    let env = Env::start("").await;
+    let t = put(&env, "Wrapped", SUPPORT, None, None, "yamada@example.com");
+    for arg in [
+        "<yamada@example.com>",
+        "[yamada@example.com](mailto:yamada@example.com)",
+        "mailto:Yamada@Example.com",
+        "\u{200B}yamada@example.com\u{FEFF}",
+    ] {
+        let (s, v) = ask(&env, command("ticket", arg), &sato("en"), &ChatRef::bot()).await;
+        assert_eq!(s, 200, "{arg:?}: {v}");
+        let rows = numbers(&v["output"]);
+        assert_eq!(rows.len(), 1, "{arg:?}: {v}");
+        assert!(has_number(&rows[0], &t.ticket_number), "{arg:?}: {v}");
+    }
+    // A link whose text is not its address is not guessed at.
+    let (_, v) = ask(
+        &env,
+        command("ticket", "[yamada@example.com](mailto:other@example.com)"),
+        &sato("en"),
+        &ChatRef::bot(),
+    )
+    .await;
+    assert_eq!(v["output"]["type"], "banner", "{v}");
+}

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use deskcliq::cliq::callback::{Callback, CallbackError, Request, verify};
-use deskcliq::commands::args::{TicketArg, narrow, phrase, status_part, ticket_arg};
+use deskcliq::commands::args::{TicketArg, narrow, phrase, status_part, ticket_arg, visible};
 use deskcliq::notify::event::{KNOWN_EVENTS, parse_body};
 use deskcliq::sim::CLIQ_EXTENSION_PUBLIC_KEY;
 use serde_json::Value;
@@ -294,7 +294,7 @@ fn command_args(data: &[u8]) {
     assert_eq!(arg, ticket_arg(&narrowed));
     assert_eq!(arg, ticket_arg(&padded));
     match &arg {
-        TicketArg::Mine => assert!(narrowed.split_whitespace().next().is_none()),
+        TicketArg::Mine => assert!(visible(&narrowed).split_whitespace().next().is_none()),
         TicketArg::Number(n) => {
             assert!(!n.is_empty() && n.len() <= 18);
             assert!(n.bytes().all(|b| b.is_ascii_digit()));
@@ -313,6 +313,8 @@ fn command_args(data: &[u8]) {
             assert!(!local.is_empty() && domain.contains('.'));
             assert_eq!(ticket_arg(e), arg);
             assert_eq!(ticket_arg(&e.to_ascii_uppercase()), arg);
+            assert_eq!(ticket_arg(&format!("<{e}>")), arg);
+            assert_eq!(ticket_arg(&format!("[{e}](mailto:{e})")), arg);
         }
         TicketArg::Invalid => {}
     }
