@@ -738,3 +738,45 @@ async fn a_forged_form_for_a_ticket_never_opened_changes_nothing() {
         "Open"
     );
 }
+
+#[actix_rt::test]
+async fn a_click_without_params_chat_still_edits_the_card_through_params_access_chat_id() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    // The click as Cliq may send it: the chat only in params.access.
+    let mut body = env.sim.callback_body(
+        &Invocation::CardButton {
+            key: key.clone(),
+            chat_id: card.chat_id.clone(),
+            message_id: card.message_id.clone(),
+        },
+        &sato(),
+        &ChatRef::channel("support"),
+    );
+    body["params"].as_object_mut().unwrap().remove("chat");
+    assert_eq!(body["params"]["access"]["chat_id"], json!(card.chat_id));
+    let (bytes, header) = env
+        .sim
+        .signed_callback(&body, deskcliq::sim::Carrier::Header);
+    let (s, form) = deskcliq::sim::send_callback(&env.callback_url(), bytes, header).await;
+    assert_eq!(s, 200, "{form}");
+    assert_eq!(form["output"]["type"], "form", "{form}");
+    let done = submit(
+        &env,
+        &sato(),
+        &key,
+        json!({"status": {"label": "Closed", "value": "Closed"}}),
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert_eq!(done["status"], "success", "{done}");
+    let records = env.settle().await;
+    let edited = records
+        .iter()
+        .find(|r| r.message_id == card.message_id)
+        .unwrap();
+    let last = edited.edits.last().expect("the card was edited");
+    assert!(last.contains("Closed"), "{last}");
+}

@@ -927,3 +927,178 @@ async fn a_disabled_agent_is_answered_like_a_non_agent() {
         "You are not an agent of this Desk portal."
     );
 }
+
+/// `body` signed in the `X-Cliq-Signature` header and sent.
+async fn signed(env: &Env, body: &Value) -> (u16, Value) {
+    let (b, h) = env.sim.signed_callback(body, Carrier::Header);
+    signed_raw(env, b, h).await
+}
+
+#[actix_rt::test]
+async fn an_older_menu_action_with_only_a_top_level_handler_name_is_answered() {
+    let env = Env::start("").await;
+    let now = env.clock.now();
+    let late = put(
+        &env,
+        "Late one",
+        SUPPORT,
+        Some(SATO),
+        Some(now - chrono::Duration::hours(3)),
+        "a@example.com",
+    );
+    let mut body = env.sim.callback_body(
+        &Invocation::MenuAction("Overdue Tickets".into()),
+        &sato("en"),
+        &ChatRef::bot(),
+    );
+    let o = body.as_object_mut().unwrap();
+    o.remove("handler");
+    o.insert("handler_name".into(), json!("Overdue Tickets"));
+    let (s, v) = signed(&env, &body).await;
+    assert_eq!(s, 200, "{v}");
+    let rows = numbers(&v["output"]);
+    assert_eq!(rows.len(), 1, "{v}");
+    assert!(has_number(&rows[0], &late.ticket_number), "{v}");
+    let m = env.app().metrics.render();
+    assert!(
+        m.contains(r#"deskcliq_commands_total{name="menu_action",outcome="answered"} 1"#),
+        "{m}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_fresh_fractional_timestamp_in_milliseconds_or_seconds_is_accepted() {
+    let env = Env::start("").await;
+    let ms = env.clock.now().timestamp_millis();
+    for t in [
+        json!(ms as f64 + 0.5),
+        json!(ms as f64 / 1000.0),
+        json!(format!("{}.25", ms)),
+    ] {
+        let mut body = env
+            .sim
+            .callback_body(&command("ticket", ""), &sato("en"), &ChatRef::bot());
+        body["timestamp"] = t.clone();
+        let (s, v) = signed(&env, &body).await;
+        assert_eq!(s, 200, "{t}: {v}");
+        assert_eq!(
+            v["output"]["text"], "No tickets are assigned to you.",
+            "{t}"
+        );
+    }
+    // A stale one is still refused, whatever its form.
+    let mut body = env
+        .sim
+        .callback_body(&command("ticket", ""), &sato("en"), &ChatRef::bot());
+    body["timestamp"] = json!((ms - 6 * 60 * 1000) as f64 / 1000.0);
+    let (s, _) = signed(&env, &body).await;
+    assert_eq!(s, 401);
+}
+
+#[actix_rt::test]
+async fn a_correctly_signed_body_that_is_not_a_cliq_callback_is_refused_400_with_the_reason() {
+    let env = Env::start("").await;
+    for (bytes, reason) in [
+        (b"not json at all".to_vec(), "not JSON"),
+        (b"{\"type\": \"command\",".to_vec(), "not JSON"),
+        (b"[1, 2]".to_vec(), "not a JSON object"),
+        (b"{\"type\": \"command\"}".to_vec(), "params"),
+    ] {
+        let sig = env.sim.sign_cliq(&bytes);
+        let (s, v) = signed_raw(&env, bytes.clone(), Some(sig)).await;
+        assert_eq!(s, 400, "{}: {v}", String::from_utf8_lossy(&bytes));
+        assert!(v.as_str().unwrap_or_default().contains(reason), "{v}");
+    }
+    // The same bytes unsigned or wrongly signed are still 401.
+    let (s, _) = signed_raw(&env, b"not json at all".to_vec(), None).await;
+    assert_eq!(s, 401);
+    let other = env.sim.sign_cliq(b"something else");
+    let (s, _) = signed_raw(&env, b"not json at all".to_vec(), Some(other)).await;
+    assert_eq!(s, 401);
+    let m = env.app().metrics.render();
+    assert!(
+        m.contains(r#"deskcliq_commands_total{name="-",outcome="malformed"} 4"#),
+        "{m}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_caller_known_only_by_params_access_is_mapped_to_their_agent_by_zoho_user_id() {
+    let env = Env::start("").await;
+    let t = put(&env, "Mine", SUPPORT, Some(SATO), None, "a@example.com");
+    let without_user = |user: &CliqUser| {
+        let mut body = env
+            .sim
+            .callback_body(&command("ticket", ""), user, &ChatRef::bot());
+        body["params"].as_object_mut().unwrap().remove("user");
+        body
+    };
+    // Sato's id and organisation only in params.access: their tickets, in the org's language.
+    let (s, v) = signed(&env, &without_user(&sato("ja"))).await;
+    assert_eq!(s, 200, "{v}");
+    let rows = numbers(&v["output"]);
+    assert_eq!(rows.len(), 1, "{v}");
+    assert!(has_number(&rows[0], &t.ticket_number), "{v}");
+    assert_eq!(v["output"]["card"]["title"], "Your most recent tickets");
+    // An id that is no agent's: a banner that says the email was missing.
+    let (s, v) = signed(
+        &env,
+        &without_user(&CliqUser::new("123", "stranger@example.com", "en")),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        assert_banner(&v, "failure"),
+        "Cliq did not send your email address, and your Zoho user is not an agent of this Desk portal."
+    );
+    // Another organisation in params.access is still refused.
+    let mut outsider = sato("en");
+    outsider.organization_id = "9999999".into();
+    let (_, v) = signed(&env, &without_user(&outsider)).await;
+    assert!(assert_banner(&v, "failure").contains("another Cliq organisation"));
+    // No user id anywhere: 400, nothing kept beyond Sato's one answer.
+    let mut body = without_user(&sato("en"));
+    body["params"]["access"]
+        .as_object_mut()
+        .unwrap()
+        .remove("user_id");
+    let (s, v) = signed(&env, &body).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v.as_str().unwrap_or_default().contains("no user"), "{v}");
+    assert_eq!(
+        env.app()
+            .store
+            .tree::<String, Value>(deskcliq::store::TreeName::Answers)
+            .len()
+            .unwrap(),
+        1
+    );
+}
+
+#[actix_rt::test]
+async fn ticket_by_email_in_brackets_a_mailto_link_or_with_invisible_characters_finds_the_customer()
+{
+    let env = Env::start("").await;
+    let t = put(&env, "Wrapped", SUPPORT, None, None, "yamada@example.com");
+    for arg in [
+        "<yamada@example.com>",
+        "[yamada@example.com](mailto:yamada@example.com)",
+        "mailto:Yamada@Example.com",
+        "\u{200B}yamada@example.com\u{FEFF}",
+    ] {
+        let (s, v) = ask(&env, command("ticket", arg), &sato("en"), &ChatRef::bot()).await;
+        assert_eq!(s, 200, "{arg:?}: {v}");
+        let rows = numbers(&v["output"]);
+        assert_eq!(rows.len(), 1, "{arg:?}: {v}");
+        assert!(has_number(&rows[0], &t.ticket_number), "{arg:?}: {v}");
+    }
+    // A link whose text is not its address is not guessed at.
+    let (_, v) = ask(
+        &env,
+        command("ticket", "[yamada@example.com](mailto:other@example.com)"),
+        &sato("en"),
+        &ChatRef::bot(),
+    )
+    .await;
+    assert_eq!(v["output"]["type"], "banner", "{v}");
+}

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use deskcliq::cliq::callback::{Callback, CallbackError, Request, verify};
-use deskcliq::commands::args::{TicketArg, narrow, phrase, status_part, ticket_arg};
+use deskcliq::commands::args::{TicketArg, narrow, phrase, status_part, ticket_arg, visible};
 use deskcliq::notify::event::{KNOWN_EVENTS, parse_body};
 use deskcliq::sim::CLIQ_EXTENSION_PUBLIC_KEY;
 use serde_json::Value;
@@ -254,7 +254,12 @@ fn cliq_callback(data: &[u8]) {
     };
     let params = v.get("params").filter(|p| p.is_object());
     assert!(params.is_some());
-    assert!(params.and_then(|p| p.get("user")).is_some());
+    // A user id, from params.user or params.access.
+    assert!(!cb.caller.id.trim().is_empty());
+    assert!(
+        params.and_then(|p| p.get("user")).is_some()
+            || params.and_then(|p| p.get("access")).is_some()
+    );
     match &cb.request {
         Request::Command { name, .. } => {
             assert!(!name.starts_with('/'));
@@ -279,7 +284,17 @@ fn cliq_callback(data: &[u8]) {
             // Seconds too far out for milliseconds: refused or clamped, never fresh.
             None => assert!(!cb.fresh(1_700_000_000_000)),
         },
-        sent => assert_eq!(cb.timestamp_ms, sent),
+        Some(t) => assert_eq!(cb.timestamp_ms, Some(t)),
+        None => {
+            // A fractional number, or text of one, is read when finite; nothing else is.
+            let fraction = match v.get("timestamp") {
+                Some(Value::Number(n)) => n.as_f64(),
+                Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            }
+            .filter(|f| f.is_finite());
+            assert_eq!(cb.timestamp_ms.is_some(), fraction.is_some());
+        }
     }
     let _ = cb.fresh(1_700_000_000_000);
     match cb.timestamp_ms {
@@ -310,7 +325,7 @@ fn command_args(data: &[u8]) {
     assert_eq!(arg, ticket_arg(&narrowed));
     assert_eq!(arg, ticket_arg(&padded));
     match &arg {
-        TicketArg::Mine => assert!(narrowed.split_whitespace().next().is_none()),
+        TicketArg::Mine => assert!(visible(&narrowed).split_whitespace().next().is_none()),
         TicketArg::Number(n) => {
             assert!(!n.is_empty() && n.len() <= 18);
             assert!(n.bytes().all(|b| b.is_ascii_digit()));
@@ -329,6 +344,8 @@ fn command_args(data: &[u8]) {
             assert!(!local.is_empty() && domain.contains('.'));
             assert_eq!(ticket_arg(e), arg);
             assert_eq!(ticket_arg(&e.to_ascii_uppercase()), arg);
+            assert_eq!(ticket_arg(&format!("<{e}>")), arg);
+            assert_eq!(ticket_arg(&format!("[{e}](mailto:{e})")), arg);
         }
         TicketArg::Invalid => {}
     }

@@ -4,9 +4,9 @@
 //!
 //! Invariants: never panics; the key always loads; an unsigned call is `Unsigned` and never
 //! accepted; an accepted body is the JSON without `signature`; a parsed callback has what
-//! `parse` promises (params and a user, a lower-case command name without `/`, a non-blank
-//! button key, no empty `response_url` or message id, timestamps in milliseconds, `fresh`
-//! never panics).
+//! `parse` promises (params and a user id from `params.user` or `params.access`, a lower-case
+//! command name without `/`, a non-blank button key, no empty `response_url` or message id,
+//! timestamps in milliseconds, `fresh` never panics).
 #![no_main]
 
 use deskcliq::cliq::callback::{Callback, CallbackError, Request, verify};
@@ -63,8 +63,13 @@ fn check_parse(v: &Value) {
     let params = v.get("params").filter(|p| p.is_object());
     assert!(params.is_some(), "accepted without a params object");
     assert!(
-        params.and_then(|p| p.get("user")).is_some(),
-        "accepted without a user"
+        !cb.caller.id.trim().is_empty(),
+        "accepted without a user id"
+    );
+    assert!(
+        params.and_then(|p| p.get("user")).is_some()
+            || params.and_then(|p| p.get("access")).is_some(),
+        "accepted without params.user or params.access"
     );
     match &cb.request {
         Request::Command { name, .. } => {
@@ -90,7 +95,21 @@ fn check_parse(v: &Value) {
             // Seconds too far out for milliseconds: refused or clamped, never fresh.
             None => assert!(!cb.fresh(1_700_000_000_000), "timestamp {t} fresh"),
         },
-        sent => assert_eq!(cb.timestamp_ms, sent, "timestamp"),
+        Some(t) => assert_eq!(cb.timestamp_ms, Some(t), "timestamp"),
+        None => {
+            // A fractional number, or text of one, is read when finite; nothing else is.
+            let fraction = match v.get("timestamp") {
+                Some(Value::Number(n)) => n.as_f64(),
+                Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            }
+            .filter(|f| f.is_finite());
+            assert_eq!(
+                cb.timestamp_ms.is_some(),
+                fraction.is_some(),
+                "fractional timestamp"
+            );
+        }
     }
     // As the daemon asks it, and at the call's own time.
     let _ = cb.fresh(1_700_000_000_000);

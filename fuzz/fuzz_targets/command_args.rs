@@ -3,11 +3,12 @@
 //!
 //! Invariants: never panics; `narrow` maps full-width forms one to one and is idempotent; a
 //! ticket number is 1–18 ASCII digits without a leading zero; an email is ASCII, lower-case,
-//! with exactly one `@`, no spaces and none of Desk's search pattern characters; every parser
-//! reads `s` as it reads its narrowed form and ignores spaces around it.
+//! with exactly one `@`, no spaces and none of Desk's search pattern characters, and reads the
+//! same wrapped in `<…>` or a mailto link; every parser reads `s` as it reads its narrowed form
+//! and ignores spaces around it.
 #![no_main]
 
-use deskcliq::commands::args::{TicketArg, narrow, phrase, status_part, ticket_arg};
+use deskcliq::commands::args::{TicketArg, narrow, phrase, status_part, ticket_arg, visible};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| check(&String::from_utf8_lossy(data)));
@@ -24,7 +25,7 @@ fn check(s: &str) {
     );
     assert_eq!(arg, ticket_arg(&padded), "ticket_arg with spaces around");
     match &arg {
-        TicketArg::Mine => assert!(narrowed.split_whitespace().next().is_none()),
+        TicketArg::Mine => assert!(visible(&narrowed).split_whitespace().next().is_none()),
         TicketArg::Number(n) => {
             assert!(!n.is_empty() && n.len() <= 18, "number {n:?}");
             assert!(n.bytes().all(|b| b.is_ascii_digit()), "number {n:?}");
@@ -43,6 +44,8 @@ fn check(s: &str) {
             assert!(!local.is_empty() && domain.contains('.'), "email {e:?}");
             assert_eq!(ticket_arg(e), arg);
             assert_eq!(ticket_arg(&e.to_ascii_uppercase()), arg);
+            assert_eq!(ticket_arg(&format!("<{e}>")), arg);
+            assert_eq!(ticket_arg(&format!("[{e}](mailto:{e})")), arg);
         }
         TicketArg::Invalid => {}
     }

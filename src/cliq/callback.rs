@@ -25,7 +25,9 @@ pub const MAX_AGE_MS: i64 = 5 * 60 * 1000;
 
 /// Checks the RSA-SHA256 signature of `raw` (from `header`, or from the body's `signature`
 /// field) with the extension's public key, over the raw bytes and otherwise over the compact
-/// JSON without `signature`. Returns the body without `signature`.
+/// JSON without `signature`. Returns the body without `signature`. Only a body whose signature
+/// holds can be [`CallbackError::Shape`] (signed, but not JSON); every other error means the
+/// signature did not.
 pub fn verify(
     public_key_pem: &str,
     raw: &[u8],
@@ -111,8 +113,9 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
 /// Who is calling, as Cliq says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caller {
-    /// The Cliq user id (their Zoho user id).
+    /// The Cliq user id (their Zoho user id); never blank.
     pub id: String,
+    /// Empty when Cliq sent no `params.user` (only `params.access`).
     pub email: String,
     /// `ja`, `en`, `ja_JP`… as Cliq sends it.
     pub language: Option<String>,
@@ -178,8 +181,43 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, k| v.get(k))
 }
 
+/// Below this a timestamp is read as seconds (should Cliq ever send them), else milliseconds.
+const SECONDS_BELOW: i64 = 100_000_000_000;
+
+/// `timestamp` in milliseconds: a whole number exactly, else a fractional one (`1700000000000.5`,
+/// seconds `1700000000.123`), as a number or as text; `None` when it is neither or not finite.
+fn timestamp_ms(v: Option<&Value>) -> Option<i64> {
+    enum T {
+        Whole(i64),
+        Fraction(f64),
+    }
+    let t = match v? {
+        Value::Number(n) => n
+            .as_i64()
+            .map(T::Whole)
+            .or_else(|| n.as_f64().map(T::Fraction)),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<i64>()
+                .ok()
+                .map(T::Whole)
+                .or_else(|| s.parse::<f64>().ok().map(T::Fraction))
+        }
+        _ => None,
+    }?;
+    match t {
+        T::Whole(t) if t < SECONDS_BELOW => Some(t.saturating_mul(1000)),
+        T::Whole(t) => Some(t),
+        // `as` saturates: out-of-range values become i64::MIN/MAX, which are never fresh.
+        T::Fraction(t) if !t.is_finite() => None,
+        T::Fraction(t) if t < SECONDS_BELOW as f64 => Some((t * 1000.0).floor() as i64),
+        T::Fraction(t) => Some(t.floor() as i64),
+    }
+}
+
 impl Callback {
-    /// Reads Cliq's JSON. A body without `params` or without a user is refused.
+    /// Reads Cliq's JSON. A body without `params`, or without a user id in `params.user` or
+    /// `params.access`, is refused.
     pub fn parse(v: &Value) -> Result<Callback, CallbackError> {
         let shape = |m: &str| CallbackError::Shape(m.to_string());
         if !v.is_object() {
@@ -196,23 +234,21 @@ impl Callback {
             .unwrap_or_default();
         let handler_name =
             text(at(v, &["handler", "name"])).or_else(|| text(v.get("handler_name")));
-        let timestamp_ms = match v.get("timestamp") {
-            Some(Value::Number(n)) => n.as_i64(),
-            Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
-            _ => None,
-        }
-        // Seconds, should Cliq ever send them.
-        .map(|t| {
-            if t < 100_000_000_000 {
-                t.saturating_mul(1000)
-            } else {
-                t
-            }
-        });
-        let user = params.get("user").ok_or_else(|| shape("no params.user"))?;
+        let timestamp_ms = timestamp_ms(v.get("timestamp"));
+        // `params.user` and `params.chat` may be missing: `params.access` (`user_id`, `chat_id`,
+        // `organization.id`) then says who called and from where.
+        let user = params.get("user").filter(|u| u.is_object());
+        let from_user = |k: &str| user.and_then(|u| text(u.get(k)));
+        let access = |path: &[&str]| text(at(params, &[&["access"], path].concat()));
+        let id = [from_user("id"), from_user("zuid"), access(&["user_id"])]
+            .into_iter()
+            .flatten()
+            .map(|s| s.trim().to_string())
+            .find(|s| !s.is_empty())
+            .ok_or_else(|| shape("no user: neither params.user.id nor params.access.user_id"))?;
         let mut organizations: Vec<String> = [
-            text(user.get("organization_id")),
-            text(at(params, &["access", "organization", "id"])),
+            from_user("organization_id"),
+            access(&["organization", "id"]),
         ]
         .into_iter()
         .flatten()
@@ -220,26 +256,31 @@ impl Callback {
         .collect();
         organizations.dedup();
         let caller = Caller {
-            id: text(user.get("id"))
-                .or_else(|| text(user.get("zuid")))
-                .or_else(|| text(at(params, &["access", "user_id"])))
-                .unwrap_or_default(),
-            email: text(user.get("email")).unwrap_or_default(),
-            language: text(user.get("language")),
-            timezone: text(user.get("timezone")),
+            id,
+            // Unknown without `params.user`: the caller is then mapped by id alone.
+            email: from_user("email").unwrap_or_default(),
+            language: from_user("language"),
+            timezone: from_user("timezone"),
             organizations,
         };
-        let chat = params
-            .get("chat")
-            .map(|c| Chat {
-                id: text(c.get("id"))
-                    .or_else(|| text(c.get("chat_id")))
-                    .or_else(|| text(at(params, &["access", "chat_id"])))
-                    .unwrap_or_default(),
-                kind: text(c.get("type")).unwrap_or_default(),
-                channel_unique_name: text(c.get("channel_unique_name")),
-            })
-            .unwrap_or_default();
+        let chat = params.get("chat").filter(|c| c.is_object());
+        let chat = Chat {
+            id: [
+                chat.and_then(|c| text(c.get("id"))),
+                chat.and_then(|c| text(c.get("chat_id"))),
+                access(&["chat_id"]),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|s| !s.trim().is_empty())
+            .unwrap_or_default(),
+            kind: chat.and_then(|c| text(c.get("type"))).unwrap_or_default(),
+            channel_unique_name: chat.and_then(|c| text(c.get("channel_unique_name"))),
+        };
+        let menu_name = handler_name
+            .clone()
+            .or_else(|| text(at(params, &["action", "name"])))
+            .filter(|n| !n.trim().is_empty());
         let command = || Request::Command {
             name: text(v.get("name"))
                 .or_else(|| handler_name.clone())
@@ -281,6 +322,10 @@ impl Callback {
             },
             ("", "command") => command(),
             ("", "bot") if params.get("message").is_some() => bot_message(),
+            // An older shape of a menu action: a top-level `handler_name` and no handler type.
+            ("", "bot") if menu_name.is_some() => Request::MenuAction {
+                name: menu_name.unwrap_or_default(),
+            },
             _ => Request::Other { kind, handler },
         };
         Ok(Callback {
@@ -367,6 +412,143 @@ mod tests {
                 name: "Due Today".into()
             }
         );
+    }
+
+    #[test]
+    fn an_older_menu_action_with_a_top_level_handler_name_and_no_handler_is_the_menu_action() {
+        let old = json!({"type": "bot", "name": "deskbot", "handler_name": "Overdue Tickets",
+            "timestamp": 1_700_000_000_000i64, "params": {"user": user(), "chat": {"id": "CT_1"}}});
+        assert_eq!(
+            Callback::parse(&old).unwrap().request,
+            Request::MenuAction {
+                name: "Overdue Tickets".into()
+            }
+        );
+        let by_action =
+            json!({"type": "bot", "params": {"user": user(), "action": {"name": "Due Today"}}});
+        assert_eq!(
+            Callback::parse(&by_action).unwrap().request,
+            Request::MenuAction {
+                name: "Due Today".into()
+            }
+        );
+        // Typed text still wins, and a bot call with neither is not guessed at.
+        let typed = json!({"type": "bot", "handler_name": "x", "params": {"user": user(), "message": "open"}});
+        assert_eq!(
+            Callback::parse(&typed).unwrap().request,
+            Request::BotMessage {
+                text: "open".into()
+            }
+        );
+        let neither = json!({"type": "bot", "params": {"user": user()}});
+        assert!(matches!(
+            Callback::parse(&neither).unwrap().request,
+            Request::Other { .. }
+        ));
+    }
+
+    #[test]
+    fn fractional_timestamps_in_milliseconds_or_seconds_are_read() {
+        let read = |t: Value| {
+            let mut v = body(
+                "bot",
+                json!({"type": "message_handler"}),
+                json!({"user": user(), "message": "x"}),
+            );
+            v["timestamp"] = t;
+            Callback::parse(&v).unwrap()
+        };
+        let now = 1_700_000_000_000i64;
+        for t in [
+            json!(1_700_000_000_000.5f64),
+            json!(1_700_000_000.123f64),
+            json!("1700000000000.5"),
+            json!(" 1700000000.123 "),
+            json!("1700000000000"),
+        ] {
+            let cb = read(t.clone());
+            assert!(cb.fresh(now), "{t}: {:?}", cb.timestamp_ms);
+            assert!(
+                cb.timestamp_ms.is_some_and(|ms| (ms - now).abs() <= 1000),
+                "{t}: {:?}",
+                cb.timestamp_ms
+            );
+        }
+        for t in [
+            json!("NaN"),
+            json!("inf"),
+            json!("-infinity"),
+            json!(1e300),
+            json!(-1e300),
+            json!(true),
+        ] {
+            assert!(!read(t.clone()).fresh(now), "{t}");
+        }
+        assert_eq!(read(json!("NaN")).timestamp_ms, None);
+    }
+
+    #[test]
+    fn without_params_user_or_chat_the_caller_and_chat_come_from_params_access() {
+        let v = body(
+            "function",
+            json!({"type": "button_handler"}),
+            json!({"arguments": {"key": "status:1"},
+                   "access": {"user_id": 55667788, "chat_id": "CT_9", "message_id": "m 1",
+                              "organization": {"type": "company", "id": " 6011234 "}}}),
+        );
+        let cb = Callback::parse(&v).unwrap();
+        assert_eq!(
+            cb.caller,
+            Caller {
+                id: "55667788".into(),
+                email: String::new(),
+                language: None,
+                timezone: None,
+                organizations: vec!["6011234".into()],
+            }
+        );
+        assert_eq!(
+            cb.chat,
+            Chat {
+                id: "CT_9".into(),
+                ..Chat::default()
+            }
+        );
+        assert_eq!(cb.message_id.as_deref(), Some("m 1"));
+        // A chat object without an id, and a user object without one, fall back too.
+        let v = body(
+            "command",
+            json!({"type": "execution_handler"}),
+            json!({"user": {"email": "sato@example.co.jp", "id": " "}, "chat": {"type": "bot"},
+                   "access": {"user_id": "55667788", "chat_id": "CT_bot"}}),
+        );
+        let cb = Callback::parse(&v).unwrap();
+        assert_eq!(cb.caller.id, "55667788");
+        assert_eq!(cb.caller.email, "sato@example.co.jp");
+        assert_eq!(
+            (cb.chat.id.as_str(), cb.chat.kind.as_str()),
+            ("CT_bot", "bot")
+        );
+    }
+
+    #[test]
+    fn a_call_with_no_user_id_anywhere_is_refused() {
+        for params in [
+            json!({"chat": {"id": "CT_1"}}),
+            json!({"user": {"email": "sato@example.co.jp"}}),
+            json!({"user": {"id": ""}, "access": {"user_id": "  ", "chat_id": "CT_1"}}),
+            json!({"user": "55667788"}),
+        ] {
+            let v = body(
+                "command",
+                json!({"type": "execution_handler"}),
+                params.clone(),
+            );
+            assert!(
+                matches!(Callback::parse(&v), Err(CallbackError::Shape(m)) if m.contains("no user")),
+                "{params}"
+            );
+        }
     }
 
     #[test]

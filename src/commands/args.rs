@@ -44,16 +44,79 @@ pub fn narrow(s: &str) -> String {
         .collect()
 }
 
+/// Whether `c` is a Unicode format character people paste without seeing it: zero-width
+/// space and joiners, direction marks, word joiner, BOM, soft hyphen…
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
+/// `s` without its invisible format characters.
+pub fn visible(s: &str) -> String {
+    s.chars().filter(|c| !is_invisible(*c)).collect()
+}
+
+/// `s` without a leading `mailto:` (any case), when it has one.
+fn strip_mailto(s: &str) -> Option<&str> {
+    s.get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("mailto:"))
+        .and_then(|_| s.get(7..))
+        .map(str::trim)
+}
+
+/// An address as Cliq or a paste may wrap it: `<a@b.jp>`, `[a@b.jp](mailto:a@b.jp)` (only
+/// when the text is the address), `mailto:a@b.jp`. Anything else is returned as it is.
+fn unwrap_address(s: &str) -> &str {
+    let mut s = s.trim();
+    if let Some(inner) = s
+        .strip_prefix('<')
+        .and_then(|r| r.strip_suffix('>'))
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+    {
+        s = inner;
+    }
+    if let Some((text, link)) = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|r| r.split_once("]("))
+        && let Some(target) = strip_mailto(link.trim())
+    {
+        let text = text.trim();
+        if !target.is_empty()
+            && strip_mailto(text)
+                .unwrap_or(text)
+                .eq_ignore_ascii_case(target)
+        {
+            s = target;
+        }
+    }
+    strip_mailto(s).filter(|a| !a.is_empty()).unwrap_or(s)
+}
+
 /// Whitespace runs as one space, trimmed.
 fn squeeze(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `/ticket`'s argument: invisible format characters dropped, full-width forms narrowed, and
+/// an address unwrapped from `<…>`, a `[…](mailto:…)` link or `mailto:` first.
 pub fn ticket_arg(input: &str) -> TicketArg {
-    let s = squeeze(&narrow(input));
+    let s = squeeze(&narrow(&visible(input)));
     if s.is_empty() {
         return TicketArg::Mine;
     }
+    let s = unwrap_address(&s).to_string();
     let number = s.strip_prefix('#').map(str::trim).unwrap_or(&s);
     if !number.is_empty() && number.len() <= 18 && number.chars().all(|c| c.is_ascii_digit()) {
         let n = number.trim_start_matches('0');
@@ -165,6 +228,45 @@ mod tests {
             "*@example.com",
             "a?b@example.com",
             "${x}@example.com",
+        ] {
+            assert_eq!(ticket_arg(junk), TicketArg::Invalid, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn ticket_argument_unwraps_brackets_mailto_links_and_invisible_characters() {
+        let email = |s: &str| TicketArg::Email(s.into());
+        for wrapped in [
+            "<a@b.jp>",
+            " < a@b.jp > ",
+            "＜ａ＠ｂ．ｊｐ＞",
+            "mailto:a@b.jp",
+            "MAILTO:A@B.JP",
+            "<mailto:a@b.jp>",
+            "[a@b.jp](mailto:a@b.jp)",
+            "[A@B.jp](mailto:a@b.jp)",
+            "[mailto:a@b.jp](mailto:a@b.jp)",
+            "<[a@b.jp](mailto:a@b.jp)>",
+            "\u{200B}a@b.jp",
+            "\u{FEFF}<a@b.jp>\u{200B}",
+            "a\u{200D}@b.jp\u{2060}",
+        ] {
+            assert_eq!(ticket_arg(wrapped), email("a@b.jp"), "{wrapped:?}");
+        }
+        assert_eq!(ticket_arg("<#115>"), TicketArg::Number("115".into()));
+        assert_eq!(ticket_arg("1\u{200B}15"), TicketArg::Number("115".into()));
+        assert_eq!(ticket_arg("\u{200B}\u{FEFF}"), TicketArg::Mine);
+        for junk in [
+            "<>",
+            "< >",
+            "mailto:",
+            "<a@b.jp",
+            "a@b.jp>",
+            "[a@b.jp](mailto:evil@x.jp)",
+            "[a@b.jp](https://evil.example)",
+            "[click](mailto:a@b.jp)",
+            "mailto:a@b.jp?subject=x",
+            "<<a@b.jp>>",
         ] {
             assert_eq!(ticket_arg(junk), TicketArg::Invalid, "{junk:?}");
         }

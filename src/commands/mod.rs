@@ -4,8 +4,9 @@
 //! post the same content, as the bot, to the chat it came from, through the outbox.
 //!
 //! The caller was authenticated by [`crate::http::cliq_callback`]; here the organisation is
-//! checked, the Cliq user mapped to a Desk agent by email, and every ticket shown limited to
-//! the agent's departments.
+//! checked, the Cliq user mapped to a Desk agent by email (else by their Zoho user id, which is
+//! all Cliq sends without `params.user`), and every ticket shown limited to the agent's
+//! departments.
 
 pub mod actions;
 pub mod args;
@@ -157,7 +158,13 @@ impl Service {
             .filter(|a| a.active)
             .cloned()
         else {
-            return reply(banner(false, c.not_an_agent), name, "not_an_agent");
+            // Known by id only (no `params.user`): say that the email was missing.
+            let text = if cb.caller.email.trim().is_empty() {
+                c.not_an_agent_by_id
+            } else {
+                c.not_an_agent
+            };
+            return reply(banner(false, text), name, "not_an_agent");
         };
         let tz = cb
             .caller

@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{AppState, text};
-use crate::cliq::callback::{Callback, verify};
+use crate::cliq::callback::{Callback, CallbackError, verify};
 use crate::commands::{Reply, Service, deliver_late, locale_of, render::banner};
 
 /// Cliq's bodies are small.
@@ -57,6 +57,11 @@ pub async fn handle(
     let key = key.expose_str();
     let value = match verify(key, &body, header) {
         Ok(v) => v,
+        // Signed, but not a Cliq callback (not JSON): the signature held, so 400, not 401.
+        Err(e @ CallbackError::Shape(_)) => {
+            count(&state, "-", "malformed");
+            return text(S::BAD_REQUEST, &e.to_string());
+        }
         Err(e) => {
             count(&state, "-", "unauthenticated");
             return text(S::UNAUTHORIZED, &e.to_string());
@@ -71,10 +76,7 @@ pub async fn handle(
     };
     if !callback.fresh(state.clock.now().timestamp_millis()) {
         count(&state, "-", "stale");
-        return text(
-            S::UNAUTHORIZED,
-            &crate::cliq::callback::CallbackError::Stale.to_string(),
-        );
+        return text(S::UNAUTHORIZED, &CallbackError::Stale.to_string());
     }
     answer(state.commands.clone(), callback, &state).await
 }

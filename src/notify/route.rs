@@ -30,10 +30,16 @@ impl Agents {
             .filter(|z| !z.is_empty())
     }
 
+    /// The agent whose Zoho user id is `zuid`; none for a blank one (agents who never
+    /// confirmed their account have none).
     pub fn by_zuid(&self, zuid: &str) -> Option<&AgentInfo> {
+        let zuid = zuid.trim();
+        if zuid.is_empty() {
+            return None;
+        }
         self.by_id
             .values()
-            .find(|a| a.zuid.as_deref() == Some(zuid))
+            .find(|a| a.zuid.as_deref().map(str::trim) == Some(zuid))
     }
 
     /// The agent whose email is `email` (any case).
