@@ -53,12 +53,19 @@ pub fn value_count(v: &Value) -> Option<u64> {
 
 /// A flag: `true`, `"true"`, `1`; anything else is false.
 pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::Bool(b)) => b,
-        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
-        Some(Value::Number(n)) => n.as_i64() == Some(1),
+    Ok(value_flag(
+        &Option::<Value>::deserialize(d)?.unwrap_or(Value::Null),
+    ))
+}
+
+/// See [`flag`].
+pub fn value_flag(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.trim().eq_ignore_ascii_case("true"),
+        Value::Number(n) => n.as_i64() == Some(1),
         _ => false,
-    })
+    }
 }
 
 /// A time: `"2016-05-25T10:06:09.686Z"`, `1466514974000`, `"1466514974000"`; null, "" or 0
@@ -121,6 +128,25 @@ mod tests {
         );
         assert_eq!(value_time(&serde_json::json!(0)), None);
         assert_eq!(value_time(&Value::Null), None);
+    }
+
+    #[test]
+    fn flags_come_as_booleans_strings_or_numbers() {
+        for yes in [
+            serde_json::json!(true),
+            serde_json::json!("true"),
+            serde_json::json!(1),
+        ] {
+            assert!(value_flag(&yes), "{yes}");
+        }
+        for no in [
+            serde_json::json!(false),
+            serde_json::json!("false"),
+            serde_json::json!(0),
+            Value::Null,
+        ] {
+            assert!(!value_flag(&no), "{no}");
+        }
     }
 
     #[test]

@@ -347,6 +347,23 @@ mod tests {
     }
 
     #[test]
+    fn an_escalation_sent_as_the_number_1_is_announced() {
+        let stored = TicketSnapshot {
+            id: "1".into(),
+            status: "Open".into(),
+            status_type: "Open".into(),
+            ..Default::default()
+        };
+        let e = one(
+            r#"[{"eventType":"Ticket_Update","payload":{"id":"1","status":"Open","statusType":"Open","isEscalated":1}}]"#,
+        );
+        let c = classify(&e, Some(&stored), |_| None, None);
+        let kinds: Vec<String> = c.changes.iter().map(|c| c.kind.tag()).collect();
+        assert_eq!(kinds, ["escalated"]);
+        assert!(c.ticket.unwrap().is_escalated);
+    }
+
+    #[test]
     fn comments_carry_their_mentions() {
         assert_eq!(
             mentions("hi zsu[@user:123]zsu and zsu[@user:456]zsu zsu[@user:123]zsu"),

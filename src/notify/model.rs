@@ -66,13 +66,7 @@ impl TicketSnapshot {
                 "priority" => self.priority = s(val),
                 "dueDate" => self.due_date = lenient::value_time(val),
                 "webUrl" => self.web_url = s(val),
-                "isEscalated" => {
-                    self.is_escalated = match val {
-                        Value::Bool(b) => *b,
-                        Value::String(x) => x.eq_ignore_ascii_case("true"),
-                        _ => false,
-                    }
-                }
+                "isEscalated" => self.is_escalated = lenient::value_flag(val),
                 "modifiedTime" => self.modified_time = lenient::value_time(val),
                 "modifiedBy" => self.modified_by = id(val).or_else(|| val.get("id").and_then(id)),
                 "createdBy" => self.created_by = id(val).or_else(|| val.get("id").and_then(id)),
@@ -251,5 +245,23 @@ impl Target {
             Target::Channel(c) => format!("#{c}"),
             Target::Dm(users) => format!("dm:{}", users.join(",")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_escalated_is_a_lenient_flag() {
+        let escalated = |v: Value| {
+            TicketSnapshot::from_json(&serde_json::json!({"id": "1", "isEscalated": v}))
+                .is_escalated
+        };
+        assert!(escalated(serde_json::json!(1)));
+        assert!(escalated(serde_json::json!("true")));
+        assert!(escalated(serde_json::json!(true)));
+        assert!(!escalated(serde_json::json!(0)));
+        assert!(!escalated(serde_json::json!("false")));
     }
 }
