@@ -104,7 +104,7 @@ fn identity(event_type: &str, payload: &Value, event_time: Option<DateTime<Utc>>
         .unwrap_or_default();
     let when = payload
         .get("modifiedTime")
-        .and_then(lenient::value_time)
+        .and_then(identity_time)
         .or(event_time)
         .map(|t| t.timestamp_millis().to_string())
         .unwrap_or_default();
@@ -114,6 +114,33 @@ fn identity(event_type: &str, payload: &Value, event_time: Option<DateTime<Utc>>
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("{event_type}:{id}:{when}:{hex}")
+}
+
+/// How identities read a time: RFC 3339 or positive epoch milliseconds, nothing else. Frozen
+/// (not [`lenient::value_time`], which learns new forms): stores hold identities made with it
+/// to recognise redeliveries, so a change here would let a redelivery through as new.
+fn identity_time(v: &Value) -> Option<DateTime<Utc>> {
+    let from_ms = |ms: i64| {
+        (ms > 0)
+            .then(|| DateTime::from_timestamp_millis(ms))
+            .flatten()
+    };
+    match v {
+        Value::Number(n) => n.as_i64().and_then(from_ms),
+        Value::String(s) => {
+            let s = s.trim();
+            if s.is_empty() {
+                None
+            } else if let Ok(ms) = s.parse::<i64>() {
+                from_ms(ms)
+            } else {
+                DateTime::parse_from_rfc3339(s)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc))
+            }
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -145,5 +172,15 @@ mod tests {
         let c = parse_body(br#"[{"eventType":"Ticket_Update","eventTime":"1","payload":{"id":"1","status":"Closed","modifiedTime":"2021-04-15T13:35:27.000Z"}}]"#).unwrap();
         assert_eq!(a[0].identity, b[0].identity);
         assert_ne!(a[0].identity, c[0].identity);
+    }
+
+    #[test]
+    fn identities_do_not_change_when_time_parsing_learns_new_forms() {
+        // Made before `+0000` offsets were read: the eventTime stood in for modifiedTime.
+        let e = parse_body(br#"[{"eventType":"Ticket_Update","eventTime":"1618493667780","payload":{"id":"1","modifiedTime":"2021-04-15T13:34:27.000+0000"}}]"#).unwrap();
+        assert_eq!(
+            e[0].identity,
+            "Ticket_Update:1:1618493667780:1d01a51810ec781a32685c75"
+        );
     }
 }
