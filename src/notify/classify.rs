@@ -232,8 +232,7 @@ pub fn classify(
             let owner = person(p, "ownerId").or_else(|| person(p, "owner"));
             let creator = person(p, "creatorId").or_else(|| person(p, "creator"));
             let subject = text(p, "subject").unwrap_or_default();
-            let closed = text(p, "statusType").is_some_and(|s| s.eq_ignore_ascii_case("closed"))
-                || lenient_time(p, "completedTime").is_some();
+            let closed = activity_closed(p).unwrap_or(false);
             let ticket_id = text(p, "ticketId");
             let ticket = ticket_id
                 .as_deref()
@@ -262,13 +261,14 @@ pub fn classify(
                     ));
                 }
             } else if t.ends_with("_Update") {
-                let was_closed = match (&event.prev_state, activity) {
-                    (Some(prev), _) => {
-                        text(prev, "statusType").is_some_and(|s| s.eq_ignore_ascii_case("closed"))
-                            || lenient_time(prev, "completedTime").is_some()
-                    }
+                // prevState is authoritative for what it holds; without statusType or
+                // completedTime in it, the stored state; without that, a prevState that does
+                // not name them says they did not change.
+                let from_prev = event.prev_state.as_ref().and_then(activity_closed);
+                let was_closed = match (from_prev, activity) {
+                    (Some(was), _) => was,
                     (None, Some(a)) => a.closed,
-                    (None, None) => false,
+                    (None, None) => event.prev_state.is_some() && closed,
                 };
                 if closed && !was_closed && announce {
                     let actor = person(p, "modifiedBy");
@@ -289,6 +289,21 @@ pub fn classify(
         _ => {}
     }
     out
+}
+
+/// Whether an activity JSON says it is closed (`statusType` Closed, or a `completedTime`),
+/// from the keys it holds; `None` when it holds neither.
+fn activity_closed(v: &Value) -> Option<bool> {
+    let by_status = v
+        .get("statusType")
+        .map(|_| text(v, "statusType").is_some_and(|s| s.eq_ignore_ascii_case("closed")));
+    let by_completion = v
+        .get("completedTime")
+        .map(|t| lenient::value_time(t).is_some());
+    match (by_status, by_completion) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(false) || b.unwrap_or(false)),
+    }
 }
 
 fn lenient_time(v: &Value, key: &str) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -344,6 +359,69 @@ mod tests {
         assert_eq!(kinds, ["closed", "owner", "escalated"]);
         // Without either, nothing can be said.
         assert!(classify(&e, None, |_| None, None).changes.is_empty());
+    }
+
+    fn kinds(c: &Classified) -> Vec<String> {
+        c.changes.iter().map(|c| c.kind.tag()).collect()
+    }
+
+    #[test]
+    fn editing_a_closed_task_with_a_partial_prev_state_does_not_announce_it_done_again() {
+        let edit = one(
+            r#"[{"eventType":"Task_Update","payload":{"id":"5","subject":"new","ownerId":"7","creatorId":"8","statusType":"Closed","completedTime":1556211131000,"modifiedBy":{"id":"8"},"modifiedTime":1556211139000},"prevState":{"subject":"old"}}]"#,
+        );
+        let closed = ActivitySnapshot {
+            closed: true,
+            modified: None,
+        };
+        let c = classify(&edit, None, |_| None, Some(&closed));
+        assert!(c.changes.is_empty(), "{:?}", kinds(&c));
+        assert!(c.activity.unwrap().1.closed);
+        // Its stored state forgotten: a prevState without status keys says they did not change.
+        assert!(classify(&edit, None, |_| None, None).changes.is_empty());
+        // The stored state stands in for what prevState leaves out.
+        let open = ActivitySnapshot {
+            closed: false,
+            modified: None,
+        };
+        assert_eq!(
+            kinds(&classify(&edit, None, |_| None, Some(&open))),
+            ["activity_done"]
+        );
+    }
+
+    #[test]
+    fn a_prev_state_naming_the_status_decides_over_the_stored_state() {
+        let closed = ActivitySnapshot {
+            closed: true,
+            modified: None,
+        };
+        for prev in [
+            r#"{"statusType":"Open"}"#,
+            r#"{"completedTime":null}"#,
+            r#"{"status":"Open","statusType":"Open","completedTime":null}"#,
+        ] {
+            let done = one(&format!(
+                r#"[{{"eventType":"Task_Update","payload":{{"id":"5","subject":"s","ownerId":"7","creatorId":"8","statusType":"Closed","completedTime":1556211131000}},"prevState":{prev}}}]"#
+            ));
+            assert_eq!(
+                kinds(&classify(&done, None, |_| None, Some(&closed))),
+                ["activity_done"],
+                "{prev}"
+            );
+        }
+        let still_closed = one(
+            r#"[{"eventType":"Task_Update","payload":{"id":"5","subject":"s","ownerId":"7","creatorId":"8","statusType":"Closed","completedTime":1556211131000},"prevState":{"statusType":"Closed"}}]"#,
+        );
+        let open = ActivitySnapshot {
+            closed: false,
+            modified: None,
+        };
+        assert!(
+            classify(&still_closed, None, |_| None, Some(&open))
+                .changes
+                .is_empty()
+        );
     }
 
     #[test]
