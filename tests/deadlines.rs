@@ -316,3 +316,66 @@ async fn offsets_that_fell_due_during_downtime_give_one_alert() {
     assert_eq!(alerts(&msgs), ["*⏰ Due in 15 min*"]);
     assert!(alerts(&advance(&env, Span::minutes(10)).await).len() == 1);
 }
+
+#[actix_rt::test]
+async fn a_late_ticket_add_after_an_update_neither_rolls_the_ticket_back_nor_rearms_its_alerts() {
+    use deskcliq::notify::event::{InboxEvent, parse_body};
+    use deskcliq::notify::model::TicketSnapshot;
+    use deskcliq::store::TreeName;
+    let env = Env::start("").await;
+    let iso = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let now = env.clock.now();
+    let event = |kind: &str, payload: serde_json::Value| {
+        let body = serde_json::json!([{
+            "eventType": kind,
+            "orgId": deskcliq::sim::DESK_ORG_ID,
+            "eventTime": now.timestamp_millis().to_string(),
+            "payload": payload,
+        }]);
+        parse_body(body.to_string().as_bytes()).unwrap().remove(0)
+    };
+    let id = "1892000000888001";
+    // Desk's Ticket_Add is delivered after the update that assigned the ticket and removed
+    // its due date.
+    let update = event(
+        "Ticket_Update",
+        serde_json::json!({
+            "id": id, "ticketNumber": "888", "subject": "late add", "departmentId": SUPPORT,
+            "status": "Open", "statusType": "Open", "assigneeId": SATO, "dueDate": null,
+            "modifiedTime": iso(now - Span::minutes(1)),
+        }),
+    );
+    let add = event(
+        "Ticket_Add",
+        serde_json::json!({
+            "id": id, "ticketNumber": "888", "subject": "late add", "departmentId": SUPPORT,
+            "status": "Open", "statusType": "Open", "assigneeId": null,
+            "dueDate": iso(now + Span::minutes(120)),
+            "modifiedTime": iso(now - Span::minutes(5)),
+            "createdTime": iso(now - Span::minutes(5)),
+        }),
+    );
+    let store = env.app().store.clone();
+    let inbox = store.tree::<u64, InboxEvent>(TreeName::Inbox);
+    for e in [&update, &add] {
+        inbox.insert(&store.next_id().unwrap(), e).unwrap();
+    }
+    env.app().router.wake.notify_one();
+    let msgs = env.settle().await;
+    assert!(
+        msgs.iter()
+            .any(|m| m.message.to_string().contains("late add")),
+        "the creation is still announced: {msgs:?}"
+    );
+    let t = store
+        .tree::<String, TicketSnapshot>(TreeName::Tickets)
+        .get(&id.to_string())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (t.assignee_id.as_deref(), t.due_date),
+        (Some(SATO), None),
+        "the newer snapshot stays"
+    );
+    assert!(alerts(&advance(&env, Span::minutes(100)).await).is_empty());
+}

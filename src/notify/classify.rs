@@ -96,7 +96,24 @@ pub fn classify(
                 status_type: "Open".into(),
                 ..Default::default()
             });
-            t.apply(p);
+            // A late delivery after a newer change is still announced (a redelivery of one
+            // already taken in is dropped by its identity, as before) but must not roll the
+            // snapshot back: it is announced with the newer snapshot, completed only where that
+            // one is blank.
+            let stale = older_than_stored(stored, p);
+            if stale {
+                let added = TicketSnapshot::from_json(p);
+                if t.number.is_empty() {
+                    t.number = added.number;
+                }
+                if t.subject.is_empty() {
+                    t.subject = added.subject;
+                }
+                t.web_url = t.web_url.or(added.web_url);
+                t.created_by = t.created_by.or(added.created_by);
+            } else {
+                t.apply(p);
+            }
             out.changes.push(change(
                 ChangeKind::Created,
                 &t,
@@ -104,7 +121,9 @@ pub fn classify(
                 t.assignee_id.clone(),
                 t.department_id.clone(),
             ));
-            out.ticket = Some(t);
+            if !stale {
+                out.ticket = Some(t);
+            }
         }
         "Ticket_Update" => {
             let mut new = stored.cloned().unwrap_or_else(|| TicketSnapshot {
@@ -114,10 +133,7 @@ pub fn classify(
             new.apply(p);
             // A late delivery of an older change is announced (from its prevState) but must not
             // roll the snapshot back.
-            let stale = matches!(
-                (stored, lenient_time(p, "modifiedTime")),
-                (Some(s), Some(incoming)) if s.modified_time.is_some_and(|known| known > incoming)
-            );
+            let stale = older_than_stored(stored, p);
             // prevState is authoritative for what it holds; without it, the snapshot.
             let prev = match (&event.prev_state, stored) {
                 (Some(prev_state), _) => {
@@ -291,6 +307,14 @@ pub fn classify(
     out
 }
 
+/// Whether ticket payload `p` is older than the stored snapshot (a late delivery).
+fn older_than_stored(stored: Option<&TicketSnapshot>, p: &Value) -> bool {
+    matches!(
+        (stored, lenient_time(p, "modifiedTime")),
+        (Some(s), Some(incoming)) if s.modified_time.is_some_and(|known| known > incoming)
+    )
+}
+
 /// Whether an activity JSON says it is closed (`statusType` Closed, or a `completedTime`),
 /// from the keys it holds; `None` when it holds neither.
 fn activity_closed(v: &Value) -> Option<bool> {
@@ -422,6 +446,44 @@ mod tests {
                 .changes
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_late_ticket_add_is_announced_but_does_not_roll_the_snapshot_back() {
+        let newer = TicketSnapshot {
+            id: "1".into(),
+            status: "Open".into(),
+            status_type: "Open".into(),
+            assignee_id: Some("7".into()),
+            department_id: Some("d1".into()),
+            modified_time: "2021-04-15T13:40:00Z".parse().ok(),
+            ..Default::default()
+        };
+        let late = one(
+            r#"[{"eventType":"Ticket_Add","payload":{"id":"1","ticketNumber":"101","subject":"Printer","status":"Open","statusType":"Open","assigneeId":null,"departmentId":"d1","dueDate":"2021-04-15T14:00:00.000Z","modifiedTime":"2021-04-15T13:30:00.000Z","createdBy":"9"}}]"#,
+        );
+        let c = classify(&late, Some(&newer), |_| None, None);
+        assert_eq!(c.ticket, None, "the newer snapshot stays as it is");
+        assert_eq!(kinds(&c), ["created"]);
+        let announced = &c.changes[0];
+        assert_eq!(announced.owner.as_deref(), Some("7"));
+        assert_eq!(announced.actor.as_deref(), Some("9"));
+        assert_eq!(announced.ticket.due_date, None);
+        assert_eq!(announced.ticket.modified_time, newer.modified_time);
+        // What the newer snapshot lacked comes from the creation.
+        assert_eq!(
+            (
+                announced.ticket.number.as_str(),
+                announced.ticket.subject.as_str()
+            ),
+            ("101", "Printer")
+        );
+        // In order (or as new as the snapshot), it is applied as before.
+        let in_order = one(
+            r#"[{"eventType":"Ticket_Add","payload":{"id":"1","assigneeId":null,"modifiedTime":"2021-04-15T13:40:00.000Z"}}]"#,
+        );
+        let c = classify(&in_order, Some(&newer), |_| None, None);
+        assert_eq!(c.ticket.unwrap().assignee_id, None);
     }
 
     #[test]
