@@ -379,3 +379,38 @@ async fn a_late_ticket_add_after_an_update_neither_rolls_the_ticket_back_nor_rea
     );
     assert!(alerts(&advance(&env, Span::minutes(100)).await).is_empty());
 }
+
+#[actix_rt::test]
+async fn a_call_logged_with_a_null_due_date_is_reminded_to_its_owner_at_its_start_time() {
+    use deskcliq::notify::event::{InboxEvent, parse_body};
+    use deskcliq::store::TreeName;
+    let env = Env::start("").await;
+    let start = env.clock.now() + Span::minutes(30);
+    // Zoho's own Call example: `dueDate` null, the time in `startTime`, people as objects.
+    let body = serde_json::json!([{
+        "eventType": "Call_Add",
+        "orgId": deskcliq::sim::DESK_ORG_ID,
+        "eventTime": env.clock.now().timestamp_millis().to_string(),
+        "payload": {
+            "id": "1892000000999001", "subject": "Ring the customer", "departmentId": SUPPORT,
+            "owner": {"id": SATO}, "creator": {"id": KIM}, "status": "Scheduled",
+            "dueDate": null, "startTime": start.timestamp_millis(),
+            "reminder": [{"reminderType": "RELATIVE", "relativeReminderInMin": 15, "alertType": ["POPUP"]}],
+        }
+    }]);
+    let event = parse_body(body.to_string().as_bytes()).unwrap().remove(0);
+    let store = env.app().store.clone();
+    store
+        .tree::<u64, InboxEvent>(TreeName::Inbox)
+        .insert(&store.next_id().unwrap(), &event)
+        .unwrap();
+    env.app().router.wake.notify_one();
+    let before = env.settle().await.len();
+    let msgs = advance(&env, Span::minutes(15) + Span::seconds(1)).await;
+    let reminder = &msgs[before..];
+    assert_eq!(reminder.len(), 1, "{msgs:?}");
+    assert_eq!(reminder[0].target, CliqTarget::Dm(vec![SATO_ZUID.into()]));
+    let card = reminder[0].message.to_string();
+    assert!(card.contains("Ring the customer"), "{card}");
+    assert!(card.contains("\"Due\""), "the call's time is shown: {card}");
+}

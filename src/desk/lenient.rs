@@ -7,11 +7,18 @@ use serde_json::Value;
 
 /// An id: `"123"`, `123`, or absent/null/"" (→ `None`).
 pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Some(Value::Number(n)) => Some(n.to_string()),
+    Ok(value_id(
+        &Option::<Value>::deserialize(d)?.unwrap_or(Value::Null),
+    ))
+}
+
+/// See [`id`].
+pub fn value_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
         _ => None,
-    })
+    }
 }
 
 /// A required id; an unusable value becomes "".
