@@ -316,3 +316,101 @@ async fn offsets_that_fell_due_during_downtime_give_one_alert() {
     assert_eq!(alerts(&msgs), ["*⏰ Due in 15 min*"]);
     assert!(alerts(&advance(&env, Span::minutes(10)).await).len() == 1);
 }
+
+#[actix_rt::test]
+async fn a_late_ticket_add_after_an_update_neither_rolls_the_ticket_back_nor_rearms_its_alerts() {
+    use deskcliq::notify::event::{InboxEvent, parse_body};
+    use deskcliq::notify::model::TicketSnapshot;
+    use deskcliq::store::TreeName;
+    let env = Env::start("").await;
+    let iso = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let now = env.clock.now();
+    let event = |kind: &str, payload: serde_json::Value| {
+        let body = serde_json::json!([{
+            "eventType": kind,
+            "orgId": deskcliq::sim::DESK_ORG_ID,
+            "eventTime": now.timestamp_millis().to_string(),
+            "payload": payload,
+        }]);
+        parse_body(body.to_string().as_bytes()).unwrap().remove(0)
+    };
+    let id = "1892000000888001";
+    // Desk's Ticket_Add is delivered after the update that assigned the ticket and removed
+    // its due date.
+    let update = event(
+        "Ticket_Update",
+        serde_json::json!({
+            "id": id, "ticketNumber": "888", "subject": "late add", "departmentId": SUPPORT,
+            "status": "Open", "statusType": "Open", "assigneeId": SATO, "dueDate": null,
+            "modifiedTime": iso(now - Span::minutes(1)),
+        }),
+    );
+    let add = event(
+        "Ticket_Add",
+        serde_json::json!({
+            "id": id, "ticketNumber": "888", "subject": "late add", "departmentId": SUPPORT,
+            "status": "Open", "statusType": "Open", "assigneeId": null,
+            "dueDate": iso(now + Span::minutes(120)),
+            "modifiedTime": iso(now - Span::minutes(5)),
+            "createdTime": iso(now - Span::minutes(5)),
+        }),
+    );
+    let store = env.app().store.clone();
+    let inbox = store.tree::<u64, InboxEvent>(TreeName::Inbox);
+    for e in [&update, &add] {
+        inbox.insert(&store.next_id().unwrap(), e).unwrap();
+    }
+    env.app().router.wake.notify_one();
+    let msgs = env.settle().await;
+    assert!(
+        msgs.iter()
+            .any(|m| m.message.to_string().contains("late add")),
+        "the creation is still announced: {msgs:?}"
+    );
+    let t = store
+        .tree::<String, TicketSnapshot>(TreeName::Tickets)
+        .get(&id.to_string())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (t.assignee_id.as_deref(), t.due_date),
+        (Some(SATO), None),
+        "the newer snapshot stays"
+    );
+    assert!(alerts(&advance(&env, Span::minutes(100)).await).is_empty());
+}
+
+#[actix_rt::test]
+async fn a_call_logged_with_a_null_due_date_is_reminded_to_its_owner_at_its_start_time() {
+    use deskcliq::notify::event::{InboxEvent, parse_body};
+    use deskcliq::store::TreeName;
+    let env = Env::start("").await;
+    let start = env.clock.now() + Span::minutes(30);
+    // Zoho's own Call example: `dueDate` null, the time in `startTime`, people as objects.
+    let body = serde_json::json!([{
+        "eventType": "Call_Add",
+        "orgId": deskcliq::sim::DESK_ORG_ID,
+        "eventTime": env.clock.now().timestamp_millis().to_string(),
+        "payload": {
+            "id": "1892000000999001", "subject": "Ring the customer", "departmentId": SUPPORT,
+            "owner": {"id": SATO}, "creator": {"id": KIM}, "status": "Scheduled",
+            "dueDate": null, "startTime": start.timestamp_millis(),
+            "reminder": [{"reminderType": "RELATIVE", "relativeReminderInMin": 15, "alertType": ["POPUP"]}],
+        }
+    }]);
+    let event = parse_body(body.to_string().as_bytes()).unwrap().remove(0);
+    let store = env.app().store.clone();
+    store
+        .tree::<u64, InboxEvent>(TreeName::Inbox)
+        .insert(&store.next_id().unwrap(), &event)
+        .unwrap();
+    env.app().router.wake.notify_one();
+    let before = env.settle().await.len();
+    let msgs = advance(&env, Span::minutes(15) + Span::seconds(1)).await;
+    let reminder = &msgs[before..];
+    assert_eq!(reminder.len(), 1, "{msgs:?}");
+    assert_eq!(reminder[0].target, CliqTarget::Dm(vec![SATO_ZUID.into()]));
+    let card = reminder[0].message.to_string();
+    assert!(card.contains("Ring the customer"), "{card}");
+    assert!(card.contains("\"Due\""), "the call's time is shown: {card}");
+}

@@ -268,3 +268,37 @@ async fn an_unreachable_jwks_is_503_so_desk_retries() {
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(stored(&env), 0);
 }
+
+#[actix_rt::test]
+async fn a_new_comment_redelivered_with_a_new_event_time_is_announced_once() {
+    let env = Env::start("").await;
+    let ticket = env.sim.create_ticket(deskcliq::sim::NewTicket {
+        subject: "comment twice".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        assignee_id: Some(SATO.into()),
+        ..Default::default()
+    });
+    env.settle().await;
+    let before = env.sim.cliq_messages().len();
+    // Desk's Ticket_Comment_Add has a null modifiedTime; its retry is stamped anew.
+    let body = |event_time: &str| {
+        json!([{"eventType": "Ticket_Comment_Add", "orgId": deskcliq::sim::DESK_ORG_ID,
+                "eventTime": event_time,
+                "payload": {"id": "1892000000555001", "ticketId": ticket.id, "content": "said once",
+                            "isPublic": false, "commenterId": SUZUKI, "modifiedTime": null,
+                            "commentedTime": "2026-11-25T01:00:00.000Z"}}])
+        .to_string()
+        .into_bytes()
+    };
+    for event_time in ["1764032400000", "1764032460000"] {
+        let call = post(&env, TOKEN, Some(&good_jwt(&env)), body(event_time)).await;
+        assert_eq!(call.status, 200, "{}", call.body);
+    }
+    let msgs = env.settle().await;
+    let said: Vec<_> = msgs[before..]
+        .iter()
+        .filter(|m| m.message.to_string().contains("said once"))
+        .collect();
+    assert_eq!(said.len(), 1, "{msgs:?}");
+}

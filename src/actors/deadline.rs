@@ -189,13 +189,22 @@ impl Handler<TrackActivity> for DeadlineWatcher {
                         kind: TimerKind::Reminder {
                             kind: msg.kind,
                             subject: text("subject").unwrap_or_default(),
-                            owner: text("ownerId"),
+                            // `ownerId`, or the `owner: {id}` object calls and events carry.
+                            owner: text("ownerId").filter(|o| !o.is_empty()).or_else(|| {
+                                p.get("owner")
+                                    .and_then(|o| o.get("id"))
+                                    .and_then(crate::desk::lenient::value_id)
+                            }),
                             department_id: text("departmentId"),
                             ticket_id: text("ticketId"),
+                            // A call logged with `"dueDate": null` has its time in `startTime`.
                             due: p
                                 .get("dueDate")
-                                .or_else(|| p.get("startTime"))
-                                .and_then(crate::desk::lenient::value_time),
+                                .and_then(crate::desk::lenient::value_time)
+                                .or_else(|| {
+                                    p.get("startTime")
+                                        .and_then(crate::desk::lenient::value_time)
+                                }),
                         },
                     })
                     .collect()

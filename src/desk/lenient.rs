@@ -7,11 +7,18 @@ use serde_json::Value;
 
 /// An id: `"123"`, `123`, or absent/null/"" (→ `None`).
 pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Some(Value::Number(n)) => Some(n.to_string()),
+    Ok(value_id(
+        &Option::<Value>::deserialize(d)?.unwrap_or(Value::Null),
+    ))
+}
+
+/// See [`id`].
+pub fn value_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
         _ => None,
-    })
+    }
 }
 
 /// A required id; an unusable value becomes "".
@@ -53,44 +60,88 @@ pub fn value_count(v: &Value) -> Option<u64> {
 
 /// A flag: `true`, `"true"`, `1`; anything else is false.
 pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::Bool(b)) => b,
-        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
-        Some(Value::Number(n)) => n.as_i64() == Some(1),
-        _ => false,
-    })
+    Ok(value_flag(
+        &Option::<Value>::deserialize(d)?.unwrap_or(Value::Null),
+    ))
 }
 
+/// See [`flag`].
+pub fn value_flag(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.trim().eq_ignore_ascii_case("true"),
+        Value::Number(n) => n.as_i64() == Some(1),
+        _ => false,
+    }
+}
+
+/// A time Desk sent that deskcliq cannot read (as opposed to Zoho's "unset").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unreadable time {0}")]
+pub struct UnreadableTime(pub String);
+
 /// A time: `"2016-05-25T10:06:09.686Z"`, `1466514974000`, `"1466514974000"`; null, "" or 0
-/// (Zoho's "unset") → `None`.
+/// (Zoho's "unset") or an unreadable value → `None`.
 pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     Ok(value_time(
         &Option::<Value>::deserialize(d)?.unwrap_or(Value::Null),
     ))
 }
 
+/// [`read_time`], with an unreadable value taken as unset.
 pub fn value_time(v: &Value) -> Option<DateTime<Utc>> {
-    let from_ms = |ms: i64| {
-        (ms > 0)
-            .then(|| DateTime::from_timestamp_millis(ms))
-            .flatten()
+    read_time(v).ok().flatten()
+}
+
+/// A time as Desk sends it: ISO-8601 (`2016-05-25T10:06:09.686Z`, `…+09:00`, `…+0000`, or
+/// without a zone, read as UTC) or epoch milliseconds (number or string). `Ok(None)` for
+/// Zoho's "unset" (null, "", 0); `Err` for a value present but unreadable, which a caller
+/// holding an older value should keep rather than clear.
+pub fn read_time(v: &Value) -> Result<Option<DateTime<Utc>>, UnreadableTime> {
+    let unreadable = || UnreadableTime(v.to_string());
+    let from_ms = |ms: i64| match ms {
+        0 => Ok(None),
+        ms if ms > 0 => DateTime::from_timestamp_millis(ms)
+            .map(Some)
+            .ok_or_else(unreadable),
+        _ => Err(unreadable()),
     };
     match v {
-        Value::Number(n) => n.as_i64().and_then(from_ms),
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_i64().ok_or_else(unreadable).and_then(from_ms),
         Value::String(s) => {
             let s = s.trim();
             if s.is_empty() {
-                None
+                Ok(None)
             } else if let Ok(ms) = s.parse::<i64>() {
                 from_ms(ms)
             } else {
-                DateTime::parse_from_rfc3339(s)
-                    .ok()
-                    .map(|t| t.with_timezone(&Utc))
+                iso_time(s).map(Some).ok_or_else(unreadable)
             }
         }
-        _ => None,
+        _ => Err(unreadable()),
     }
+}
+
+/// RFC 3339, then the forms Zoho also writes: an offset without a colon
+/// (`2021-04-15T13:34:27.000+0000`) and no zone at all (read as UTC).
+fn iso_time(s: &str) -> Option<DateTime<Utc>> {
+    const ZONED: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"];
+    const NAIVE: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"];
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .or_else(|| {
+            ZONED
+                .iter()
+                .find_map(|f| DateTime::parse_from_str(s, f).ok())
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|| {
+            NAIVE
+                .iter()
+                .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+                .map(|t| t.and_utc())
+        })
 }
 
 /// A string that Zoho's samples sometimes wrap in a one-element array.
@@ -121,6 +172,59 @@ mod tests {
         );
         assert_eq!(value_time(&serde_json::json!(0)), None);
         assert_eq!(value_time(&Value::Null), None);
+    }
+
+    #[test]
+    fn times_with_an_offset_without_colon_or_without_a_zone_are_read() {
+        let utc = value_time(&Value::String("2021-04-15T13:34:27.000Z".into())).unwrap();
+        for form in [
+            "2021-04-15T13:34:27.000+0000",
+            "2021-04-15T13:34:27+0000",
+            "2021-04-15T22:34:27.000+0900",
+            "2021-04-15T22:34:27+09:00",
+            "2021-04-15T13:34:27",
+            "2021-04-15T13:34:27.000",
+            "2021-04-15 13:34:27",
+        ] {
+            assert_eq!(value_time(&Value::String(form.into())), Some(utc), "{form}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_time_is_an_error_and_unset_is_none() {
+        for unset in [Value::Null, serde_json::json!(""), serde_json::json!(0)] {
+            assert_eq!(read_time(&unset), Ok(None));
+        }
+        for bad in [
+            serde_json::json!("next tuesday"),
+            serde_json::json!("2021-13-45T99:00:00Z"),
+            serde_json::json!(true),
+            serde_json::json!(-5),
+            serde_json::json!(1.5),
+            serde_json::json!({"time": 1}),
+        ] {
+            assert!(read_time(&bad).is_err(), "{bad}");
+            assert_eq!(value_time(&bad), None);
+        }
+    }
+
+    #[test]
+    fn flags_come_as_booleans_strings_or_numbers() {
+        for yes in [
+            serde_json::json!(true),
+            serde_json::json!("true"),
+            serde_json::json!(1),
+        ] {
+            assert!(value_flag(&yes), "{yes}");
+        }
+        for no in [
+            serde_json::json!(false),
+            serde_json::json!("false"),
+            serde_json::json!(0),
+            Value::Null,
+        ] {
+            assert!(!value_flag(&no), "{no}");
+        }
     }
 
     #[test]

@@ -96,7 +96,24 @@ pub fn classify(
                 status_type: "Open".into(),
                 ..Default::default()
             });
-            t.apply(p);
+            // A late delivery after a newer change is still announced (a redelivery of one
+            // already taken in is dropped by its identity, as before) but must not roll the
+            // snapshot back: it is announced with the newer snapshot, completed only where that
+            // one is blank.
+            let stale = older_than_stored(stored, p);
+            if stale {
+                let added = TicketSnapshot::from_json(p);
+                if t.number.is_empty() {
+                    t.number = added.number;
+                }
+                if t.subject.is_empty() {
+                    t.subject = added.subject;
+                }
+                t.web_url = t.web_url.or(added.web_url);
+                t.created_by = t.created_by.or(added.created_by);
+            } else {
+                t.apply(p);
+            }
             out.changes.push(change(
                 ChangeKind::Created,
                 &t,
@@ -104,7 +121,9 @@ pub fn classify(
                 t.assignee_id.clone(),
                 t.department_id.clone(),
             ));
-            out.ticket = Some(t);
+            if !stale {
+                out.ticket = Some(t);
+            }
         }
         "Ticket_Update" => {
             let mut new = stored.cloned().unwrap_or_else(|| TicketSnapshot {
@@ -114,10 +133,7 @@ pub fn classify(
             new.apply(p);
             // A late delivery of an older change is announced (from its prevState) but must not
             // roll the snapshot back.
-            let stale = matches!(
-                (stored, lenient_time(p, "modifiedTime")),
-                (Some(s), Some(incoming)) if s.modified_time.is_some_and(|known| known > incoming)
-            );
+            let stale = older_than_stored(stored, p);
             // prevState is authoritative for what it holds; without it, the snapshot.
             let prev = match (&event.prev_state, stored) {
                 (Some(prev_state), _) => {
@@ -232,8 +248,7 @@ pub fn classify(
             let owner = person(p, "ownerId").or_else(|| person(p, "owner"));
             let creator = person(p, "creatorId").or_else(|| person(p, "creator"));
             let subject = text(p, "subject").unwrap_or_default();
-            let closed = text(p, "statusType").is_some_and(|s| s.eq_ignore_ascii_case("closed"))
-                || lenient_time(p, "completedTime").is_some();
+            let closed = activity_closed(p).unwrap_or(false);
             let ticket_id = text(p, "ticketId");
             let ticket = ticket_id
                 .as_deref()
@@ -262,13 +277,14 @@ pub fn classify(
                     ));
                 }
             } else if t.ends_with("_Update") {
-                let was_closed = match (&event.prev_state, activity) {
-                    (Some(prev), _) => {
-                        text(prev, "statusType").is_some_and(|s| s.eq_ignore_ascii_case("closed"))
-                            || lenient_time(prev, "completedTime").is_some()
-                    }
+                // prevState is authoritative for what it holds; without statusType or
+                // completedTime in it, the stored state; without that, a prevState that does
+                // not name them says they did not change.
+                let from_prev = event.prev_state.as_ref().and_then(activity_closed);
+                let was_closed = match (from_prev, activity) {
+                    (Some(was), _) => was,
                     (None, Some(a)) => a.closed,
-                    (None, None) => false,
+                    (None, None) => event.prev_state.is_some() && closed,
                 };
                 if closed && !was_closed && announce {
                     let actor = person(p, "modifiedBy");
@@ -289,6 +305,29 @@ pub fn classify(
         _ => {}
     }
     out
+}
+
+/// Whether ticket payload `p` is older than the stored snapshot (a late delivery).
+fn older_than_stored(stored: Option<&TicketSnapshot>, p: &Value) -> bool {
+    matches!(
+        (stored, lenient_time(p, "modifiedTime")),
+        (Some(s), Some(incoming)) if s.modified_time.is_some_and(|known| known > incoming)
+    )
+}
+
+/// Whether an activity JSON says it is closed (`statusType` Closed, or a `completedTime`),
+/// from the keys it holds; `None` when it holds neither.
+fn activity_closed(v: &Value) -> Option<bool> {
+    let by_status = v
+        .get("statusType")
+        .map(|_| text(v, "statusType").is_some_and(|s| s.eq_ignore_ascii_case("closed")));
+    let by_completion = v
+        .get("completedTime")
+        .map(|t| lenient::value_time(t).is_some());
+    match (by_status, by_completion) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(false) || b.unwrap_or(false)),
+    }
 }
 
 fn lenient_time(v: &Value, key: &str) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -344,6 +383,124 @@ mod tests {
         assert_eq!(kinds, ["closed", "owner", "escalated"]);
         // Without either, nothing can be said.
         assert!(classify(&e, None, |_| None, None).changes.is_empty());
+    }
+
+    fn kinds(c: &Classified) -> Vec<String> {
+        c.changes.iter().map(|c| c.kind.tag()).collect()
+    }
+
+    #[test]
+    fn editing_a_closed_task_with_a_partial_prev_state_does_not_announce_it_done_again() {
+        let edit = one(
+            r#"[{"eventType":"Task_Update","payload":{"id":"5","subject":"new","ownerId":"7","creatorId":"8","statusType":"Closed","completedTime":1556211131000,"modifiedBy":{"id":"8"},"modifiedTime":1556211139000},"prevState":{"subject":"old"}}]"#,
+        );
+        let closed = ActivitySnapshot {
+            closed: true,
+            modified: None,
+        };
+        let c = classify(&edit, None, |_| None, Some(&closed));
+        assert!(c.changes.is_empty(), "{:?}", kinds(&c));
+        assert!(c.activity.unwrap().1.closed);
+        // Its stored state forgotten: a prevState without status keys says they did not change.
+        assert!(classify(&edit, None, |_| None, None).changes.is_empty());
+        // The stored state stands in for what prevState leaves out.
+        let open = ActivitySnapshot {
+            closed: false,
+            modified: None,
+        };
+        assert_eq!(
+            kinds(&classify(&edit, None, |_| None, Some(&open))),
+            ["activity_done"]
+        );
+    }
+
+    #[test]
+    fn a_prev_state_naming_the_status_decides_over_the_stored_state() {
+        let closed = ActivitySnapshot {
+            closed: true,
+            modified: None,
+        };
+        for prev in [
+            r#"{"statusType":"Open"}"#,
+            r#"{"completedTime":null}"#,
+            r#"{"status":"Open","statusType":"Open","completedTime":null}"#,
+        ] {
+            let done = one(&format!(
+                r#"[{{"eventType":"Task_Update","payload":{{"id":"5","subject":"s","ownerId":"7","creatorId":"8","statusType":"Closed","completedTime":1556211131000}},"prevState":{prev}}}]"#
+            ));
+            assert_eq!(
+                kinds(&classify(&done, None, |_| None, Some(&closed))),
+                ["activity_done"],
+                "{prev}"
+            );
+        }
+        let still_closed = one(
+            r#"[{"eventType":"Task_Update","payload":{"id":"5","subject":"s","ownerId":"7","creatorId":"8","statusType":"Closed","completedTime":1556211131000},"prevState":{"statusType":"Closed"}}]"#,
+        );
+        let open = ActivitySnapshot {
+            closed: false,
+            modified: None,
+        };
+        assert!(
+            classify(&still_closed, None, |_| None, Some(&open))
+                .changes
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_late_ticket_add_is_announced_but_does_not_roll_the_snapshot_back() {
+        let newer = TicketSnapshot {
+            id: "1".into(),
+            status: "Open".into(),
+            status_type: "Open".into(),
+            assignee_id: Some("7".into()),
+            department_id: Some("d1".into()),
+            modified_time: "2021-04-15T13:40:00Z".parse().ok(),
+            ..Default::default()
+        };
+        let late = one(
+            r#"[{"eventType":"Ticket_Add","payload":{"id":"1","ticketNumber":"101","subject":"Printer","status":"Open","statusType":"Open","assigneeId":null,"departmentId":"d1","dueDate":"2021-04-15T14:00:00.000Z","modifiedTime":"2021-04-15T13:30:00.000Z","createdBy":"9"}}]"#,
+        );
+        let c = classify(&late, Some(&newer), |_| None, None);
+        assert_eq!(c.ticket, None, "the newer snapshot stays as it is");
+        assert_eq!(kinds(&c), ["created"]);
+        let announced = &c.changes[0];
+        assert_eq!(announced.owner.as_deref(), Some("7"));
+        assert_eq!(announced.actor.as_deref(), Some("9"));
+        assert_eq!(announced.ticket.due_date, None);
+        assert_eq!(announced.ticket.modified_time, newer.modified_time);
+        // What the newer snapshot lacked comes from the creation.
+        assert_eq!(
+            (
+                announced.ticket.number.as_str(),
+                announced.ticket.subject.as_str()
+            ),
+            ("101", "Printer")
+        );
+        // In order (or as new as the snapshot), it is applied as before.
+        let in_order = one(
+            r#"[{"eventType":"Ticket_Add","payload":{"id":"1","assigneeId":null,"modifiedTime":"2021-04-15T13:40:00.000Z"}}]"#,
+        );
+        let c = classify(&in_order, Some(&newer), |_| None, None);
+        assert_eq!(c.ticket.unwrap().assignee_id, None);
+    }
+
+    #[test]
+    fn an_escalation_sent_as_the_number_1_is_announced() {
+        let stored = TicketSnapshot {
+            id: "1".into(),
+            status: "Open".into(),
+            status_type: "Open".into(),
+            ..Default::default()
+        };
+        let e = one(
+            r#"[{"eventType":"Ticket_Update","payload":{"id":"1","status":"Open","statusType":"Open","isEscalated":1}}]"#,
+        );
+        let c = classify(&e, Some(&stored), |_| None, None);
+        let kinds: Vec<String> = c.changes.iter().map(|c| c.kind.tag()).collect();
+        assert_eq!(kinds, ["escalated"]);
+        assert!(c.ticket.unwrap().is_escalated);
     }
 
     #[test]

@@ -114,8 +114,10 @@ impl InboxEvent {
     }
 }
 
-/// `type:id:modifiedTime-or-eventTime:digest-of-payload`: the same change delivered twice has
-/// the same identity; two changes of one record do not.
+/// `type:id:time:digest-of-payload`: the same change delivered twice has the same identity; two
+/// changes of one record do not. The time is the payload's `modifiedTime`, else (for a new
+/// comment, whose `modifiedTime` is null) its `commentedTime` or `createdTime`, else the
+/// `eventTime`, which a redelivery may stamp anew.
 fn identity(event_type: &str, payload: &Value, event_time: Option<DateTime<Utc>>) -> String {
     let id = payload
         .get("id")
@@ -124,9 +126,20 @@ fn identity(event_type: &str, payload: &Value, event_time: Option<DateTime<Utc>>
             other => other.to_string(),
         })
         .unwrap_or_default();
+    // Only new comments: an edit is told from a later edit back to the same text by its
+    // eventTime when its modifiedTime is missing; every other identity stays as stores hold it.
+    let created = || {
+        if event_type != "Ticket_Comment_Add" {
+            return None;
+        }
+        ["commentedTime", "createdTime"]
+            .iter()
+            .find_map(|k| payload.get(*k).and_then(identity_time))
+    };
     let when = payload
         .get("modifiedTime")
-        .and_then(lenient::value_time)
+        .and_then(identity_time)
+        .or_else(created)
         .or(event_time)
         .map(|t| t.timestamp_millis().to_string())
         .unwrap_or_default();
@@ -136,6 +149,33 @@ fn identity(event_type: &str, payload: &Value, event_time: Option<DateTime<Utc>>
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("{event_type}:{id}:{when}:{hex}")
+}
+
+/// How identities read a time: RFC 3339 or positive epoch milliseconds, nothing else. Frozen
+/// (not [`lenient::value_time`], which learns new forms): stores hold identities made with it
+/// to recognise redeliveries, so a change here would let a redelivery through as new.
+fn identity_time(v: &Value) -> Option<DateTime<Utc>> {
+    let from_ms = |ms: i64| {
+        (ms > 0)
+            .then(|| DateTime::from_timestamp_millis(ms))
+            .flatten()
+    };
+    match v {
+        Value::Number(n) => n.as_i64().and_then(from_ms),
+        Value::String(s) => {
+            let s = s.trim();
+            if s.is_empty() {
+                None
+            } else if let Ok(ms) = s.parse::<i64>() {
+                from_ms(ms)
+            } else {
+                DateTime::parse_from_rfc3339(s)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc))
+            }
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -184,5 +224,56 @@ mod tests {
         let c = parse_body(br#"[{"eventType":"Ticket_Update","eventTime":"1","payload":{"id":"1","status":"Closed","modifiedTime":"2021-04-15T13:35:27.000Z"}}]"#).unwrap();
         assert_eq!(a[0].identity, b[0].identity);
         assert_ne!(a[0].identity, c[0].identity);
+    }
+
+    #[test]
+    fn a_new_comment_redelivered_with_a_new_event_time_has_the_same_identity() {
+        let comment = |event_time: &str, when: &str| {
+            parse_body(format!(r#"[{{"eventType":"Ticket_Comment_Add","eventTime":"{event_time}","payload":{{"id":"9","ticketId":"1","content":"x","modifiedTime":null,{when}}}}}]"#).as_bytes()).unwrap().remove(0).identity
+        };
+        for when in [
+            r#""commentedTime":"2021-04-15T13:34:27.000Z""#,
+            r#""createdTime":"2021-04-15T13:34:27.000Z""#,
+        ] {
+            let first = comment("1618493667780", when);
+            assert_eq!(first, comment("1618493669999", when), "{when}");
+            assert!(
+                first.starts_with("Ticket_Comment_Add:9:1618493667000:"),
+                "{first}"
+            );
+        }
+        // Without any of them, the eventTime is all there is.
+        assert_ne!(
+            comment("1618493667780", r#""isPublic":true"#),
+            comment("1618493669999", r#""isPublic":true"#)
+        );
+    }
+
+    #[test]
+    fn identities_other_than_a_new_comments_are_unchanged() {
+        // As made before commentedTime/createdTime counted: other events keep the eventTime.
+        let id = |body: &str| parse_body(body.as_bytes()).unwrap().remove(0).identity;
+        assert_eq!(
+            id(
+                r#"[{"eventType":"Ticket_Add","eventTime":"1618493667780","payload":{"id":"1","createdTime":"2021-04-15T13:34:27.000Z"}}]"#
+            ),
+            "Ticket_Add:1:1618493667780:c24d0d7cef2d38c7969b3196"
+        );
+        assert_eq!(
+            id(
+                r#"[{"eventType":"Ticket_Comment_Update","eventTime":"1618493667780","payload":{"id":"9","modifiedTime":null,"commentedTime":"2021-04-15T13:34:27.000Z"}}]"#
+            ),
+            "Ticket_Comment_Update:9:1618493667780:df667ec33defed0abd0b5a45"
+        );
+    }
+
+    #[test]
+    fn identities_do_not_change_when_time_parsing_learns_new_forms() {
+        // Made before `+0000` offsets were read: the eventTime stood in for modifiedTime.
+        let e = parse_body(br#"[{"eventType":"Ticket_Update","eventTime":"1618493667780","payload":{"id":"1","modifiedTime":"2021-04-15T13:34:27.000+0000"}}]"#).unwrap();
+        assert_eq!(
+            e[0].identity,
+            "Ticket_Update:1:1618493667780:1d01a51810ec781a32685c75"
+        );
     }
 }

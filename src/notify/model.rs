@@ -42,7 +42,7 @@ fn id(v: &Value) -> Option<String> {
 
 impl TicketSnapshot {
     /// Applies the fields present in a ticket JSON (a payload or a `prevState`); absent fields
-    /// keep their value, `null` clears.
+    /// keep their value, `null` clears, an unreadable time keeps its value.
     pub fn apply(&mut self, v: &Value) {
         let Some(o) = v.as_object() else { return };
         for (k, val) in o {
@@ -64,19 +64,33 @@ impl TicketSnapshot {
                 "assigneeId" => self.assignee_id = id(val),
                 "teamId" => self.team_id = id(val),
                 "priority" => self.priority = s(val),
-                "dueDate" => self.due_date = lenient::value_time(val),
-                "webUrl" => self.web_url = s(val),
-                "isEscalated" => {
-                    self.is_escalated = match val {
-                        Value::Bool(b) => *b,
-                        Value::String(x) => x.eq_ignore_ascii_case("true"),
-                        _ => false,
+                "dueDate" => {
+                    if let Some(t) = self.read_time(k, val) {
+                        self.due_date = t;
                     }
                 }
-                "modifiedTime" => self.modified_time = lenient::value_time(val),
+                "webUrl" => self.web_url = s(val),
+                "isEscalated" => self.is_escalated = lenient::value_flag(val),
+                "modifiedTime" => {
+                    if let Some(t) = self.read_time(k, val) {
+                        self.modified_time = t;
+                    }
+                }
                 "modifiedBy" => self.modified_by = id(val).or_else(|| val.get("id").and_then(id)),
                 "createdBy" => self.created_by = id(val).or_else(|| val.get("id").and_then(id)),
                 _ => {}
+            }
+        }
+    }
+
+    /// A time field's new value (`Some(None)`: unset), or `None` when Desk sent something
+    /// unreadable: the old value is then kept, not cleared (which would cancel its alerts).
+    fn read_time(&self, field: &str, val: &Value) -> Option<Option<DateTime<Utc>>> {
+        match lenient::read_time(val) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(ticket = %self.id, field, error = %e, "keeping the previous value");
+                None
             }
         }
     }
@@ -251,5 +265,58 @@ impl Target {
             Target::Channel(c) => format!("#{c}"),
             Target::Dm(users) => format!("dm:{}", users.join(",")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn due(json: Value) -> Option<DateTime<Utc>> {
+        TicketSnapshot::from_json(&json).due_date
+    }
+
+    #[test]
+    fn due_dates_in_every_iso_form_zoho_writes_are_read() {
+        let at = "2021-04-15T13:34:27Z".parse::<DateTime<Utc>>().ok();
+        for form in [
+            "2021-04-15T13:34:27.000Z",
+            "2021-04-15T13:34:27.000+0000",
+            "2021-04-15T13:34:27",
+            "1618493667000",
+        ] {
+            assert_eq!(
+                due(serde_json::json!({"id": "1", "dueDate": form})),
+                at,
+                "{form}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unreadable_due_date_keeps_the_old_one_and_null_clears_it() {
+        let mut t = TicketSnapshot::from_json(&serde_json::json!({
+            "id": "1", "dueDate": "2021-04-15T13:34:27.000Z",
+            "modifiedTime": "2021-04-15T13:00:00.000Z"
+        }));
+        let (old_due, old_modified) = (t.due_date, t.modified_time);
+        assert!(old_due.is_some() && old_modified.is_some());
+        t.apply(&serde_json::json!({"dueDate": "soon", "modifiedTime": {"x": 1}}));
+        assert_eq!((t.due_date, t.modified_time), (old_due, old_modified));
+        t.apply(&serde_json::json!({"dueDate": null}));
+        assert_eq!(t.due_date, None);
+    }
+
+    #[test]
+    fn is_escalated_is_a_lenient_flag() {
+        let escalated = |v: Value| {
+            TicketSnapshot::from_json(&serde_json::json!({"id": "1", "isEscalated": v}))
+                .is_escalated
+        };
+        assert!(escalated(serde_json::json!(1)));
+        assert!(escalated(serde_json::json!("true")));
+        assert!(escalated(serde_json::json!(true)));
+        assert!(!escalated(serde_json::json!(0)));
+        assert!(!escalated(serde_json::json!("false")));
     }
 }
