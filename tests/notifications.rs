@@ -135,6 +135,17 @@ async fn each_ticket_change_is_announced_with_old_and_new() {
 }
 
 #[actix_rt::test]
+async fn a_ticket_a_customer_created_names_no_one_as_its_author() {
+    let env = Env::start("").await;
+    // Created by mail: Desk's createdBy is not an agent of the portal.
+    env.sim.create_ticket(new_ticket("By mail", SUPPORT, None));
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 1);
+    let headline = msgs[0].message["text"].as_str().unwrap();
+    assert!(!headline.contains("by "), "{headline}");
+}
+
+#[actix_rt::test]
 async fn owner_change_is_a_dm_to_the_new_owner_with_old_and_new() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));

@@ -194,12 +194,14 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
     };
     let head = headline(change, config, agents, tx);
     let mut text = format!("*{head}*");
-    if change.actor.is_some() && !matches!(change.kind, ChangeKind::Mentioned { .. }) {
+    // Who did it, when an agent did: a customer's or an automation's id means nothing to a
+    // reader (a ticket created by mail said "by 0").
+    let actor_name = change.actor.as_deref().and_then(|a| agents.name(a));
+    if let Some(name) = actor_name
+        && !matches!(change.kind, ChangeKind::Mentioned { .. })
+    {
         text.push('\n');
-        text.push_str(&fill(
-            tx.by,
-            &[("who", &agent_name(agents, change.actor.as_deref(), tx))],
-        ));
+        text.push_str(&fill(tx.by, &[("who", &inert(name, 60))]));
     }
     let mut pairs = vec![(
         tx.label_department.to_string(),
