@@ -197,14 +197,7 @@ impl Handler<TrackActivity> for DeadlineWatcher {
                             }),
                             department_id: text("departmentId"),
                             ticket_id: text("ticketId"),
-                            // A call logged with `"dueDate": null` has its time in `startTime`.
-                            due: p
-                                .get("dueDate")
-                                .and_then(crate::desk::lenient::value_time)
-                                .or_else(|| {
-                                    p.get("startTime")
-                                        .and_then(crate::desk::lenient::value_time)
-                                }),
+                            due: crate::notify::classify::activity_due(p),
                         },
                     })
                     .collect()

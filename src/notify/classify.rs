@@ -263,7 +263,7 @@ pub fn classify(
             let announce = owner.is_some() && owner != creator;
             if t.ends_with("_Add") {
                 if announce {
-                    let due = lenient_time(p, "dueDate");
+                    let due = activity_due(p);
                     out.changes.push(change(
                         ChangeKind::ActivityCreated {
                             kind,
@@ -332,6 +332,12 @@ fn activity_closed(v: &Value) -> Option<bool> {
 
 fn lenient_time(v: &Value, key: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     v.get(key).and_then(lenient::value_time)
+}
+
+/// When an activity is due: its `dueDate`, else (a call logged with `"dueDate": null`) its
+/// `startTime`.
+pub fn activity_due(p: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    lenient_time(p, "dueDate").or_else(|| lenient_time(p, "startTime"))
 }
 
 #[cfg(test)]
@@ -527,6 +533,18 @@ mod tests {
         assert_eq!(c.changes.len(), 2);
         assert_eq!(c.changes[0].owner.as_deref(), Some("8"));
         assert!(matches!(&c.changes[1].kind, ChangeKind::Mentioned { zuid, .. } if zuid == "55"));
+    }
+
+    #[test]
+    fn a_call_logged_without_a_due_date_is_announced_with_its_start_time() {
+        let add = one(
+            r#"[{"eventType":"Call_Add","payload":{"id":"6","subject":"Call back","ownerId":"7","creatorId":"8","dueDate":null,"startTime":"2021-04-15T13:34:27.000Z"}}]"#,
+        );
+        let c = classify(&add, None, |_| None, None);
+        let ChangeKind::ActivityCreated { due, .. } = &c.changes[0].kind else {
+            panic!("{:?}", c.changes[0].kind);
+        };
+        assert_eq!(due.map(|d| d.timestamp()), Some(1_618_493_667));
     }
 
     #[test]
