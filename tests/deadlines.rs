@@ -204,6 +204,12 @@ async fn an_activity_reminder_fires_at_its_time_to_its_owner() {
             .unwrap()
             .contains("Reminder: task Call the customer")
     );
+    // The card names the task's owner, though the task has no ticket.
+    let card = msgs[0].message.to_string();
+    assert!(
+        card.contains("Hanako Sato") && !card.contains("Unassigned"),
+        "{card}"
+    );
 }
 
 #[actix_rt::test]

@@ -213,9 +213,17 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
     if let Some(p) = &t.priority {
         pairs.push((tx.label_priority.to_string(), inert(p, 40)));
     }
+    // An activity's card names the activity's owner: the ticket's assignee (if it has a
+    // ticket at all) is someone else's business.
+    let assignee = match &change.kind {
+        ChangeKind::ActivityCreated { .. }
+        | ChangeKind::ActivityCompleted { .. }
+        | ChangeKind::Reminder { .. } => change.owner.as_deref(),
+        _ => t.assignee_id.as_deref(),
+    };
     pairs.push((
         tx.label_assignee.to_string(),
-        agent_name(agents, t.assignee_id.as_deref(), tx),
+        agent_name(agents, assignee, tx),
     ));
     let due = match &change.kind {
         ChangeKind::ActivityCreated { due, .. } | ChangeKind::Reminder { due, .. } => *due,
