@@ -434,7 +434,7 @@ async fn webhooks_are_created_listed_updated_and_deleted() {
         ..hook
     };
     assert_eq!(
-        desk.update_webhook(&w.id, &renamed)
+        desk.update_webhook(&w.id, &renamed, false)
             .await
             .unwrap()
             .name

@@ -144,6 +144,11 @@ fn iso_time(s: &str) -> Option<DateTime<Utc>> {
         })
 }
 
+/// [`text`], with null or absent read as "" (Zoho's schemas allow null for names and URLs).
+pub fn text_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(text(d)?.unwrap_or_default())
+}
+
 /// A string that Zoho's samples sometimes wrap in a one-element array.
 pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {

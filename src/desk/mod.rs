@@ -393,7 +393,8 @@ impl DeskClient {
             ("module", "tickets".to_string()),
             ("apiNames", "status".into()),
         ];
-        let r = self.send(&get("/fields", query, 1)).await?;
+        // A list: 3 credits when Desk does not say its weight.
+        let r = self.send(&get("/fields", query, 3)).await?;
         let v: Value = if r.body.is_empty() {
             Value::Null
         } else {
@@ -581,11 +582,22 @@ impl DeskClient {
     }
 
     /// `PATCH /webhooks/{id}` (Desk requires `subscriptions` on every PATCH).
-    pub async fn update_webhook(&self, id: &str, w: &NewWebhook) -> Result<Webhook, DeskError> {
+    /// Updates a webhook; `url` is sent only when `move_url` (Desk's update accepts shorter
+    /// URLs than its create: up to 100 characters, no `~`, so an unchanged one is left out).
+    pub async fn update_webhook(
+        &self,
+        id: &str,
+        w: &NewWebhook,
+        move_url: bool,
+    ) -> Result<Webhook, DeskError> {
+        let mut body = w.to_json();
+        if !move_url && let Some(o) = body.as_object_mut() {
+            o.remove("url");
+        }
         self.object(write(
             Method::PATCH,
             &format!("/webhooks/{}", segment(id)),
-            w.to_json(),
+            body,
         ))
         .await
     }

@@ -163,6 +163,7 @@ pub struct Agent {
 pub struct Department {
     #[serde(deserialize_with = "lenient::id_req")]
     pub id: String,
+    #[serde(deserialize_with = "lenient::text_or_empty")]
     pub name: String,
     #[serde(deserialize_with = "lenient::flag")]
     pub is_enabled: bool,
@@ -266,6 +267,8 @@ pub struct Webhook {
     #[serde(deserialize_with = "lenient::id_req")]
     pub id: String,
     pub name: Option<String>,
+    /// "" when Desk says null (another extension's webhook may have none).
+    #[serde(deserialize_with = "lenient::text_or_empty")]
     pub url: String,
     pub subscriptions: Value,
     #[serde(deserialize_with = "lenient::flag")]
@@ -413,5 +416,25 @@ impl Rating {
                 .iter()
                 .find_map(|k| v.get(*k).and_then(lenient::value_time)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_webhook_without_a_url_and_a_department_without_a_name_are_read() {
+        // Zoho's schemas allow null for both: one such item must not fail a whole list.
+        let hooks: Vec<Webhook> = serde_json::from_str(
+            r#"[{"id":"1","name":"other","url":null,"subscriptions":{}},{"id":"2","url":"https://a.example/x"}]"#,
+        )
+        .expect("webhooks");
+        assert_eq!(hooks[0].url, "");
+        assert_eq!(hooks[1].url, "https://a.example/x");
+        let deps: Vec<Department> =
+            serde_json::from_str(r#"[{"id":"7","name":null,"isEnabled":true}]"#).expect("deps");
+        assert_eq!(deps[0].name, "");
+        assert!(deps[0].is_enabled);
     }
 }

@@ -191,8 +191,9 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
         }
         Some(h) => {
             if !dry {
+                let moved = h.url.trim_end_matches('/') != want.url.trim_end_matches('/');
                 z.desk
-                    .update_webhook(&h.id, &want)
+                    .update_webhook(&h.id, &want, moved)
                     .await
                     .map_err(|e| zoho(&e))?;
             }
