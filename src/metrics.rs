@@ -239,7 +239,48 @@ impl Metrics {
         m.build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
+        m.zero_series();
         Ok(m)
+    }
+
+    /// A counter vector is exported only once it has a series: the documented ones start at
+    /// 0, so a fresh daemon's `/metrics` lists every metric of the contract (and a rate over
+    /// a first event is not lost).
+    fn zero_series(&self) {
+        for outcome in ["sent", "coalesced", "retried", "dead", "throttled"] {
+            self.deliveries_total.with_label_values(&[outcome]);
+        }
+        for outcome in ["accepted", "duplicate"] {
+            for event in crate::notify::event::KNOWN_EVENTS {
+                self.webhook_events_total
+                    .with_label_values(&[event, outcome]);
+            }
+        }
+        for outcome in ["ignored", "unauthenticated", "malformed"] {
+            let kind = if outcome == "ignored" { "unknown" } else { "-" };
+            self.webhook_events_total
+                .with_label_values(&[kind, outcome]);
+        }
+        for outcome in ["ok", "throttled", "error", "transport"] {
+            self.desk_requests_total.with_label_values(&[outcome]);
+            self.cliq_requests_total.with_label_values(&[outcome]);
+        }
+        for name in ["ticket", "pendingtickets", "deskstatus"] {
+            self.commands_total.with_label_values(&[name, "answered"]);
+            self.command_desk_credits_total.with_label_values(&[name]);
+        }
+        for name in ["status", "assign", "reply", "comment"] {
+            self.actions_total.with_label_values(&[name, "done"]);
+        }
+        for actor in [
+            "outbox",
+            "department",
+            "dm_router",
+            "deadline_watcher",
+            "digest",
+        ] {
+            self.actor_restarts_total.with_label_values(&[actor]);
+        }
     }
 
     /// Records a successful (re)load: the reload gauges and the department table.
@@ -247,6 +288,9 @@ impl Metrics {
         self.config_last_reload_successful.set(1);
         self.config_last_reload_success_timestamp_seconds
             .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
+        // The estimate check-config shows, until a reconciliation run measures it.
+        self.reconcile_credits_per_day
+            .set(crate::reconcile::credits_per_day(config.sla.reconcile_minutes) as i64);
         self.department_info.reset();
         for dep in &config.departments {
             let route = config.route(&dep.id);
@@ -283,14 +327,8 @@ mod tests {
 
     #[test]
     fn every_metric_of_the_contract_is_exported() {
+        // As a fresh daemon exports them, before any traffic.
         let m = Metrics::new().unwrap();
-        // Vectors appear once they have a child.
-        m.webhook_events_total
-            .with_label_values(&["Ticket_Add", "accepted"])
-            .inc();
-        m.deliveries_total.with_label_values(&["sent"]).inc();
-        m.desk_requests_total.with_label_values(&["ok"]).inc();
-        m.actor_restarts_total.with_label_values(&["outbox"]).inc();
         let text = m.render();
         for name in [
             "config_last_reload_successful",
@@ -307,6 +345,12 @@ mod tests {
             "store_size_bytes",
             "deadlines_tracked",
             "alert_lateness_seconds",
+            "commands_total",
+            "actions_total",
+            "cliq_requests_total",
+            "command_desk_credits_total",
+            "reconcile_credits_per_day",
+            "deliveries_total{outcome=\"dead\"} 0",
         ] {
             assert!(text.contains(&format!("deskcliq_{name}")), "{name} missing");
         }

@@ -34,6 +34,21 @@ fn healthz_readyz_and_metrics_answer_once_ready_arrives() {
     );
     assert!(body.contains("deskcliq_store_schema_version 1"), "{body}");
     assert!(body.contains("process_resident_memory_bytes"), "{body}");
+    // Before any traffic, every metric of the contract is there, at 0.
+    for series in [
+        r#"deskcliq_deliveries_total{outcome="dead"} 0"#,
+        r#"deskcliq_webhook_events_total{outcome="accepted",type="Ticket_Add"} 0"#,
+        r#"deskcliq_commands_total{name="ticket",outcome="answered"} 0"#,
+        r#"deskcliq_actions_total{name="status",outcome="done"} 0"#,
+        r#"deskcliq_desk_requests_total{outcome="error"} 0"#,
+    ] {
+        assert!(body.contains(series), "{series} in {body}");
+    }
+    // The estimate check-config shows (reconcile_minutes = 10: 144 runs of 6 credits).
+    assert!(
+        body.contains("deskcliq_reconcile_credits_per_day 864"),
+        "{body}"
+    );
     // The bound address is logged.
     let log = d.wait_for_stderr(&d.addr.to_string(), Duration::from_secs(5));
     assert!(log.contains(&d.addr.to_string()), "{log}");
