@@ -304,6 +304,26 @@ async fn doctor_names_each_problem_with_its_fix() {
 }
 
 #[actix_rt::test]
+async fn doctor_warns_when_webhooks_are_not_verified() {
+    let s = Setup::new().await;
+    s.install().await;
+    assert!(s.doctor().await.warnings.is_empty());
+    let unverified = s.text.replace(
+        "org_id = \"54983163\"",
+        "org_id = \"54983163\"\nverify_jwt = false",
+    );
+    assert_ne!(unverified, s.text);
+    let r = doctor::run(&s.config_from(&unverified)).await.unwrap();
+    let text = r.render();
+    assert!(
+        text.contains("⚠ desk.verify_jwt") && text.contains("URL token alone"),
+        "{text}"
+    );
+    // A warning, not a failure.
+    assert!(r.healthy(), "{text}");
+}
+
+#[actix_rt::test]
 async fn doctor_flags_a_missing_scope_a_wrong_org_and_a_plain_http_public_url() {
     let s = Setup::new().await;
     s.install().await;

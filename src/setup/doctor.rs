@@ -22,6 +22,8 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// Lines of information (live figures), not checks.
     pub notes: Vec<String>,
+    /// The config's warnings (`⚠`): not failures, but worth knowing.
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -53,6 +55,9 @@ impl Report {
                 let _ = writeln!(out, "    fix: {h}");
             }
         }
+        for w in &self.warnings {
+            let _ = writeln!(out, "⚠ {w}");
+        }
         for n in &self.notes {
             let _ = writeln!(out, "  {n}");
         }
@@ -78,6 +83,7 @@ fn missing_scope(e: &DeskError) -> bool {
 pub async fn run(config: &Config) -> Result<Report, SetupError> {
     let mut r = Report::default();
     r.ok(format!("config {} is valid", config.source.display()));
+    r.warnings = config.warnings.iter().map(ToString::to_string).collect();
     if config.server.public_url.scheme() == "https" {
         r.ok(format!("public_url {} is HTTPS", config.server.public_url));
     } else {
