@@ -227,6 +227,22 @@ impl Linker {
         Ok(url.to_string())
     }
 
+    /// Whether a state Zoho sent back is one of ours, unexpired and not spent yet (read only:
+    /// [`Linker::complete`] spends it).
+    pub fn check_state(&self, signed_state: &str) -> Result<(), LinkError> {
+        let state = self.read_state(signed_state)?;
+        if self
+            .shared
+            .store
+            .tree::<String, State>(TreeName::Tokens)
+            .contains(&pending_key(&state.n))?
+        {
+            Ok(())
+        } else {
+            Err(LinkError::StateUsed)
+        }
+    }
+
     /// `/oauth/callback`: checks and spends the state, exchanges the code, checks the grant's
     /// owner, and keeps the sealed refresh token.
     pub async fn complete(&self, code: &str, signed_state: &str) -> Result<Linked, LinkError> {

@@ -250,6 +250,15 @@ async fn a_grant_of_another_user_and_a_forged_or_reused_state_are_refused() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
+    // A forged state is a bad request whatever else the callback says.
+    for query in ["state=abc.def", "state=abc.def&error=access_denied", ""] {
+        let r = http
+            .get(format!("{base}/oauth/callback?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{query}");
+    }
     // A used state cannot be used again.
     let prompt = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
     let (status, _, back) = consent(&env, &connect_url(&env, &prompt), SATO_ZUID, SATO_EMAIL).await;

@@ -70,9 +70,12 @@ pub async fn callback(
     let linker = state.commands.linker();
     let signed = q.get("state").map(String::as_str).unwrap_or("");
     let locale = linker.locale_of_state(signed);
-    let outcome = match (q.get("code"), q.get("error")) {
-        (Some(code), None) if !code.is_empty() => linker.complete(code, signed).await,
-        (_, error) => Err(LinkError::Denied(
+    // The state first: a callback that is not ours (or spent) is a bad request, whatever
+    // else it says; only then a refusal by Zoho (or no code) is a denial.
+    let outcome = match (linker.check_state(signed), q.get("code"), q.get("error")) {
+        (Err(e), _, _) => Err(e),
+        (Ok(()), Some(code), None) if !code.is_empty() => linker.complete(code, signed).await,
+        (Ok(()), _, error) => Err(LinkError::Denied(
             error.cloned().unwrap_or_else(|| "no code".into()),
         )),
     };
