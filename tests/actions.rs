@@ -313,6 +313,19 @@ async fn change_status_runs_as_the_agent_edits_the_card_and_its_echo_is_silent()
     assert_eq!(records.len(), before, "{:?}", &records[before..]);
 }
 
+/// Sato submits the Assign form of `key` (opened from #support) for Taro Suzuki.
+async fn assign_to_suzuki(env: &Env, key: &str) {
+    let done = submit(
+        env,
+        &sato(),
+        key,
+        json!({"assignee": {"label": "Taro Suzuki", "value": format!("agent:{SUZUKI}")}}),
+        &ChatRef::channel("support"),
+    )
+    .await;
+    assert_eq!(done["status"], "success", "{done}");
+}
+
 #[actix_rt::test]
 async fn assign_offers_agents_teams_and_unassign_and_assigns_as_the_agent() {
     let env = Env::start("").await;
@@ -354,15 +367,7 @@ async fn assign_offers_agents_teams_and_unassign_and_assigns_as_the_agent() {
         suz["output"]["options"],
         json!([{"label": "Taro Suzuki", "value": format!("agent:{SUZUKI}")}])
     );
-    let done = submit(
-        &env,
-        &sato(),
-        &key,
-        json!({"assignee": {"label": "Taro Suzuki", "value": format!("agent:{SUZUKI}")}}),
-        &ChatRef::channel("support"),
-    )
-    .await;
-    assert_eq!(done["status"], "success", "{done}");
+    assign_to_suzuki(&env, &key).await;
     let ticket = env.sim.with(|st| st.ticket(&t.id).cloned()).unwrap();
     assert_eq!(ticket.assignee_id.as_deref(), Some(SUZUKI));
 }
@@ -375,15 +380,7 @@ async fn assigning_from_a_channel_card_dms_the_new_assignee_and_posts_nothing_to
     link_sato(&env, &card, &key).await;
     click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
     let before = env.settle().await.len();
-    let done = submit(
-        &env,
-        &sato(),
-        &key,
-        json!({"assignee": {"label": "Taro Suzuki", "value": format!("agent:{SUZUKI}")}}),
-        &ChatRef::channel("support"),
-    )
-    .await;
-    assert_eq!(done["status"], "success", "{done}");
+    assign_to_suzuki(&env, &key).await;
     let records = env.settle().await;
     let new: Vec<_> = records[before..].iter().collect();
     // The clicked card says what Sato did; Suzuki, who did not click, hears of it by DM.
