@@ -79,10 +79,65 @@ async fn a_burst_stays_within_the_budget_in_every_window_and_nothing_is_dropped(
         assert!(all.contains(&format!("#{n} ")), "ticket #{n} was dropped");
     }
     let metrics = env.app().metrics.render();
+    let coalesced = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("deskcliq_deliveries_total{outcome=\"coalesced\"} "))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(coalesced.is_some_and(|n| n > 0.0), "{metrics}");
+}
+
+#[actix_rt::test]
+async fn a_daily_summary_or_a_posted_answer_queued_during_a_flood_is_sent_whole_not_merged() {
+    let env = Env::start("[limits]\ncliq_posts_per_minute = 2\n").await;
+    let create = |n: u32| {
+        env.sim.create_ticket(NewTicket {
+            subject: format!("flood {n}"),
+            department_id: SUPPORT.into(),
+            contact_email: "c@example.com".into(),
+            ..Default::default()
+        })
+    };
+    (0..20).for_each(|n| {
+        create(n);
+    });
+    env.drained().await;
+    // A card that must reach Cliq as it is (a daily summary's figures), behind the flood and
+    // before more of it.
+    let whole = deskcliq::notify::card::Card {
+        message: deskcliq::cliq::Message::new("Daily summary: 7 created, 3 closed"),
+        line: "support 2026-11-25T09:00:00+09:00".into(),
+        whole: true,
+    };
+    deskcliq::actors::outbox::enqueue(
+        &env.app().store,
+        "digest:test",
+        deskcliq::notify::model::Target::Channel("support".into()),
+        &whole,
+        env.clock.now(),
+    )
+    .unwrap();
+    (20..40).for_each(|n| {
+        create(n);
+    });
+    env.drained().await;
+    let mut rounds = 0;
+    while !outbox_empty(&env).await {
+        env.clock.advance(Span::seconds(31));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        rounds += 1;
+        assert!(rounds < 200, "outbox never emptied");
+    }
+    let msgs = env.settle().await;
+    // The flood was merged…
+    assert!(msgs.len() < 41, "{} messages", msgs.len());
+    // …but the summary went alone, with its figures.
     assert!(
-        metrics.contains("deskcliq_deliveries_total{outcome=\"coalesced\"}"),
-        "{metrics}"
+        msgs.iter()
+            .any(|m| m.message["text"] == "Daily summary: 7 created, 3 closed"),
+        "{msgs:?}"
     );
+    let all: String = msgs.iter().map(|m| m.message.to_string()).collect();
+    assert!(!all.contains("2026-11-25T09:00:00"), "merged by its line");
 }
 
 #[actix_rt::test]
@@ -185,6 +240,7 @@ async fn a_copy_left_by_a_crash_between_queueing_and_marking_is_posted_once() {
         enqueued_at: env.clock.now(),
         attempts: 0,
         not_before: None,
+        whole: false,
     };
     // What a crash can leave: a message whose key was marked sent by the post before the
     // crash, and a message queued twice under one key (the second copy without its mark).
@@ -335,6 +391,7 @@ async fn a_message_queued_without_a_wake_up_while_the_rest_waits_on_a_retry_stil
     let card = deskcliq::notify::card::Card {
         message: deskcliq::cliq::Message::new("queued quietly"),
         line: "queued quietly".into(),
+        whole: false,
     };
     deskcliq::actors::outbox::enqueue(
         &env.app().store,

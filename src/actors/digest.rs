@@ -265,6 +265,7 @@ async fn send_summaries(
         let card = Card {
             line: format!("{channel} {}", instant.to_rfc3339()),
             message,
+            whole: true,
         };
         crate::actors::outbox::enqueue(
             &shared.store,

@@ -45,6 +45,9 @@ pub struct Queued {
     pub enqueued_at: DateTime<Utc>,
     pub attempts: u32,
     pub not_before: Option<DateTime<Utc>>,
+    /// Sent alone, never merged (see [`Card::whole`]).
+    #[serde(default)]
+    pub whole: bool,
 }
 
 /// Where a key stands: queued, sent, or refused for good.
@@ -76,16 +79,24 @@ pub fn enqueue(
     card: &Card,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    enqueue_json(store, key, target, card.message.to_json(), &card.line, now)
+    enqueue_json(
+        store,
+        key,
+        target,
+        card.message.to_json(),
+        (&card.line, card.whole),
+        now,
+    )
 }
 
-/// [`enqueue`] for a message already in Cliq's JSON (a kept command answer).
+/// [`enqueue`] for a message already in Cliq's JSON (a kept command answer); `line` is the
+/// card's line and whether it must go whole ([`Card::whole`]).
 pub fn enqueue_json(
     store: &Store,
     key: &str,
     target: Target,
     message: serde_json::Value,
-    line: &str,
+    (line, whole): (&str, bool),
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let marks = store.tree::<String, Mark>(TreeName::Delivered);
@@ -100,6 +111,7 @@ pub fn enqueue_json(
         enqueued_at: now,
         attempts: 0,
         not_before: None,
+        whole,
     };
     // The message first, then its key's mark (see `Tree::insert_pair_if_absent`).
     marks.insert_pair_if_absent(
@@ -359,7 +371,12 @@ async fn pump(
                 continue;
             }
             ready += 1;
+            // A message that must go whole (a daily summary, a posted answer) is sent alone:
+            // it leads a group of one and joins no other group.
+            let alone =
+                group.first().is_some_and(|(_, g)| g.whole) || (!group.is_empty() && q.whole);
             if group.len() < SUMMARY_ROWS
+                && !alone
                 && target.get_or_insert_with(|| q.target.clone()) == &q.target
             {
                 group.push((seq, q));

@@ -536,7 +536,8 @@ impl Service {
             &format!("post:{id}"),
             target,
             message,
-            &answer.line,
+            // Posted as it was shown, never merged into a summary card.
+            (&answer.line, true),
             now,
         );
         match queued {

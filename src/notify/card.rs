@@ -16,6 +16,9 @@ use crate::i18n::{Texts, fill, texts};
 pub struct Card {
     pub message: Message,
     pub line: String,
+    /// Sent alone, never merged into a summary card, where only its line would be left (a
+    /// daily summary's figures, a reconciliation's list).
+    pub whole: bool,
 }
 
 fn when(t: chrono::DateTime<chrono::Utc>, tz: Tz) -> String {
@@ -183,6 +186,7 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
         return Card {
             line: format!("{} ({n})", tx.missed_title),
             message,
+            whole: true,
         };
     }
     let tz = config.org.timezone;
@@ -277,7 +281,11 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
         message = message.with_button(b);
     }
     let line = format!("{title} — {head}");
-    Card { message, line }
+    Card {
+        message,
+        line,
+        whole: false,
+    }
 }
 
 /// One message standing for several of a target's notifications, oldest first.
