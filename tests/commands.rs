@@ -290,6 +290,44 @@ async fn my_tickets_when_none_says_so_in_words() {
 }
 
 #[actix_rt::test]
+async fn pendingtickets_while_desk_is_down_is_a_banner_in_the_askers_language_not_a_card() {
+    let env = Env::start("").await;
+    put(&env, "Loose", SUPPORT, None, None, "b@example.com");
+    env.sim.with(|st| {
+        st.chaos = Some(deskcliq::sim::Chaos {
+            path_contains: "/api/v1/".into(),
+            error_per_mille: 1000,
+            timeout_per_mille: 0,
+            timeout: Duration::ZERO,
+            throttle_every: 0,
+            seed: 7,
+            seen: 0,
+        })
+    });
+    for (lang, cmd) in [("en", "pendingtickets"), ("ja", "deskstatus")] {
+        let before = env.sim.cliq_responses().len();
+        let (_, mut v) = ask(&env, command(cmd, ""), &sato(lang), &ChatRef::bot()).await;
+        // Desk's retries outlast Cliq's wait: the answer may follow at the response URL.
+        if v["output"]["status"] == "success" {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            v = loop {
+                if let Some(r) = env.sim.cliq_responses().into_iter().nth(before) {
+                    break r.1;
+                }
+                assert!(tokio::time::Instant::now() < deadline, "no late answer");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+        }
+        let text = assert_banner(&v, "failure");
+        assert!(post_key(&v["output"]).is_none(), "{v}");
+        assert!(!text.is_empty(), "{v}");
+        if lang == "ja" {
+            assert!(!text.is_ascii(), "{text}");
+        }
+    }
+}
+
+#[actix_rt::test]
 async fn pendingtickets_counts_open_on_hold_overdue_and_unassigned_of_my_departments() {
     let env = Env::start("").await;
     let now = env.clock.now();

@@ -433,6 +433,13 @@ impl Service {
                 .await;
             out.push((d.clone(), s));
         }
+        // Not one figure: Desk is down, and a card of "unavailable" would pass for an answer.
+        if !out.is_empty() && out.iter().all(|(_, s)| !s.any_known(want)) {
+            return Err(DeskError::Decode {
+                what: "statistics".into(),
+                reason: "Desk answered none of the figures".into(),
+            });
+        }
         Ok(out)
     }
 
