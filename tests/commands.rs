@@ -293,17 +293,7 @@ async fn my_tickets_when_none_says_so_in_words() {
 async fn pendingtickets_while_desk_is_down_is_a_banner_in_the_askers_language_not_a_card() {
     let env = Env::start("").await;
     put(&env, "Loose", SUPPORT, None, None, "b@example.com");
-    env.sim.with(|st| {
-        st.chaos = Some(deskcliq::sim::Chaos {
-            path_contains: "/api/v1/".into(),
-            error_per_mille: 1000,
-            timeout_per_mille: 0,
-            timeout: Duration::ZERO,
-            throttle_every: 0,
-            seed: 7,
-            seen: 0,
-        })
-    });
+    env.desk_api_down();
     for (lang, cmd) in [("en", "pendingtickets"), ("ja", "deskstatus")] {
         let before = env.sim.cliq_responses().len();
         let (_, mut v) = ask(&env, command(cmd, ""), &sato(lang), &ChatRef::bot()).await;

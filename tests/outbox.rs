@@ -24,6 +24,18 @@ async fn outbox_empty(env: &Env) -> bool {
         .unwrap()
 }
 
+/// Moves the clock 31 s at a time (half the budget's window and a second) until the outbox
+/// is empty.
+async fn drain_every_half_minute(env: &Env) {
+    let mut rounds = 0;
+    while !outbox_empty(env).await {
+        env.clock.advance(Span::seconds(31));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        rounds += 1;
+        assert!(rounds < 200, "outbox never emptied");
+    }
+}
+
 #[actix_rt::test]
 async fn a_burst_stays_within_the_budget_in_every_window_and_nothing_is_dropped() {
     let mut env =
@@ -120,13 +132,7 @@ async fn a_daily_summary_or_a_posted_answer_queued_during_a_flood_is_sent_whole_
         create(n);
     });
     env.drained().await;
-    let mut rounds = 0;
-    while !outbox_empty(&env).await {
-        env.clock.advance(Span::seconds(31));
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        rounds += 1;
-        assert!(rounds < 200, "outbox never emptied");
-    }
+    drain_every_half_minute(&env).await;
     let msgs = env.settle().await;
     // The flood was merged…
     assert!(msgs.len() < 41, "{} messages", msgs.len());
@@ -160,13 +166,7 @@ async fn a_summary_card_holds_as_many_lines_as_fit_in_cliqs_slide_characters() {
         numbers.push(t.ticket_number);
     }
     env.drained().await;
-    let mut rounds = 0;
-    while !outbox_empty(&env).await {
-        env.clock.advance(Span::seconds(31));
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        rounds += 1;
-        assert!(rounds < 200, "outbox never emptied");
-    }
+    drain_every_half_minute(&env).await;
     let msgs = env.settle().await;
     let rows = |m: &deskcliq::sim::CliqRecord| {
         m.message["slides"][0]["data"]["rows"]

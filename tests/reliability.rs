@@ -308,17 +308,7 @@ async fn desk_down_for_ten_minutes_webhooks_are_still_acknowledged_alerts_fire_a
     let quiet = env.sim.create_ticket(new_ticket(1));
     env.settle().await;
     // Desk's API is down: every call fails.
-    env.sim.with(|st| {
-        st.chaos = Some(deskcliq::sim::Chaos {
-            path_contains: "/api/v1/".into(),
-            error_per_mille: 1000,
-            timeout_per_mille: 0,
-            timeout: Duration::ZERO,
-            throttle_every: 0,
-            seed: 7,
-            seen: 0,
-        })
-    });
+    env.desk_api_down();
     // Webhooks still come and are acknowledged and announced.
     let during = env.sim.create_ticket(new_ticket(2));
     let records = env.settle().await;

@@ -162,6 +162,21 @@ impl Env {
     }
 
     /// Waits until the inbox is empty (every delivered event taken in and routed).
+    /// Desk's API fails every call from now on (the simulator's chaos at 100 %).
+    pub fn desk_api_down(&self) {
+        self.sim.with(|st| {
+            st.chaos = Some(deskcliq::sim::Chaos {
+                path_contains: "/api/v1/".into(),
+                error_per_mille: 1000,
+                timeout_per_mille: 0,
+                timeout: Duration::ZERO,
+                throttle_every: 0,
+                seed: 7,
+                seen: 0,
+            })
+        });
+    }
+
     pub async fn drained(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
         loop {
