@@ -420,3 +420,20 @@ async fn a_call_logged_with_a_null_due_date_is_reminded_to_its_owner_at_its_star
     assert!(card.contains("Ring the customer"), "{card}");
     assert!(card.contains("\"Due\""), "the call's time is shown: {card}");
 }
+
+#[actix_rt::test]
+async fn offsets_changed_while_deskcliq_was_stopped_are_applied_to_stored_tickets() {
+    let mut env = Env::start("").await;
+    due_ticket(&env, 180, None);
+    env.settle().await;
+    env.config_text
+        .push_str("\n[sla]\nalert_before_minutes = [120]\n");
+    env.restart().await;
+    // 120 minutes before it is due is 60 minutes from now: the new offset alerts then, and the
+    // old 60 and 30 never do (the records are every message so far).
+    let at_120 = alerts(&advance(&env, Span::minutes(61)).await);
+    assert_eq!(at_120.len(), 1, "{at_120:?}");
+    assert!(at_120[0].contains("Due in 119 min"), "{at_120:?}");
+    let all = alerts(&advance(&env, Span::minutes(120)).await);
+    assert_eq!(all, at_120, "the old offsets fired too");
+}

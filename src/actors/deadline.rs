@@ -89,7 +89,72 @@ impl actix::Actor for DeadlineWatcher {
             }
             Err(e) => tracing::error!(error = %e, "cannot count timers"),
         }
+        // Offsets changed while deskcliq was stopped: the stored timers follow the old ones.
+        let armed = self
+            .shared
+            .store
+            .tree::<String, Vec<u32>>(TreeName::Meta)
+            .get(&ARMED_OFFSETS_KEY.to_string());
+        match armed {
+            Ok(Some(armed)) if armed != self.offsets() => self.rearm(ctx),
+            // A store from before the offsets were recorded: armed with these, as far as known.
+            Ok(None) => self.record_offsets(),
+            Ok(Some(_)) => {}
+            Err(e) => tracing::error!(error = %e, "cannot read the SLA offsets last armed"),
+        }
         self.ticker = Some(ctx.run_interval(TICK, |act, ctx| act.tick(ctx)));
+    }
+}
+
+/// The SLA offsets the stored timers were armed with (empty: due-soon alerts off).
+const ARMED_OFFSETS_KEY: &str = "sla_offsets_armed";
+
+impl DeadlineWatcher {
+    /// The SLA offsets in force: none while due-soon alerts are switched off.
+    fn offsets(&self) -> Vec<u32> {
+        if self.config.notify.ticket.due_soon {
+            self.config.sla.alert_before_minutes.clone()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn record_offsets(&self) {
+        if let Err(e) = self
+            .shared
+            .store
+            .tree::<String, Vec<u32>>(TreeName::Meta)
+            .insert(&ARMED_OFFSETS_KEY.to_string(), &self.offsets())
+        {
+            tracing::error!(error = %e, "cannot record the SLA offsets armed");
+        }
+    }
+
+    /// Re-arms every stored ticket's SLA alerts with the offsets in force.
+    fn rearm(&mut self, ctx: &mut actix::Context<Self>) {
+        tracing::info!(offsets = ?self.config.sla.alert_before_minutes, due_soon = self.config.notify.ticket.due_soon, "SLA alert schedule changed: re-arming");
+        let offsets = self.offsets();
+        let now = self.shared.clock.now();
+        let store = self.shared.store.clone();
+        let result = guarded("deadline_watcher", ctx, || -> Result<i64, StoreError> {
+            let timers = Timers::new(&store);
+            let mut delta = 0;
+            for (_, t) in store
+                .tree::<String, TicketSnapshot>(TreeName::Tickets)
+                .all()?
+            {
+                delta += timers.track_ticket(&t, &offsets, now)?;
+            }
+            Ok(delta)
+        });
+        match result {
+            Some(Ok(delta)) => {
+                self.set_tracked(delta);
+                self.record_offsets();
+            }
+            Some(Err(e)) => tracing::error!(error = %e, "cannot re-arm SLA alerts"),
+            None => {}
+        }
     }
 }
 
@@ -223,30 +288,7 @@ impl Handler<Reconfigure> for DeadlineWatcher {
         if !changed {
             return;
         }
-        tracing::info!(offsets = ?self.config.sla.alert_before_minutes, due_soon = self.config.notify.ticket.due_soon, "SLA alert schedule changed: re-arming");
-        let offsets = if self.config.notify.ticket.due_soon {
-            self.config.sla.alert_before_minutes.clone()
-        } else {
-            Vec::new()
-        };
-        let now = self.shared.clock.now();
-        let store = self.shared.store.clone();
-        let result = guarded("deadline_watcher", ctx, || -> Result<i64, StoreError> {
-            let timers = Timers::new(&store);
-            let mut delta = 0;
-            for (_, t) in store
-                .tree::<String, TicketSnapshot>(TreeName::Tickets)
-                .all()?
-            {
-                delta += timers.track_ticket(&t, &offsets, now)?;
-            }
-            Ok(delta)
-        });
-        match result {
-            Some(Ok(delta)) => self.set_tracked(delta),
-            Some(Err(e)) => tracing::error!(error = %e, "cannot re-arm SLA alerts"),
-            None => {}
-        }
+        self.rearm(ctx);
     }
 }
 
