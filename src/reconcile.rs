@@ -70,6 +70,16 @@ pub fn credits_per_day(reconcile_minutes: u32) -> u64 {
     runs * 2 * 3
 }
 
+/// Whether Desk's item is older than what deskcliq already holds: a webhook taken in while
+/// the pages were read. Such an item would roll the ticket back (re-arming alerts of a ticket
+/// just closed, or of its old due date).
+fn older_than(stored: Option<&TicketSnapshot>, t: &Ticket) -> bool {
+    matches!(
+        (stored.and_then(|s| s.modified_time), t.modified_time),
+        (Some(known), Some(read)) if known > read
+    )
+}
+
 /// Copies the fields a list or search item carries into a snapshot.
 pub(crate) fn apply(s: &mut TicketSnapshot, t: &Ticket) {
     s.id = t.id.clone();
@@ -225,15 +235,27 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
     for t in seen {
         let stored = tickets.get(&t.id).map_err(|e| e.to_string())?;
         // A closed ticket deskcliq never knew has nothing to arm or cancel.
-        if stored.is_none() && t.status_type == crate::desk::StatusType::Closed {
+        if (stored.is_none() && t.status_type == crate::desk::StatusType::Closed)
+            || older_than(stored.as_ref(), &t)
+        {
             continue;
         }
         report.walked += 1;
         let mut snap = stored.clone().unwrap_or_default();
         apply(&mut snap, &t);
         if stored.as_ref() != Some(&snap) {
+            // Armed first: a ticket whose alerts could not be armed is not stored as known, so
+            // the next run tries again.
+            if let Err(e) = deadline
+                .send(Track(snap.clone()))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
+            {
+                tracing::warn!(ticket = %snap.id, error = %e, "cannot arm a ticket's alerts: retried at the next run");
+                continue;
+            }
             tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
-            let _ = deadline.send(Track(snap)).await;
             report.changed += 1;
         }
     }
@@ -279,6 +301,9 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
     };
     for t in search_all(&z.desk, base, &mut report.calls).await? {
         let stored = tickets.get(&t.id).map_err(|e| e.to_string())?;
+        if older_than(stored.as_ref(), &t) {
+            continue;
+        }
         let mut snap = stored.clone().unwrap_or_else(|| TicketSnapshot {
             status_type: "Open".into(),
             ..Default::default()
@@ -316,7 +341,15 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
             }
         }
         tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
-        let _ = deadline.send(Track(snap)).await;
+        let id = snap.id.clone();
+        if let Err(e) = deadline
+            .send(Track(snap))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r)
+        {
+            tracing::warn!(ticket = %id, error = %e, "cannot arm the alerts of a ticket found by reconciliation");
+        }
     }
     if report.missed > 0 || report.changed > 0 {
         // The log missed what the webhooks did not bring: figures before now come from Desk.
@@ -384,5 +417,29 @@ pub async fn run(
             _ = tokio::time::sleep(Duration::from_secs(u64::from(every) * 60)) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    #[test]
+    fn an_item_older_than_the_stored_ticket_is_not_applied() {
+        let at = |m: u32| Utc.with_ymd_and_hms(2026, 11, 25, 10, m, 0).unwrap();
+        let stored = TicketSnapshot {
+            modified_time: Some(at(10)),
+            ..Default::default()
+        };
+        let item = |m: Option<u32>| Ticket {
+            modified_time: m.map(at),
+            ..Default::default()
+        };
+        assert!(older_than(Some(&stored), &item(Some(9))));
+        assert!(!older_than(Some(&stored), &item(Some(10))));
+        assert!(!older_than(Some(&stored), &item(Some(11))));
+        assert!(!older_than(Some(&stored), &item(None)));
+        assert!(!older_than(None, &item(Some(9))));
     }
 }
