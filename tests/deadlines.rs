@@ -536,3 +536,38 @@ async fn a_newer_update_reopening_a_completed_task_arms_its_reminder_again() {
         .collect();
     assert_eq!(later.len(), 1, "{:?}", &msgs[before..]);
 }
+
+#[actix_rt::test]
+async fn with_reminders_switched_off_no_reminder_is_sent() {
+    let env = Env::start("[notify.activity]\nreminder = false\n").await;
+    env.sim.create_task(task(&env, 10));
+    assert!(advance(&env, Span::minutes(11)).await.is_empty());
+}
+
+#[actix_rt::test]
+async fn switching_reminders_back_on_reminds_of_activities_taken_in_while_they_were_off() {
+    use deskcliq::config::{Config, LoadEnv};
+    let off = "[notify.activity]\nreminder = false\n";
+    let mut env = Env::start(off).await;
+    env.sim.create_task(task(&env, 10));
+    env.settle().await;
+    // SIGHUP with the switch back on (the reload applies the parsed file).
+    let text = env
+        .config_text
+        .replace(off, "[notify.activity]\nreminder = true\n");
+    assert_ne!(text, env.config_text);
+    let path = env.dir.path().join("config.toml");
+    let config = Config::parse(&text, &path, &LoadEnv::default()).unwrap();
+    env.app.as_mut().unwrap().apply(config);
+    let msgs = advance(&env, Span::minutes(10) + Span::seconds(1)).await;
+    let texts: Vec<_> = msgs
+        .iter()
+        .filter_map(|m| m.message["text"].as_str())
+        .collect();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(
+        texts[0].contains("Reminder: task Call the customer"),
+        "{texts:?}"
+    );
+    assert_eq!(msgs[0].target, CliqTarget::Dm(vec![SATO_ZUID.into()]));
+}
