@@ -437,3 +437,154 @@ async fn offsets_changed_while_deskcliq_was_stopped_are_applied_to_stored_ticket
     let all = alerts(&advance(&env, Span::minutes(120)).await);
     assert_eq!(all, at_120, "the old offsets fired too");
 }
+
+/// An activity event as Desk delivers it, changed at `modified` (ms).
+fn activity_event(
+    kind: &str,
+    modified: i64,
+    payload: serde_json::Value,
+) -> deskcliq::notify::event::InboxEvent {
+    let body = serde_json::json!([{
+        "eventType": kind, "orgId": deskcliq::sim::DESK_ORG_ID,
+        "eventTime": modified.to_string(), "payload": payload,
+    }]);
+    deskcliq::notify::event::parse_body(body.to_string().as_bytes())
+        .unwrap()
+        .remove(0)
+}
+
+/// Takes `events` in through the inbox, in this order, and waits until they are handled.
+async fn take_in(env: &Env, events: Vec<deskcliq::notify::event::InboxEvent>) -> usize {
+    use deskcliq::notify::event::InboxEvent;
+    use deskcliq::store::TreeName;
+    let store = env.app().store.clone();
+    let inbox = store.tree::<u64, InboxEvent>(TreeName::Inbox);
+    for e in &events {
+        inbox.insert(&store.next_id().unwrap(), e).unwrap();
+    }
+    env.app().router.wake.notify_one();
+    env.settle().await.len()
+}
+
+/// A task with a reminder at `at`, open or completed, changed at `modified` (ms).
+fn task_payload(at: chrono::DateTime<chrono::Utc>, done: bool, modified: i64) -> serde_json::Value {
+    serde_json::json!({
+        "id": "1892000000777001", "subject": "Late retry", "departmentId": SUPPORT,
+        "ownerId": SATO, "creatorId": KIM,
+        "statusType": if done { "Closed" } else { "Open" },
+        "completedTime": if done { Some(modified) } else { None },
+        "dueDate": (at + Span::minutes(30)).timestamp_millis(),
+        "modifiedTime": modified,
+        "reminder": [{"alertType": ["POPUP"], "reminderTime": at.timestamp_millis()}],
+    })
+}
+
+#[actix_rt::test]
+async fn a_late_older_update_of_a_completed_task_does_not_bring_its_reminder_back() {
+    let env = Env::start("").await;
+    let now = env.clock.now();
+    let at = now + Span::minutes(10);
+    let ms = |min: i64| (now - Span::minutes(min)).timestamp_millis();
+    // Added; completed (the newest change); then a retry of an older edit arrives late.
+    let before = take_in(
+        &env,
+        vec![
+            activity_event("Task_Add", ms(3), task_payload(at, false, ms(3))),
+            activity_event("Task_Update", ms(1), task_payload(at, true, ms(1))),
+            activity_event("Task_Update", ms(2), task_payload(at, false, ms(2))),
+        ],
+    )
+    .await;
+    let msgs = advance(&env, Span::minutes(11)).await;
+    let later: Vec<_> = msgs[before..]
+        .iter()
+        .map(|m| m.message["text"].to_string())
+        .collect();
+    assert!(later.is_empty(), "reminder for a completed task: {later:?}");
+}
+
+#[actix_rt::test]
+async fn a_late_older_update_of_a_deleted_task_does_not_bring_its_reminder_back() {
+    let env = Env::start("").await;
+    let now = env.clock.now();
+    let at = now + Span::minutes(10);
+    let ms = |min: i64| (now - Span::minutes(min)).timestamp_millis();
+    let before = take_in(
+        &env,
+        vec![
+            activity_event("Task_Add", ms(3), task_payload(at, false, ms(3))),
+            activity_event(
+                "Task_Delete",
+                ms(1),
+                serde_json::json!({"id": "1892000000777001"}),
+            ),
+            activity_event("Task_Update", ms(2), task_payload(at, false, ms(2))),
+        ],
+    )
+    .await;
+    let msgs = advance(&env, Span::minutes(11)).await;
+    let later: Vec<_> = msgs[before..]
+        .iter()
+        .map(|m| m.message["text"].to_string())
+        .collect();
+    assert!(later.is_empty(), "reminder for a deleted task: {later:?}");
+}
+
+#[actix_rt::test]
+async fn a_newer_update_reopening_a_completed_task_arms_its_reminder_again() {
+    let env = Env::start("").await;
+    let now = env.clock.now();
+    let at = now + Span::minutes(10);
+    let ms = |min: i64| (now - Span::minutes(min)).timestamp_millis();
+    let before = take_in(
+        &env,
+        vec![
+            activity_event("Task_Add", ms(3), task_payload(at, false, ms(3))),
+            activity_event("Task_Update", ms(2), task_payload(at, true, ms(2))),
+            activity_event("Task_Update", ms(1), task_payload(at, false, ms(1))),
+        ],
+    )
+    .await;
+    let msgs = advance(&env, Span::minutes(11)).await;
+    let later: Vec<_> = msgs[before..]
+        .iter()
+        .filter_map(|m| m.message["text"].as_str())
+        .filter(|t| t.contains("Reminder: task Late retry"))
+        .collect();
+    assert_eq!(later.len(), 1, "{:?}", &msgs[before..]);
+}
+
+#[actix_rt::test]
+async fn with_reminders_switched_off_no_reminder_is_sent() {
+    let env = Env::start("[notify.activity]\nreminder = false\n").await;
+    env.sim.create_task(task(&env, 10));
+    assert!(advance(&env, Span::minutes(11)).await.is_empty());
+}
+
+#[actix_rt::test]
+async fn switching_reminders_back_on_reminds_of_activities_taken_in_while_they_were_off() {
+    use deskcliq::config::{Config, LoadEnv};
+    let off = "[notify.activity]\nreminder = false\n";
+    let mut env = Env::start(off).await;
+    env.sim.create_task(task(&env, 10));
+    env.settle().await;
+    // SIGHUP with the switch back on (the reload applies the parsed file).
+    let text = env
+        .config_text
+        .replace(off, "[notify.activity]\nreminder = true\n");
+    assert_ne!(text, env.config_text);
+    let path = env.dir.path().join("config.toml");
+    let config = Config::parse(&text, &path, &LoadEnv::default()).unwrap();
+    env.app.as_mut().unwrap().apply(config);
+    let msgs = advance(&env, Span::minutes(10) + Span::seconds(1)).await;
+    let texts: Vec<_> = msgs
+        .iter()
+        .filter_map(|m| m.message["text"].as_str())
+        .collect();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(
+        texts[0].contains("Reminder: task Call the customer"),
+        "{texts:?}"
+    );
+    assert_eq!(msgs[0].target, CliqTarget::Dm(vec![SATO_ZUID.into()]));
+}

@@ -277,6 +277,7 @@ fn pruning_forgets_old_log_entries_closed_tickets_and_spent_alert_records() {
     let act = |closed: bool, days: i64| deskcliq::notify::classify::ActivitySnapshot {
         closed,
         modified: Some(now - Duration::days(days)),
+        deleted: false,
     };
     activities
         .insert(&"done-long-ago".to_string(), &act(true, 40))

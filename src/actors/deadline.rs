@@ -211,7 +211,9 @@ impl Handler<Track> for DeadlineWatcher {
     }
 }
 
-/// An activity changed: arm its reminders (none once it is completed or deleted).
+/// An activity changed: arm its reminders (none once it is completed or deleted). They are
+/// armed whether or not `notify.activity.reminder` is on: the switch is read when one fires
+/// (by the router), so switching it back on reminds of activities taken in while it was off.
 #[derive(Message)]
 #[rtype(result = "Result<(), String>")]
 pub struct TrackActivity {
@@ -226,7 +228,6 @@ impl Handler<TrackActivity> for DeadlineWatcher {
     fn handle(&mut self, msg: TrackActivity, ctx: &mut Self::Context) -> Self::Result {
         let now = self.shared.clock.now();
         let store = self.shared.store.clone();
-        let on = self.config.notify.activity.reminder;
         let result = guarded("deadline_watcher", ctx, || -> Result<i64, StoreError> {
             let p = &msg.payload;
             let text = |k: &str| {
@@ -239,7 +240,7 @@ impl Handler<TrackActivity> for DeadlineWatcher {
             let Some(id) = text("id") else { return Ok(0) };
             let timers = Timers::new(&store);
             let armed = timers.armed_for(&id)?;
-            let planned: Vec<Timer> = if msg.done || !on {
+            let planned: Vec<Timer> = if msg.done {
                 Vec::new()
             } else {
                 reminder_times(p)

@@ -12,9 +12,13 @@ use crate::desk::lenient;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivitySnapshot {
     pub closed: bool,
-    /// When Desk last changed it (for forgetting old closed ones).
+    /// When Desk last changed it (for forgetting old closed ones, and telling a late
+    /// delivery of an older change).
     #[serde(default)]
     pub modified: Option<chrono::DateTime<chrono::Utc>>,
+    /// Desk deleted it: kept (as closed) so a late older update cannot bring it back.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 /// The outcome of one event.
@@ -241,10 +245,29 @@ pub fn classify(
                 _ => ActivityKind::Event,
             };
             let Some(id) = text(p, "id") else { return out };
+            let incoming = lenient_time(p, "modifiedTime").or(event.event_time);
             if t.ends_with("_Delete") {
+                // Remembered as deleted, so a late older update cannot re-arm its reminders.
+                let modified = match (activity.and_then(|a| a.modified), incoming) {
+                    (Some(known), Some(at)) => Some(known.max(at)),
+                    (known, at) => at.or(known),
+                };
+                out.activity = Some((
+                    id,
+                    ActivitySnapshot {
+                        closed: true,
+                        modified,
+                        deleted: true,
+                    },
+                ));
                 out.activity_event = Some((kind, true));
                 return out;
             }
+            // A late delivery of an older change (Desk retries, out of order) must neither roll
+            // the stored state back nor touch the reminders; nor may anything but a newer change
+            // bring back a deleted activity.
+            let stale = activity.is_some_and(|a| activity_stale(a, incoming));
+            let gone = stale && activity.is_some_and(|a| a.deleted);
             let owner = person(p, "ownerId").or_else(|| person(p, "owner"));
             let creator = person(p, "creatorId").or_else(|| person(p, "creator"));
             let subject = text(p, "subject").unwrap_or_default();
@@ -260,7 +283,7 @@ pub fn classify(
                 });
             let dep = text(p, "departmentId").or_else(|| ticket.department_id.clone());
             // An activity is announced only when its owner is not its creator.
-            let announce = owner.is_some() && owner != creator;
+            let announce = owner.is_some() && owner != creator && !gone;
             if t.ends_with("_Add") {
                 if announce {
                     let due = activity_due(p);
@@ -279,10 +302,12 @@ pub fn classify(
             } else if t.ends_with("_Update") {
                 // prevState is authoritative for what it holds; without statusType or
                 // completedTime in it, the stored state; without that, a prevState that does
-                // not name them says they did not change.
+                // not name them says they did not change. A stale one is announced from its
+                // prevState only: the stored state is newer than it.
                 let from_prev = event.prev_state.as_ref().and_then(activity_closed);
                 let was_closed = match (from_prev, activity) {
                     (Some(was), _) => was,
+                    (None, _) if stale => true,
                     (None, Some(a)) => a.closed,
                     (None, None) => event.prev_state.is_some() && closed,
                 };
@@ -297,9 +322,18 @@ pub fn classify(
                     ));
                 }
             }
-            let modified = lenient_time(p, "modifiedTime").or(event.event_time);
-            out.activity = Some((id, ActivitySnapshot { closed, modified }));
-            out.activity_event = Some((kind, closed || t.ends_with("_Delete")));
+            if stale {
+                return out;
+            }
+            out.activity = Some((
+                id,
+                ActivitySnapshot {
+                    closed,
+                    modified: incoming,
+                    deleted: false,
+                },
+            ));
+            out.activity_event = Some((kind, closed));
         }
         t if t.starts_with("Agent_") => out.agents_changed = true,
         _ => {}
@@ -313,6 +347,21 @@ fn older_than_stored(stored: Option<&TicketSnapshot>, p: &Value) -> bool {
         (stored, lenient_time(p, "modifiedTime")),
         (Some(s), Some(incoming)) if s.modified_time.is_some_and(|known| known > incoming)
     )
+}
+
+/// Whether an activity event changed at `incoming` is older than the stored state `a`: a
+/// deleted activity takes only a strictly newer change (or none, when times are unknown).
+fn activity_stale(a: &ActivitySnapshot, incoming: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+    match (a.modified, incoming) {
+        (Some(known), Some(at)) => {
+            if a.deleted {
+                at <= known
+            } else {
+                at < known
+            }
+        }
+        _ => a.deleted,
+    }
 }
 
 /// Whether an activity JSON says it is closed (`statusType` Closed, or a `completedTime`),
@@ -403,6 +452,7 @@ mod tests {
         let closed = ActivitySnapshot {
             closed: true,
             modified: None,
+            deleted: false,
         };
         let c = classify(&edit, None, |_| None, Some(&closed));
         assert!(c.changes.is_empty(), "{:?}", kinds(&c));
@@ -413,6 +463,7 @@ mod tests {
         let open = ActivitySnapshot {
             closed: false,
             modified: None,
+            deleted: false,
         };
         assert_eq!(
             kinds(&classify(&edit, None, |_| None, Some(&open))),
@@ -425,6 +476,7 @@ mod tests {
         let closed = ActivitySnapshot {
             closed: true,
             modified: None,
+            deleted: false,
         };
         for prev in [
             r#"{"statusType":"Open"}"#,
@@ -446,6 +498,7 @@ mod tests {
         let open = ActivitySnapshot {
             closed: false,
             modified: None,
+            deleted: false,
         };
         assert!(
             classify(&still_closed, None, |_| None, Some(&open))
@@ -567,6 +620,7 @@ mod tests {
             Some(&ActivitySnapshot {
                 closed: false,
                 modified: None,
+                deleted: false,
             }),
         );
         assert_eq!(c.changes[0].kind.tag(), "activity_done");
@@ -578,7 +632,8 @@ mod tests {
                 |_| None,
                 Some(&ActivitySnapshot {
                     closed: true,
-                    modified: None
+                    modified: None,
+                    deleted: false,
                 })
             )
             .changes
