@@ -454,6 +454,17 @@ fn activity_event(
 }
 
 /// Takes `events` in through the inbox, in this order, and waits until they are handled.
+/// Takes `events` in, moves the clock past the reminders' time, and returns the texts of the
+/// messages sent meanwhile.
+async fn texts_after(env: &Env, events: Vec<deskcliq::notify::event::InboxEvent>) -> Vec<String> {
+    let before = take_in(env, events).await;
+    let msgs = advance(env, Span::minutes(11)).await;
+    msgs[before..]
+        .iter()
+        .filter_map(|m| m.message["text"].as_str().map(str::to_string))
+        .collect()
+}
+
 async fn take_in(env: &Env, events: Vec<deskcliq::notify::event::InboxEvent>) -> usize {
     use deskcliq::notify::event::InboxEvent;
     use deskcliq::store::TreeName;
@@ -486,7 +497,7 @@ async fn a_late_older_update_of_a_completed_task_does_not_bring_its_reminder_bac
     let at = now + Span::minutes(10);
     let ms = |min: i64| (now - Span::minutes(min)).timestamp_millis();
     // Added; completed (the newest change); then a retry of an older edit arrives late.
-    let before = take_in(
+    let later = texts_after(
         &env,
         vec![
             activity_event("Task_Add", ms(3), task_payload(at, false, ms(3))),
@@ -495,11 +506,6 @@ async fn a_late_older_update_of_a_completed_task_does_not_bring_its_reminder_bac
         ],
     )
     .await;
-    let msgs = advance(&env, Span::minutes(11)).await;
-    let later: Vec<_> = msgs[before..]
-        .iter()
-        .map(|m| m.message["text"].to_string())
-        .collect();
     assert!(later.is_empty(), "reminder for a completed task: {later:?}");
 }
 
@@ -509,7 +515,7 @@ async fn a_late_older_update_of_a_deleted_task_does_not_bring_its_reminder_back(
     let now = env.clock.now();
     let at = now + Span::minutes(10);
     let ms = |min: i64| (now - Span::minutes(min)).timestamp_millis();
-    let before = take_in(
+    let later = texts_after(
         &env,
         vec![
             activity_event("Task_Add", ms(3), task_payload(at, false, ms(3))),
@@ -522,11 +528,6 @@ async fn a_late_older_update_of_a_deleted_task_does_not_bring_its_reminder_back(
         ],
     )
     .await;
-    let msgs = advance(&env, Span::minutes(11)).await;
-    let later: Vec<_> = msgs[before..]
-        .iter()
-        .map(|m| m.message["text"].to_string())
-        .collect();
     assert!(later.is_empty(), "reminder for a deleted task: {later:?}");
 }
 
@@ -536,7 +537,7 @@ async fn a_newer_update_reopening_a_completed_task_arms_its_reminder_again() {
     let now = env.clock.now();
     let at = now + Span::minutes(10);
     let ms = |min: i64| (now - Span::minutes(min)).timestamp_millis();
-    let before = take_in(
+    let later = texts_after(
         &env,
         vec![
             activity_event("Task_Add", ms(3), task_payload(at, false, ms(3))),
@@ -545,13 +546,11 @@ async fn a_newer_update_reopening_a_completed_task_arms_its_reminder_again() {
         ],
     )
     .await;
-    let msgs = advance(&env, Span::minutes(11)).await;
-    let later: Vec<_> = msgs[before..]
+    let reminders: Vec<_> = later
         .iter()
-        .filter_map(|m| m.message["text"].as_str())
         .filter(|t| t.contains("Reminder: task Late retry"))
         .collect();
-    assert_eq!(later.len(), 1, "{:?}", &msgs[before..]);
+    assert_eq!(reminders.len(), 1, "{later:?}");
 }
 
 #[actix_rt::test]
