@@ -282,14 +282,7 @@ async fn change_status_runs_as_the_agent_edits_the_card_and_its_echo_is_silent()
         assert!(options.contains(s), "{s} in {options}");
     }
     let before = env.settle().await.len();
-    let done = submit(
-        &env,
-        &sato(),
-        &key,
-        json!({"status": {"label": "Closed", "value": "Closed"}}),
-        &ChatRef::channel("support"),
-    )
-    .await;
+    let done = close_from_support(&env, &key).await;
     assert_eq!(done["type"], "banner");
     assert_eq!(done["status"], "success");
     assert!(done["text"].as_str().unwrap().contains("Closed"), "{done}");
@@ -311,6 +304,18 @@ async fn change_status_runs_as_the_agent_edits_the_card_and_its_echo_is_silent()
     );
     // The webhook of that change produced no notification.
     assert_eq!(records.len(), before, "{:?}", &records[before..]);
+}
+
+/// Sato submits the Change status form of `key` (opened from #support) with Closed.
+async fn close_from_support(env: &Env, key: &str) -> Value {
+    submit(
+        env,
+        &sato(),
+        key,
+        json!({"status": {"label": "Closed", "value": "Closed"}}),
+        &ChatRef::channel("support"),
+    )
+    .await
 }
 
 /// Sato submits the Assign form of `key` (opened from #support) for Taro Suzuki.
@@ -769,14 +774,7 @@ async fn a_click_without_params_chat_still_edits_the_card_through_params_access_
     let (s, form) = deskcliq::sim::send_callback(&env.callback_url(), bytes, header).await;
     assert_eq!(s, 200, "{form}");
     assert_eq!(form["output"]["type"], "form", "{form}");
-    let done = submit(
-        &env,
-        &sato(),
-        &key,
-        json!({"status": {"label": "Closed", "value": "Closed"}}),
-        &ChatRef::channel("support"),
-    )
-    .await;
+    let done = close_from_support(&env, &key).await;
     assert_eq!(done["status"], "success", "{done}");
     let records = env.settle().await;
     let edited = records
