@@ -85,13 +85,16 @@ pub fn client() -> reqwest::Client {
 
 /// True for the answers Zoho gives to a dead or revoked access token.
 /// Desk says `INVALID_OAUTH`; Cliq `oauthtoken_invalid`, or only a message about an
-/// invalid AuthToken (its v3 spec).
+/// invalid AuthToken (its v3 spec), or nothing at all: a 401 whose body is empty or HTML
+/// rather than JSON (Cliq's answer to a token it does not take). The refresh this leads to
+/// is bounded by the token manager's own limit.
 fn token_is_dead(r: &RawResponse) -> bool {
     r.status == 401
         && (matches!(
             r.error_code().as_deref(),
             Some("INVALID_OAUTH") | Some("oauthtoken_invalid") | Some("invalid_oauthtoken")
-        ) || r.error_message().contains("invalid AuthToken"))
+        ) || r.error_message().contains("invalid AuthToken")
+            || serde_json::from_slice::<serde_json::Value>(&r.body).is_err())
 }
 
 async fn send_once(request: reqwest::RequestBuilder) -> Result<RawResponse, CallError> {
@@ -107,7 +110,7 @@ async fn send_once(request: reqwest::RequestBuilder) -> Result<RawResponse, Call
 }
 
 /// Sends the request `build` makes with a current access token; after a 401 INVALID_OAUTH /
-/// oauthtoken_invalid, refreshes once and sends it once more.
+/// oauthtoken_invalid (or an empty or HTML 401), refreshes once and sends it once more.
 pub async fn send_authed(
     tokens: &TokenManager,
     build: impl Fn(&str) -> reqwest::RequestBuilder,

@@ -102,6 +102,74 @@ async fn a_revoked_token_is_refreshed_once_and_the_call_retried() {
     assert_eq!(z.sim.tokens_issued(), 3);
 }
 
+/// Cliq answering the first call 401 with an empty HTML body (its answer when it does not take
+/// the token at all), then 204; records each call's `Authorization`.
+async fn cliq_refusing_once_with_an_empty_html_401() -> (
+    String,
+    Arc<std::sync::Mutex<Vec<String>>>,
+    actix_web::dev::ServerHandle,
+) {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let s = seen.clone();
+    let server = HttpServer::new(move || {
+        let s = s.clone();
+        App::new().default_service(web::to(move |req: HttpRequest| {
+            let s = s.clone();
+            async move {
+                let auth = req
+                    .headers()
+                    .get("Authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let mut seen = s.lock().unwrap();
+                seen.push(auth);
+                if seen.len() == 1 {
+                    HttpResponse::Unauthorized()
+                        .content_type("text/html")
+                        .finish()
+                } else {
+                    HttpResponse::NoContent().finish()
+                }
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let url = format!("http://{}", server.addrs()[0]);
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    (url, seen, handle)
+}
+
+#[actix_rt::test]
+async fn an_empty_html_401_from_cliq_refreshes_the_token_once_and_retries() {
+    let z = Zoho::start().await;
+    let (url, seen, server) = cliq_refusing_once_with_an_empty_html_401().await;
+    let cliq = deskcliq::cliq::CliqClient::new(
+        &url,
+        deskcliq::sim::BOT,
+        z.tokens.clone(),
+        z.metrics.clone(),
+    );
+    cliq.post_to_channel("desk", &deskcliq::cliq::Message::new("hello"))
+        .await
+        .unwrap();
+    assert_eq!(
+        z.sim.tokens_issued(),
+        2,
+        "the refused token was not refreshed"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert_ne!(seen[0], seen[1], "the retry used the refused token again");
+    server.stop(false).await;
+}
+
 #[actix_rt::test]
 async fn a_bad_refresh_token_is_a_clear_error_without_the_secret() {
     let z = Zoho::start().await;
