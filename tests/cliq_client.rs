@@ -66,6 +66,21 @@ async fn a_message_is_edited_by_its_id_even_with_a_space_in_it() {
 }
 
 #[actix_rt::test]
+async fn a_message_id_that_comes_percent_encoded_is_encoded_only_once() {
+    let z = Zoho::start().await;
+    let cliq = z.cliq();
+    cliq.post_to_channel("desk", &card()).await.unwrap();
+    let rec = z.sim.cliq_messages().remove(0);
+    // Zoho's own documents show message ids as `1709038327622%2029706114886`.
+    let encoded = rec.message_id.replace(' ', "%20");
+    assert_ne!(encoded, rec.message_id);
+    cliq.edit_message(&rec.chat_id, &encoded, "✅ 対応済み", false)
+        .await
+        .unwrap();
+    assert_eq!(z.sim.cliq_messages().remove(0).edits, ["✅ 対応済み"]);
+}
+
+#[actix_rt::test]
 async fn a_created_channel_takes_posts_once_the_bot_is_associated() {
     let z = Zoho::start().await;
     let cliq = z.cliq();

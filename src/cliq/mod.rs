@@ -62,6 +62,33 @@ fn is_throttle(r: &RawResponse, code: &str) -> bool {
         || (r.status == 400 && r.error_message().contains("throttle limit"))
 }
 
+/// `id` with its `%XX` escapes decoded. A message id may hold a space, and Zoho gives it
+/// either as it is (`1709038327622 29706114886`) or already percent-encoded
+/// (`1709038327622%2029706114886`): decoded first, it is encoded exactly once in the path.
+/// Anything that does not decode to UTF-8 is left as it was.
+fn percent_decoded(id: &str) -> String {
+    let bytes = id.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| id.to_string())
+}
+
 #[derive(Clone)]
 pub struct CliqClient {
     http: reqwest::Client,
@@ -207,7 +234,8 @@ impl CliqClient {
         text: &str,
         notify_edit: bool,
     ) -> Result<(), CliqError> {
-        let url = self.url(&["api", "v2", "chats", chat_id, "messages", message_id]);
+        let message_id = percent_decoded(message_id);
+        let url = self.url(&["api", "v2", "chats", chat_id, "messages", &message_id]);
         let body = serde_json::json!({
             "text": message::truncate(text, message::TEXT_MAX),
             "notify_edit": notify_edit,
