@@ -322,6 +322,35 @@ async fn a_throttle_answer_stops_all_sending_for_ten_minutes() {
 }
 
 #[actix_rt::test]
+async fn a_throttle_asking_to_retry_after_more_than_ten_minutes_is_obeyed() {
+    let env = Env::start("").await;
+    env.sim.inject(Fault {
+        path_contains: "/channelsbyname/".into(),
+        kind: FaultKind::TooManyRequests { retry_after: 900 },
+        times: 1,
+    });
+    env.sim.create_ticket(NewTicket {
+        subject: "a".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.wait_metric("deskcliq_deliveries_total{outcome=\"throttled\"} 1")
+        .await;
+    // Past Cliq's usual ten minutes, but inside the fifteen it asked for: nothing is sent.
+    for _ in 0..14 {
+        env.clock.advance(Span::minutes(1));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    env.clock.advance(Span::seconds(58));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(env.sim.cliq_post_requests(), 1);
+    // Once the fifteen minutes are over, it goes.
+    env.clock.advance(Span::seconds(3));
+    assert_eq!(env.settle().await.len(), 1);
+}
+
+#[actix_rt::test]
 async fn a_refused_message_is_dead_lettered_with_its_reason() {
     let env = Env::start("").await;
     // The bot is not in this channel: Cliq refuses for good.

@@ -7,7 +7,8 @@
 //! - When more is waiting than the budget allows, a target's messages are merged into one
 //!   summary card, oldest first, as many as fit in Cliq's characters of slides: nothing is
 //!   dropped.
-//! - A throttle answer stops all sending for 10 minutes; 5xx and timeouts back off
+//! - A throttle answer stops all sending for 10 minutes (longer when its `Retry-After` says
+//!   so, up to an hour); 5xx and timeouts back off
 //!   exponentially with jitter; other refusals are dead-lettered with the reason.
 
 use std::sync::Arc;
@@ -260,6 +261,18 @@ impl Handler<Shutdown> for Outbox {
     }
 }
 
+/// The longest `Retry-After` the lockout follows: past it, a garbled value cannot silence
+/// deskcliq for days.
+const LOCKOUT_MAX: chrono::Duration = chrono::Duration::hours(1);
+
+/// How long to send nothing after a throttle answer: Cliq's 10-minute lock, or longer when the
+/// answer's `Retry-After` asks for longer (up to [`LOCKOUT_MAX`]); never shorter.
+fn lockout(retry_after: Option<Duration>) -> chrono::Duration {
+    retry_after
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .map_or(LOCKOUT, |d| d.clamp(LOCKOUT, LOCKOUT_MAX))
+}
+
 fn backoff(attempts: u32) -> chrono::Duration {
     use backon::BackoffBuilder as _;
     let delay = backon::ExponentialBuilder::default()
@@ -441,15 +454,16 @@ async fn pump(
                 metrics.deliveries_total.with_label_values(&["sent"]).inc();
                 tracing::debug!(target = %target.label(), messages = batch.len(), "posted to Cliq");
             }
-            Err(CliqError::Throttled { code, .. }) => {
-                budget.locked_until = Some(now + LOCKOUT);
+            Err(CliqError::Throttled { code, retry_after }) => {
+                let until = now + lockout(retry_after);
+                budget.locked_until = Some(until);
                 budgets.insert(&BUDGET_KEY.to_string(), &budget)?;
                 store.flush().await?;
                 metrics
                     .deliveries_total
                     .with_label_values(&["throttled"])
                     .inc();
-                tracing::error!(%code, until = %(now + LOCKOUT), "Cliq throttled deskcliq: sending nothing for 10 minutes");
+                tracing::error!(%code, %until, "Cliq throttled deskcliq: sending nothing until then");
                 return Ok(None);
             }
             // A refusal for good; 401/403 are the grant's trouble, not the message's: retried.
