@@ -21,12 +21,30 @@ pub const SLIDES_CHARS_MAX: usize = 10_000;
 
 const ELLIPSIS: char = '…';
 
-/// `s` cut to `max` characters, the last being "…" when anything was cut.
+/// The length of `s` as Cliq's limits count it. Zoho states them in characters; its servers
+/// count a character outside the Basic Multilingual Plane (most emoji) as two, a JSON-schema
+/// check counts it as one. Counted in UTF-16 units, a length within a limit is within it under
+/// both readings; Japanese text counts one a character either way.
+pub fn cliq_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// `s` cut to `max` characters as [`cliq_len`] counts them, on a character boundary, the
+/// last being "…" when anything was cut.
 pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
+    if cliq_len(s) <= max {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    let room = max.saturating_sub(ELLIPSIS.len_utf16());
+    let mut used = 0;
+    let mut out = String::new();
+    for c in s.chars() {
+        used += c.len_utf16();
+        if used > room {
+            break;
+        }
+        out.push(c);
+    }
     out.push(ELLIPSIS);
     out
 }
@@ -86,7 +104,7 @@ impl Button {
     /// A button that opens `url`. A URL longer than Cliq allows cannot be cut without
     /// breaking it, so it is refused (`None`).
     pub fn open_url(label: &str, url: &str) -> Option<Button> {
-        if url.chars().count() > URL_MAX {
+        if cliq_len(url) > URL_MAX {
             return None;
         }
         Some(Button {
@@ -201,7 +219,7 @@ impl Slide {
     /// Characters this slide counts against the 10,000 of a message.
     fn chars(&self) -> usize {
         serde_json::to_string(self)
-            .map(|s| s.chars().count())
+            .map(|s| cliq_len(&s))
             .unwrap_or(0)
     }
 
@@ -350,6 +368,28 @@ mod tests {
         assert_eq!(m.text.chars().count(), TEXT_MAX);
         assert!(m.text.ends_with('…'));
         assert_eq!(Message::new("short").text, "short");
+    }
+
+    #[test]
+    fn emoji_count_twice_so_no_limit_is_crossed_as_cliqs_servers_count() {
+        let units = |s: &str| s.encode_utf16().count();
+        let m = Message::new(&"🔥".repeat(6000))
+            .with_card(&format!("#115 {}", "🎉".repeat(300)), "modern-inline")
+            .with_button(Button::invoke(&"🙏".repeat(30), "deskaction", "status:1"))
+            .with_slide(Slide::text(None, &"😀".repeat(9000)));
+        assert!(units(&m.text) <= TEXT_MAX, "{}", units(&m.text));
+        assert!(m.text.ends_with("🔥…"));
+        let title = &m.card.as_ref().unwrap().title;
+        assert!(units(title) <= CARD_TITLE_MAX, "{}", units(title));
+        assert!(units(&m.buttons[0].label) <= BUTTON_LABEL_MAX);
+        let slides: usize = m
+            .slides
+            .iter()
+            .map(|s| units(&serde_json::to_string(s).unwrap()))
+            .sum();
+        assert!(slides <= SLIDES_CHARS_MAX, "{slides}");
+        // Japanese counts one a character, as before.
+        assert_eq!(truncate(&"あ".repeat(10), 5), "ああああ…");
     }
 
     #[test]

@@ -299,7 +299,9 @@ pub const SUMMARY_ROWS: usize = 200;
 /// characters of slides, so short lines make fewer posts when a burst has to be merged.
 pub fn summary_capacity<'a>(lines: impl IntoIterator<Item = &'a str>, config: &Config) -> usize {
     let tx = texts(config.org.locale);
-    let chars = |v: &serde_json::Value| serde_json::to_string(v).map_or(0, |s| s.chars().count());
+    let chars = |v: &serde_json::Value| {
+        serde_json::to_string(v).map_or(0, |s| crate::cliq::message::cliq_len(&s))
+    };
     let empty = Slide::table(None, &["#", tx.label_change], Vec::new());
     let mut used = serde_json::to_value(&empty).map_or(0, |v| chars(&v));
     let mut n = 0;
