@@ -33,6 +33,19 @@ async fn a_channel_post_goes_out_as_the_bot() {
 }
 
 #[actix_rt::test]
+async fn slides_cut_to_fit_are_accepted_by_cliq_which_counts_the_whole_slides_array() {
+    let z = Zoho::start().await;
+    // A second slide too long for what the first leaves: cut to fit, and Cliq must take it.
+    let msg = Message::new("x")
+        .with_slide(Slide::label(None, vec![("Status".into(), "Open".into())]))
+        .with_slide(Slide::text(None, &"y".repeat(20_000)));
+    z.cliq().post_to_channel("desk", &msg).await.unwrap();
+    let sent = z.sim.cliq_messages().remove(0).message;
+    assert!(sent["slides"].to_string().chars().count() <= 10_000);
+    assert!(sent["slides"][1]["data"].as_str().unwrap().ends_with('…'));
+}
+
+#[actix_rt::test]
 async fn one_dm_reaches_several_users() {
     let z = Zoho::start().await;
     let users = vec!["sato@example.co.jp".to_string(), "55667789".to_string()];

@@ -338,14 +338,18 @@ impl Message {
         self
     }
 
-    /// Adds a slide; past 20 slides or 10,000 characters the slide is shortened (rows and
-    /// items cut, text truncated with "…") or, when nothing fits, left out.
+    /// Adds a slide; past 20 slides or 10,000 characters (of the `slides` array's JSON) the
+    /// slide is shortened (rows and items cut, text truncated with "…") or, when nothing
+    /// fits, left out.
     pub fn with_slide(mut self, slide: Slide) -> Message {
         if self.slides.len() >= SLIDES_MAX {
             tracing::debug!("more than {SLIDES_MAX} slides: dropped");
             return self;
         }
-        let used: usize = self.slides.iter().map(Slide::chars).sum();
+        // Cliq counts the `slides` array as sent: its brackets and the comma before each
+        // further slide count too.
+        let used: usize =
+            self.slides.iter().map(Slide::chars).sum::<usize>() + 2 + self.slides.len();
         let budget = SLIDES_CHARS_MAX.saturating_sub(used);
         if let Some(s) = slide.shrink_to(budget) {
             self.slides.push(s);
