@@ -57,11 +57,15 @@ pub fn inert(s: &str, max_chars: usize) -> String {
     crate::cliq::message::truncate(out.trim(), max_chars)
 }
 
-/// Unicode format (Cf) characters that render as nothing or reorder text.
+/// Characters that render as nothing or reorder text: the Unicode format (Cf) characters
+/// (tag characters and musical and shorthand format controls included), the combining
+/// grapheme joiner and the Hangul fillers, which show as blank. Variation selectors stay:
+/// emoji need them, and alone they show nothing to hide.
 fn is_invisible(c: char) -> bool {
     matches!(c as u32,
-        0x00AD | 0x061C | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064
-        | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB)
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x180E | 0x200B..=0x200F
+        | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0x3164 | 0xFEFF | 0xFFA0
+        | 0xFFF9..=0xFFFB | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0000..=0xE007F)
 }
 
 #[cfg(test)]
@@ -84,6 +88,24 @@ mod tests {
         assert!(!inert("https:\u{200B}//evil.example", 100).contains("://"));
         assert!(!inert("www\u{200B}.evil.example", 100).contains("www."));
         assert!(!inert("abc\u{202E}def", 100).contains('\u{202E}'));
+    }
+
+    #[test]
+    fn tag_characters_and_blank_fillers_cannot_split_a_link_either() {
+        for hidden in [
+            '\u{E0020}',
+            '\u{E0001}',
+            '\u{3164}',
+            '\u{034F}',
+            '\u{1D173}',
+        ] {
+            let s = inert(&format!("https:{hidden}//evil.example"), 100);
+            assert_eq!(s, "https：//evil.example", "{hidden:?}");
+            let s = inert(&format!("www{hidden}.evil.example"), 100);
+            assert_eq!(s, "www․evil.example", "{hidden:?}");
+        }
+        // Emoji keep their variation selectors.
+        assert_eq!(inert("❤\u{FE0F}", 10), "❤\u{FE0F}");
     }
 
     #[test]
