@@ -28,9 +28,20 @@ impl RawResponse {
             .map(Duration::from_secs)
     }
 
-    /// The Zoho error code of the body: Desk's `errorCode` or Cliq's `code`.
-    pub fn error_code(&self) -> Option<String> {
+    /// The body's error object: the body itself, or what it holds under `error` (Cliq's v3
+    /// answers some calls with `{"error": {"code", "message"}}`).
+    fn error_object(&self) -> Option<serde_json::Value> {
         let v: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
+        match v.get("error") {
+            Some(e) if e.is_object() => Some(e.clone()),
+            _ => Some(v),
+        }
+    }
+
+    /// The Zoho error code of the body: Desk's `errorCode` or Cliq's `code` (at the top or
+    /// under `error`).
+    pub fn error_code(&self) -> Option<String> {
+        let v = self.error_object()?;
         v.get("errorCode")
             .or_else(|| v.get("code"))
             .and_then(|c| c.as_str())
@@ -38,8 +49,7 @@ impl RawResponse {
     }
 
     pub fn error_message(&self) -> String {
-        serde_json::from_slice::<serde_json::Value>(&self.body)
-            .ok()
+        self.error_object()
             .and_then(|v| {
                 v.get("message")
                     .and_then(|m| m.as_str())
@@ -127,4 +137,36 @@ pub async fn send_authed(
     tokens.invalidate(&token);
     let token = tokens.access_token().await?;
     send_once(build(&format!("Zoho-oauthtoken {token}"))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> RawResponse {
+        RawResponse {
+            status,
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn an_error_nested_under_error_gives_its_code_and_message() {
+        let r = answer(
+            400,
+            r#"{"error":{"code":"bot_already_member","message":"Already a member."}}"#,
+        );
+        assert_eq!(r.error_code().as_deref(), Some("bot_already_member"));
+        assert_eq!(r.error_message(), "Already a member.");
+        // The top-level shapes read as before.
+        let r = answer(
+            400,
+            r#"{"code":"channel_not_found","message":"No such channel."}"#,
+        );
+        assert_eq!(r.error_code().as_deref(), Some("channel_not_found"));
+        assert_eq!(r.error_message(), "No such channel.");
+        let r = answer(422, r#"{"errorCode":"INVALID_DATA","message":"bad"}"#);
+        assert_eq!(r.error_code().as_deref(), Some("INVALID_DATA"));
+    }
 }

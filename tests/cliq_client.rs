@@ -140,6 +140,57 @@ async fn the_51st_post_in_a_minute_is_a_throttle_outcome() {
     assert_eq!(z.sim.cliq_messages().len(), 50);
 }
 
+/// A Cliq that answers every call with `status` and the JSON `body`.
+async fn cliq_answering(
+    status: u16,
+    body: serde_json::Value,
+) -> (String, actix_web::dev::ServerHandle) {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let server = HttpServer::new(move || {
+        let body = body.clone();
+        App::new().default_service(web::to(move || {
+            let body = body.clone();
+            async move {
+                HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                    .json(body)
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let url = format!("http://{}", server.addrs()[0]);
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    (url, handle)
+}
+
+#[actix_rt::test]
+async fn a_throttle_code_nested_under_error_is_still_a_throttle() {
+    let z = Zoho::start().await;
+    // Cliq's v3 shape for errors: {"error": {"code", "message"}}.
+    let (url, server) = cliq_answering(
+        400,
+        serde_json::json!({"error": {"code": "request_limit_exceeded",
+                                     "message": "Too many requests within a certain time frame."}}),
+    )
+    .await;
+    let cliq = deskcliq::cliq::CliqClient::new(
+        &url,
+        deskcliq::sim::BOT,
+        z.tokens.clone(),
+        z.metrics.clone(),
+    );
+    let err = cliq
+        .post_to_channel("desk", &Message::new("x"))
+        .await
+        .unwrap_err();
+    assert!(err.is_throttle(), "{err}");
+    server.stop(false).await;
+}
+
 #[actix_rt::test]
 async fn an_unknown_channel_is_an_api_error_not_a_throttle() {
     let z = Zoho::start().await;
