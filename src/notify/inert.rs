@@ -4,7 +4,8 @@
 //! Cliq documents no escape character, so the characters that carry meaning are swapped for
 //! look-alikes that carry none: `{` `}` (mentions `{@…}`, `{#…}`), `[` `]` `(` `)` (links
 //! `[t](u)`, silent mentions `[n](zohoid:…)`), `*` `_` `~` `` ` `` (formatting), and the `:`
-//! of `://` and the `.` of `www.` (bare URLs that clients link by themselves).
+//! of `://`, the `.` of `www.`, and the dots of anything shaped like a host name
+//! (`evil.example/login`): bare URLs that clients link by themselves.
 
 /// `s` with every markup character replaced, control characters removed, and at most
 /// `max_chars` characters ("…" when cut).
@@ -16,6 +17,7 @@ pub fn inert(s: &str, max_chars: usize) -> String {
         .chars()
         .filter(|c| matches!(c, '\n' | '\t') || !(c.is_control() || is_invisible(*c)))
         .collect();
+    let host_dots = host_dots(&chars);
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -40,6 +42,7 @@ pub fn inert(s: &str, max_chars: usize) -> String {
             '<' => '‹',
             '>' => '›',
             ':' if next_is(1, "//") => '：',
+            '.' if host_dots[i] => '․',
             '.' if i >= 3
                 && chars[i - 3..i]
                     .iter()
@@ -55,6 +58,43 @@ pub fn inert(s: &str, max_chars: usize) -> String {
         i += 1;
     }
     crate::cliq::message::truncate(out.trim(), max_chars)
+}
+
+/// For each character, whether it is a dot between two labels of a run shaped like a host
+/// name: labels of letters, digits and `-`, the last of at least two letters (`evil.example`,
+/// `support.co.jp`, `例え.jp`). Version numbers (`1.2.3`), `e.g.` and the domain of an e-mail
+/// address are left alone.
+fn host_dots(chars: &[char]) -> Vec<bool> {
+    let label = |c: char| c.is_alphanumeric() || c == '-';
+    let mut out = vec![false; chars.len()];
+    let mut start = 0;
+    while start < chars.len() {
+        if !(label(chars[start]) || chars[start] == '.') {
+            start += 1;
+            continue;
+        }
+        let mut end = start;
+        while end < chars.len() && (label(chars[end]) || chars[end] == '.') {
+            end += 1;
+        }
+        let run = &chars[start..end];
+        let labels: Vec<&[char]> = run.split(|c| *c == '.').filter(|l| !l.is_empty()).collect();
+        let tld_like = labels
+            .last()
+            .is_some_and(|l| l.len() >= 2 && l.iter().all(|c| c.is_alphabetic()));
+        // The domain of an e-mail address stays as written: agents read and copy addresses
+        // (a reply's recipient, `/ticket a@b.jp`), and a mailto link leads nowhere harmful.
+        let in_address = start > 0 && chars[start - 1] == '@';
+        if labels.len() >= 2 && tld_like && !in_address {
+            for k in 1..run.len().saturating_sub(1) {
+                if run[k] == '.' && label(run[k - 1]) && label(run[k + 1]) {
+                    out[start + k] = true;
+                }
+            }
+        }
+        start = end;
+    }
+    out
 }
 
 /// Characters that render as nothing or reorder text: the Unicode format (Cf) characters
@@ -100,12 +140,37 @@ mod tests {
             '\u{1D173}',
         ] {
             let s = inert(&format!("https:{hidden}//evil.example"), 100);
-            assert_eq!(s, "https：//evil.example", "{hidden:?}");
+            assert_eq!(s, "https：//evil․example", "{hidden:?}");
             let s = inert(&format!("www{hidden}.evil.example"), 100);
-            assert_eq!(s, "www․evil.example", "{hidden:?}");
+            assert_eq!(s, "www․evil․example", "{hidden:?}");
         }
         // Emoji keep their variation selectors.
         assert_eq!(inert("❤\u{FE0F}", 10), "❤\u{FE0F}");
+    }
+
+    #[test]
+    fn bare_host_names_and_addresses_cannot_form_a_link() {
+        for (raw, want) in [
+            (
+                "visit evil.example/login now",
+                "visit evil․example/login now",
+            ),
+            ("see support.co.jp/faq", "see support․co․jp/faq"),
+            ("例え.jp を見て", "例え․jp を見て"),
+            ("EVIL.COM.", "EVIL․COM."),
+        ] {
+            assert_eq!(inert(raw, 100), want);
+        }
+        // Dots that no client links stay dots.
+        for plain in [
+            "version 1.2.3",
+            "e.g. this",
+            "end of sentence. Next",
+            "3.5 hours",
+            "from sato@support.co.jp",
+        ] {
+            assert_eq!(inert(plain, 100), plain);
+        }
     }
 
     #[test]
