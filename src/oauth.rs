@@ -89,6 +89,24 @@ impl OAuthClient {
         }
     }
 
+    /// Names the grant of `refresh_token` at this client and accounts server, without
+    /// revealing it: a cached access token is used only by the grant that issued it.
+    fn fingerprint(&self, refresh_token: &Secret) -> String {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for part in [
+            self.token_url.as_bytes(),
+            self.client_id.as_bytes(),
+            refresh_token.expose(),
+        ] {
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part);
+        }
+        ctx.finish().as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     async fn token_call(&self, grant: &str, params: &[(&str, &str)]) -> Result<Issued, TokenError> {
         let mut query: Vec<(&str, &str)> = vec![
             ("client_id", &self.client_id),
@@ -216,6 +234,10 @@ impl OAuthClient {
 struct CachedToken {
     access_token: String,
     expires_at: DateTime<Utc>,
+    /// [`OAuthClient::fingerprint`] of the grant that issued it (absent in stores written
+    /// before it was kept: such a token is taken as the configured grant's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    grant: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -228,6 +250,8 @@ pub struct TokenManager {
     oauth: OAuthClient,
     grant: String,
     refresh_token: Secret,
+    /// [`OAuthClient::fingerprint`] of `refresh_token`.
+    fingerprint: String,
     store: Store,
     clock: Clock,
     metrics: Arc<Metrics>,
@@ -256,13 +280,27 @@ impl TokenManager {
         clock: Clock,
         metrics: Arc<Metrics>,
     ) -> Result<TokenManager, TokenError> {
+        let fingerprint = oauth.fingerprint(&refresh_token);
         let cached = store
             .tree::<String, CachedToken>(TreeName::Tokens)
-            .get(&format!("{grant}:access"))?;
+            .get(&format!("{grant}:access"))?
+            // A token of another grant (zoho.refresh_token, client_id or the accounts server
+            // changed since it was kept) would act with that grant's user and scopes.
+            .filter(|t| {
+                let same = t.grant.as_ref().is_none_or(|g| *g == fingerprint);
+                if !same {
+                    tracing::info!(
+                        grant = %grant,
+                        "the kept access token was issued to another grant; a new one will be requested"
+                    );
+                }
+                same
+            });
         Ok(TokenManager {
             oauth,
             grant: grant.to_string(),
             refresh_token,
+            fingerprint,
             store,
             clock,
             metrics,
@@ -347,6 +385,7 @@ impl TokenManager {
         let token = CachedToken {
             access_token: access_token.to_string(),
             expires_at: self.clock.now() + expires_in,
+            grant: Some(self.fingerprint.clone()),
         };
         if persist && self.persist_access {
             self.store
@@ -390,6 +429,7 @@ impl TokenManager {
         let token = CachedToken {
             access_token: issued.access_token.clone(),
             expires_at: self.clock.now() + issued.expires_in,
+            grant: Some(self.fingerprint.clone()),
         };
         if self.persist_access {
             self.store

@@ -156,3 +156,35 @@ async fn a_failing_refresh_is_shared_by_its_waiters_not_repeated() {
     );
     assert_eq!(z.metrics.token_refresh_refused_total.get(), 0);
 }
+
+#[actix_rt::test]
+async fn a_new_refresh_token_is_used_at_once_not_the_old_grants_cached_token() {
+    let z = Zoho::start().await;
+    let old = z.tokens.access_token().await.unwrap();
+    // The admin makes a new service grant (say, with the scopes doctor found missing), puts
+    // it in zoho.refresh_token and restarts deskcliq.
+    const NEW_GRANT: &str = "1000.sim-service-refresh-token-2";
+    z.sim
+        .with(|st| st.add_grant(NEW_GRANT, "70000001", "deskcliq-service@example.co.jp"));
+    let restarted = || {
+        TokenManager::new(
+            oauth(&z.sim),
+            "service",
+            secret(NEW_GRANT),
+            z.store.clone(),
+            z.clock.clone(),
+            Arc::clone(&z.metrics),
+        )
+        .unwrap()
+    };
+    let new = restarted().access_token().await.unwrap();
+    assert_ne!(new, old, "the old grant's access token was used");
+    let grant_of = |t: &str| {
+        z.sim
+            .with(|st| st.accounts.access.get(t).map(|a| a.refresh_token.clone()))
+    };
+    assert_eq!(grant_of(&new).as_deref(), Some(NEW_GRANT));
+    // Restarted again on the same grant: its cached token, no new one.
+    assert_eq!(restarted().access_token().await.unwrap(), new);
+    assert_eq!(z.sim.tokens_issued(), 2);
+}
