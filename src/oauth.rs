@@ -265,6 +265,11 @@ pub struct TokenManager {
     /// Whether the access token is kept in the store (the service grant's, so a restart
     /// spends no new one); agents' access tokens stay in memory only.
     persist_access: bool,
+    /// The API host whose 401 made the refresh now due (see [`TokenManager::refused`]).
+    refused_by: Mutex<Option<String>>,
+    /// The cached token, when it replaced one that this API host refused and the host has
+    /// not accepted it yet: another 401 from that host is not the token's fault.
+    replaced_for: Mutex<Option<(String, String)>>,
 }
 
 /// After a failed refresh, callers get its error for this long before one tries again.
@@ -310,6 +315,8 @@ impl TokenManager {
             last_failure: Mutex::new(None),
             persist_access: true,
             max_refreshes: MAX_REFRESHES,
+            refused_by: Mutex::new(None),
+            replaced_for: Mutex::new(None),
         })
     }
 
@@ -396,6 +403,42 @@ impl TokenManager {
         Ok(())
     }
 
+    /// `host` (an API: `desk.zoho.jp`) answered 401 to `token`. Forgets it, so that the next
+    /// call refreshes, and says whether a retry with a new token may help. Not when `token`
+    /// was issued because that same host refused the one before and it has accepted none
+    /// since: then the host refuses this grant's tokens whatever they are (another data
+    /// center, another portal), and each refresh would spend one of Zoho's 10 in 10 minutes
+    /// until the grant is blocked for every API.
+    pub fn refused(&self, token: &str, host: &str) -> bool {
+        let replaced = self
+            .replaced_for
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if replaced.is_some_and(|(t, h)| t == token && h == host) {
+            tracing::warn!(
+                grant = %self.grant,
+                host,
+                "a new access token was refused too; not refreshing again (check zoho.data_center and the URL overrides)"
+            );
+            return false;
+        }
+        let mut guard = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.as_ref().is_some_and(|t| t.access_token == token) {
+            *guard = None;
+            *self.refused_by.lock().unwrap_or_else(|p| p.into_inner()) = Some(host.to_string());
+        }
+        true
+    }
+
+    /// `host` answered a call made with `token` (anything but a dead-token 401).
+    pub fn accepted(&self, token: &str, host: &str) {
+        let mut guard = self.replaced_for.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.as_ref().is_some_and(|(t, h)| t == token && h == host) {
+            *guard = None;
+        }
+    }
+
     /// Forgets `token` after Zoho refused it, so the next call refreshes.
     pub fn invalidate(&self, token: &str) {
         let mut guard = self.cached.lock().unwrap_or_else(|p| p.into_inner());
@@ -438,6 +481,13 @@ impl TokenManager {
             self.store.flush().await?;
         }
         tracing::info!(grant = %self.grant, expires_at = %token.expires_at, "access token refreshed");
+        let refused_by = self
+            .refused_by
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        *self.replaced_for.lock().unwrap_or_else(|p| p.into_inner()) =
+            refused_by.map(|host| (issued.access_token.clone(), host));
         *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
         Ok(issued.access_token)
     }

@@ -94,34 +94,53 @@ fn token_is_dead(r: &RawResponse) -> bool {
         ) || r.error_message().contains("invalid AuthToken"))
 }
 
-async fn send_once(request: reqwest::RequestBuilder) -> Result<RawResponse, CallError> {
-    let resp = request.send().await.map_err(transport)?;
+/// Sends `request`; the answer, and the host (with its port) that gave it.
+async fn send_once(request: reqwest::RequestBuilder) -> Result<(RawResponse, String), CallError> {
+    let (client, request) = request.build_split();
+    let request = request.map_err(transport)?;
+    let host = format!(
+        "{}:{}",
+        request.url().host_str().unwrap_or(""),
+        request.url().port_or_known_default().unwrap_or(0)
+    );
+    let resp = client.execute(request).await.map_err(transport)?;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.bytes().await.map_err(transport)?.to_vec();
-    Ok(RawResponse {
-        status,
-        headers,
-        body,
-    })
+    Ok((
+        RawResponse {
+            status,
+            headers,
+            body,
+        },
+        host,
+    ))
 }
 
 /// Sends the request `build` makes with a current access token; after a 401 INVALID_OAUTH /
-/// oauthtoken_invalid, refreshes once and sends it once more.
+/// oauthtoken_invalid, refreshes once and sends it once more (unless the host refuses new
+/// tokens as well: [`TokenManager::refused`]).
 pub async fn send_authed(
     tokens: &TokenManager,
     build: impl Fn(&str) -> reqwest::RequestBuilder,
 ) -> Result<RawResponse, CallError> {
     let token = tokens.access_token().await?;
-    let first = send_once(build(&format!("Zoho-oauthtoken {token}"))).await?;
+    let (first, host) = send_once(build(&format!("Zoho-oauthtoken {token}"))).await?;
     if !token_is_dead(&first) {
+        tokens.accepted(&token, &host);
+        return Ok(first);
+    }
+    if !tokens.refused(&token, &host) {
         return Ok(first);
     }
     tracing::info!(
         grant = tokens.grant_name(),
         "access token refused; refreshing once"
     );
-    tokens.invalidate(&token);
     let token = tokens.access_token().await?;
-    send_once(build(&format!("Zoho-oauthtoken {token}"))).await
+    let (second, host) = send_once(build(&format!("Zoho-oauthtoken {token}"))).await?;
+    if !token_is_dead(&second) {
+        tokens.accepted(&token, &host);
+    }
+    Ok(second)
 }

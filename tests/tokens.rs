@@ -188,3 +188,54 @@ async fn a_new_refresh_token_is_used_at_once_not_the_old_grants_cached_token() {
     assert_eq!(restarted().access_token().await.unwrap(), new);
     assert_eq!(z.sim.tokens_issued(), 2);
 }
+
+/// A Zoho API host that refuses every access token with 401 INVALID_OAUTH (as a Desk of
+/// another data center does); its base URL.
+async fn refusing_host() -> String {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let server = HttpServer::new(|| {
+        App::new().default_service(web::to(|| async {
+            HttpResponse::Unauthorized().json(serde_json::json!({
+                "errorCode": "INVALID_OAUTH",
+                "message": "The OAuth Token you provided is invalid."
+            }))
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_rt::spawn(server.run());
+    format!("http://{addr}")
+}
+
+#[actix_rt::test]
+async fn a_flood_of_401s_spends_one_refresh_not_the_grants_ten() {
+    let z = Zoho::start().await;
+    let desk = z.desk(4);
+    let refusing = deskcliq::desk::DeskClient::new(
+        &refusing_host().await,
+        deskcliq::sim::DESK_ORG_ID,
+        4,
+        z.tokens.clone(),
+        z.metrics.clone(),
+        z.store.clone(),
+        z.clock.clone(),
+    );
+    // A token Desk has accepted, then a host that refuses every token: one refresh (the
+    // token might have been revoked), and no more while that host has accepted none.
+    desk.list_departments(false).await.unwrap();
+    assert_eq!(z.sim.tokens_issued(), 1);
+    for _ in 0..30 {
+        assert!(refusing.list_departments(false).await.is_err());
+        // Calls to a host that accepts the token go on working between them.
+        desk.list_departments(false).await.unwrap();
+    }
+    assert_eq!(z.sim.tokens_issued(), 2, "401s spent refreshes");
+    assert_eq!(z.metrics.token_refresh_refused_total.get(), 0);
+    // The token Zoho issued is still fine where it is accepted.
+    z.sim.revoke_access_tokens();
+    desk.list_departments(false).await.unwrap();
+    assert_eq!(z.sim.tokens_issued(), 3);
+}
