@@ -60,6 +60,9 @@ struct TokenResponse {
     refresh_token: Option<String>,
     #[serde(default)]
     expires_in: Option<serde_json::Value>,
+    /// Some accounts servers give the lifetime here in seconds, and `expires_in` in ms.
+    #[serde(default)]
+    expires_in_sec: Option<serde_json::Value>,
     #[serde(default)]
     error: Option<String>,
     #[serde(default)]
@@ -143,14 +146,23 @@ impl OAuthClient {
                 access_token: Some(access_token),
                 refresh_token,
                 expires_in,
+                expires_in_sec,
                 ..
             }) if (200..300).contains(&status) => {
-                let secs = expires_in
-                    .and_then(|v| match v {
-                        serde_json::Value::Number(n) => n.as_i64(),
-                        serde_json::Value::String(s) => s.parse().ok(),
-                        _ => None,
+                let number = |v: serde_json::Value| match v {
+                    serde_json::Value::Number(n) => n.as_i64(),
+                    serde_json::Value::String(s) => s.trim().parse().ok(),
+                    _ => None,
+                };
+                let secs = expires_in_sec
+                    .and_then(number)
+                    .or_else(|| {
+                        // Zoho's tokens live an hour: a figure beyond a day is milliseconds.
+                        expires_in
+                            .and_then(number)
+                            .map(|n| if n > 86_400 { n / 1000 } else { n })
                     })
+                    .filter(|n| *n > 0)
                     .unwrap_or(3600);
                 Ok(Issued {
                     access_token,

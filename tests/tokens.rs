@@ -239,3 +239,66 @@ async fn a_flood_of_401s_spends_one_refresh_not_the_grants_ten() {
     desk.list_departments(false).await.unwrap();
     assert_eq!(z.sim.tokens_issued(), 3);
 }
+
+/// A token endpoint that answers every grant with `body` (and an access token numbered by
+/// the call); its base URL and the number of calls.
+async fn token_host(body: serde_json::Value) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let calls: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let c = calls.clone();
+    let server = HttpServer::new(move || {
+        let c = c.clone();
+        let body = body.clone();
+        App::new().route(
+            "/oauth/v2/token",
+            web::post().to(move || {
+                let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                let mut body = body.clone();
+                body["access_token"] = serde_json::json!(format!("1000.token-{n}"));
+                async move { HttpResponse::Ok().json(body) }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_rt::spawn(server.run());
+    (format!("http://{addr}"), calls)
+}
+
+#[actix_rt::test]
+async fn an_expiry_given_in_milliseconds_still_means_an_hour() {
+    let z = Zoho::start().await;
+    // Some Zoho accounts servers answer `expires_in` in milliseconds, with `expires_in_sec`
+    // beside it; others `expires_in` in seconds alone.
+    for body in [
+        serde_json::json!({"expires_in_sec": 3600, "expires_in": 3600000,
+                           "api_domain": "https://www.zohoapis.jp", "token_type": "Bearer"}),
+        serde_json::json!({"expires_in": 3600000, "token_type": "Bearer"}),
+    ] {
+        let (url, calls) = token_host(body).await;
+        let tm = TokenManager::new(
+            deskcliq::oauth::OAuthClient::new(
+                deskcliq::zoho_http::client(),
+                &url,
+                deskcliq::sim::CLIENT_ID,
+                secret(deskcliq::sim::CLIENT_SECRET),
+            ),
+            &format!("test:{url}"),
+            secret(deskcliq::sim::SERVICE_REFRESH_TOKEN),
+            z.store.clone(),
+            z.clock.clone(),
+            Arc::clone(&z.metrics),
+        )
+        .unwrap();
+        let first = tm.access_token().await.unwrap();
+        z.clock.advance(Duration::minutes(54));
+        assert_eq!(tm.access_token().await.unwrap(), first);
+        // Five minutes before the hour is up, a new one, not weeks later.
+        z.clock.advance(Duration::minutes(2));
+        assert_ne!(tm.access_token().await.unwrap(), first);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+}
