@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use chrono::Utc;
-use common::app::{DEPARTMENTS, SUPPORT, config_text};
+use common::app::{DEPARTMENTS, SUPPORT, TOKEN, config_text};
 use deskcliq::clock::Clock;
 use deskcliq::config::{Config, LoadEnv};
 use deskcliq::setup::{doctor, install, uninstall};
@@ -403,6 +403,22 @@ async fn uninstall_refuses_while_a_daemon_holds_the_store_then_removes_webhook_a
         .await
         .unwrap();
     assert!(!config.storage.path.exists(), "--purge removes the store");
+}
+
+#[actix_rt::test]
+async fn uninstall_also_removes_the_webhook_it_registered_under_an_older_token() {
+    let mut s = Setup::new().await;
+    s.install().await;
+    s.stop_daemon().await;
+    // desk.webhook_token was changed since, and install not run again: the webhook Desk
+    // still calls is the one with the old token.
+    let rotated = s.config_from(&s.text.replace(TOKEN, "wh-rotated-test-token-0123"));
+    let lines = uninstall::run(&rotated, &uninstall::Options { purge: false })
+        .await
+        .unwrap()
+        .join("\n");
+    assert!(lines.contains("removed Desk webhook"), "{lines}");
+    assert!(s.sim.with(|st| st.desk.webhooks.is_empty()), "{lines}");
 }
 
 #[test]
