@@ -419,6 +419,20 @@ fn data_center_derives_every_zoho_url() {
 }
 
 #[test]
+fn the_uk_data_center_derives_the_zoho_uk_hosts() {
+    // Zoho's accounts server and Cliq list a UK data center (zoho.uk).
+    let uk = parse(&MINIMAL.replace("\"jp\"", "\"uk\"")).unwrap();
+    assert_eq!(uk.zoho.data_center.name(), "uk");
+    assert_eq!(uk.zoho.urls.accounts, "https://accounts.zoho.uk");
+    assert_eq!(uk.zoho.urls.desk_api(), "https://desk.zoho.uk/api/v1");
+    assert_eq!(uk.zoho.urls.cliq_api(), "https://cliq.zoho.uk/api/v2");
+    assert_eq!(
+        uk.zoho.urls.jwks,
+        "https://desk.zoho.uk/.well-known/jwks.json"
+    );
+}
+
+#[test]
 fn zoho_urls_can_each_be_overridden() {
     let c = parse(&with_in(
         "zoho",

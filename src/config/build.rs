@@ -125,9 +125,10 @@ pub(super) fn build(
     let mut s = root.section(d, "zoho");
     let data_center = match s.string(d, "data_center") {
         None if !s.has("data_center") => {
+            let names: Vec<&str> = DataCenter::ALL.iter().map(|dc| dc.name()).collect();
             d.error(
                 s.key("data_center"),
-                "missing (this key is required: one of com eu in com.au jp ca sa cn)",
+                format!("missing (this key is required: one of {})", names.join(" ")),
             );
             None
         }

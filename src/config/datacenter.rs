@@ -13,10 +13,11 @@ pub enum DataCenter {
     Ca,
     Sa,
     Cn,
+    Uk,
 }
 
 impl DataCenter {
-    pub const ALL: [DataCenter; 8] = [
+    pub const ALL: [DataCenter; 9] = [
         DataCenter::Com,
         DataCenter::Eu,
         DataCenter::In,
@@ -25,6 +26,7 @@ impl DataCenter {
         DataCenter::Ca,
         DataCenter::Sa,
         DataCenter::Cn,
+        DataCenter::Uk,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl DataCenter {
             DataCenter::Ca => "ca",
             DataCenter::Sa => "sa",
             DataCenter::Cn => "cn",
+            DataCenter::Uk => "uk",
         }
     }
 
