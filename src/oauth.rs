@@ -284,6 +284,9 @@ pub struct TokenManager {
     replaced_for: Mutex<Option<(String, String)>>,
 }
 
+/// A token this close to its expiry is not used any more, even when no new one can be had.
+const STILL_VALID_MARGIN: Duration = Duration::seconds(30);
+
 /// After a failed refresh, callers get its error for this long before one tries again.
 const FAILURE_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -380,7 +383,7 @@ impl TokenManager {
         if let Some((at, message, rejected)) = failure
             && (self.attempts.load(Ordering::SeqCst) != seen || at.elapsed() < FAILURE_COOLDOWN)
         {
-            return Err(TokenError::RecentFailure { message, rejected });
+            return self.or_unexpired(TokenError::RecentFailure { message, rejected });
         }
         self.attempts.fetch_add(1, Ordering::SeqCst);
         let result = self.refresh().await;
@@ -390,7 +393,33 @@ impl TokenManager {
             }
             _ => None,
         };
-        result
+        result.or_else(|e| self.or_unexpired(e))
+    }
+
+    /// After a refresh ahead of expiry failed (accounts server down, the local budget spent):
+    /// the current token while it is still valid, unless Zoho refused the grant itself.
+    fn or_unexpired(&self, e: TokenError) -> Result<String, TokenError> {
+        if e.grant_rejected() {
+            return Err(e);
+        }
+        let now = self.clock.now();
+        let current = self
+            .cached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|t| t.expires_at - STILL_VALID_MARGIN > now)
+            .map(|t| t.access_token.clone());
+        match current {
+            Some(t) => {
+                // Once per failed refresh, not for each caller sharing it.
+                if !matches!(e, TokenError::RecentFailure { .. }) {
+                    tracing::warn!(grant = %self.grant, error = %e, "token refresh failed; using the current token until it expires");
+                }
+                Ok(t)
+            }
+            None => Err(e),
+        }
     }
 
     /// Uses `access_token` (just issued with the grant) until it expires, without a refresh;

@@ -240,9 +240,12 @@ async fn a_flood_of_401s_spends_one_refresh_not_the_grants_ten() {
     assert_eq!(z.sim.tokens_issued(), 3);
 }
 
-/// A token endpoint that answers every grant with `body` (and an access token numbered by
-/// the call); its base URL and the number of calls.
-async fn token_host(body: serde_json::Value) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+/// A token endpoint that answers its first `answers` calls with `body` (and an access token
+/// numbered by the call), and 503 after that; its base URL and the number of calls.
+async fn token_host(
+    body: serde_json::Value,
+    answers: usize,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     use actix_web::{App, HttpResponse, HttpServer, web};
     let calls: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
     let c = calls.clone();
@@ -255,7 +258,13 @@ async fn token_host(body: serde_json::Value) -> (String, Arc<std::sync::atomic::
                 let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 let mut body = body.clone();
                 body["access_token"] = serde_json::json!(format!("1000.token-{n}"));
-                async move { HttpResponse::Ok().json(body) }
+                async move {
+                    if n > answers {
+                        HttpResponse::ServiceUnavailable().finish()
+                    } else {
+                        HttpResponse::Ok().json(body)
+                    }
+                }
             }),
         )
     })
@@ -278,7 +287,7 @@ async fn an_expiry_given_in_milliseconds_still_means_an_hour() {
                            "api_domain": "https://www.zohoapis.jp", "token_type": "Bearer"}),
         serde_json::json!({"expires_in": 3600000, "token_type": "Bearer"}),
     ] {
-        let (url, calls) = token_host(body).await;
+        let (url, calls) = token_host(body, usize::MAX).await;
         let tm = TokenManager::new(
             deskcliq::oauth::OAuthClient::new(
                 deskcliq::zoho_http::client(),
@@ -301,4 +310,33 @@ async fn an_expiry_given_in_milliseconds_still_means_an_hour() {
         assert_ne!(tm.access_token().await.unwrap(), first);
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
+}
+
+#[actix_rt::test]
+async fn a_failed_refresh_ahead_of_expiry_keeps_the_token_until_it_expires() {
+    let z = Zoho::start().await;
+    let (url, calls) = token_host(serde_json::json!({"expires_in": 3600}), 1).await;
+    let tm = TokenManager::new(
+        deskcliq::oauth::OAuthClient::new(
+            deskcliq::zoho_http::client(),
+            &url,
+            deskcliq::sim::CLIENT_ID,
+            secret(deskcliq::sim::CLIENT_SECRET),
+        ),
+        "service",
+        secret(deskcliq::sim::SERVICE_REFRESH_TOKEN),
+        z.store.clone(),
+        z.clock.clone(),
+        Arc::clone(&z.metrics),
+    )
+    .unwrap();
+    let first = tm.access_token().await.unwrap();
+    // Four minutes before expiry the accounts server is down: the token still works.
+    z.clock.advance(Duration::minutes(56));
+    assert_eq!(tm.access_token().await.unwrap(), first);
+    assert_eq!(tm.access_token().await.unwrap(), first);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Expired, it is not used any more.
+    z.clock.advance(Duration::minutes(4));
+    assert!(tm.access_token().await.is_err());
 }
