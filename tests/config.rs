@@ -609,6 +609,32 @@ fn a_short_webhook_token_is_a_warning_and_a_bad_character_an_error() {
 }
 
 #[test]
+fn a_webhook_url_longer_than_desk_accepts_is_a_warning() {
+    // Desk's webhook API documents at most 100 characters for `url`; the README's
+    // `openssl rand -hex 24` token behind a longer public_url goes past it.
+    let token = "0123456789abcdef0123456789abcdef0123456789abcdef";
+    let long = MINIMAL.replace("wh-token-0123456789abcdef", token).replace(
+        "https://deskcliq.example.com",
+        "https://deskcliq.support.example.co.jp",
+    );
+    let c = parse(&long).unwrap();
+    let w = c
+        .warnings
+        .iter()
+        .find(|w| w.key == "desk.webhook_token")
+        .unwrap_or_else(|| panic!("no warning: {:?}", c.warnings));
+    assert!(w.message.contains("101 characters"), "{w}");
+    assert!(!w.message.contains(token), "the token is a secret: {w}");
+    // The same token behind a short public_url fits.
+    let c = parse(&MINIMAL.replace("wh-token-0123456789abcdef", token)).unwrap();
+    assert!(
+        c.warnings.iter().all(|w| w.key != "desk.webhook_token"),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
 fn check_config_prints_each_departments_quick_actions_or_why_they_are_off() {
     let deps = r#"
 [actions]

@@ -421,6 +421,21 @@ async fn uninstall_also_removes_the_webhook_it_registered_under_an_older_token()
     assert!(s.sim.with(|st| st.desk.webhooks.is_empty()), "{lines}");
 }
 
+#[actix_rt::test]
+async fn a_webhook_url_desk_refuses_as_too_long_is_named_as_such() {
+    let s = Setup::new().await;
+    let long_token = "t".repeat(480);
+    let config = s.config_from(&s.text.replace(TOKEN, &long_token));
+    let err = install::run(&config, &s.opts(false, false))
+        .await
+        .expect_err("Desk refuses the URL")
+        .to_string();
+    assert!(err.contains("characters"), "{err}");
+    assert!(err.contains("desk.webhook_token"), "{err}");
+    assert!(!err.contains("start the daemon first"), "{err}");
+    assert!(!err.contains(&long_token), "the token is a secret: {err}");
+}
+
 #[test]
 fn the_doctor_command_exits_1_on_a_failure() {
     let dir = tempfile::tempdir().unwrap();

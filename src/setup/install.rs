@@ -210,6 +210,17 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
             } else {
                 let h = z.desk.create_webhook(&want).await.map_err(|e| match &e {
                     crate::desk::DeskError::Api { fields, .. }
+                        if fields.iter().any(|f| f.trim_start_matches('/') == "url")
+                            && want.url.len() > crate::config::DESK_WEBHOOK_URL_MAX =>
+                    {
+                        // Never the URL itself: its path is the secret token.
+                        SetupError::Refused(format!(
+                            "Desk refused the webhook URL (server.public_url/webhooks/desk/<desk.webhook_token>): it is {} characters long and Desk's webhook API documents at most {}: use a shorter desk.webhook_token (e.g. `openssl rand -hex 16`) or server.public_url ({e})",
+                            want.url.len(),
+                            crate::config::DESK_WEBHOOK_URL_MAX
+                        ))
+                    }
+                    crate::desk::DeskError::Api { fields, .. }
                         if fields.iter().any(|f| f.trim_start_matches('/') == "url") =>
                     {
                         SetupError::Refused(format!(
