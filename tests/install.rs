@@ -601,3 +601,29 @@ async fn uninstall_removes_only_deskcliqs_bot_handlers() {
         assert_eq!(kinds, vec!["welcome_handler".to_string()]);
     });
 }
+
+#[actix_rt::test]
+async fn uninstall_removes_the_function_when_cliqs_list_shows_no_urls() {
+    let mut s = Setup::new().await;
+    s.install().await;
+    // Cliq's list answers may leave out execution_url (its documented examples carry none);
+    // a function of someone else's stays whatever its list entry shows.
+    s.sim.with(|st| {
+        for f in st.cliq.functions.iter_mut() {
+            f.execution_url = None;
+        }
+        let mut other = st.cliq.functions[0].clone();
+        other.id = st.new_component_id();
+        other.name = "approveexpense".into();
+        st.cliq.functions.push(other);
+    });
+    s.stop_daemon().await;
+    let lines = uninstall::run(&s.config(), &uninstall::Options { purge: false })
+        .await
+        .unwrap()
+        .join("\n");
+    s.sim.with(|st| {
+        assert!(st.cliq_function("deskaction").is_none(), "{lines}");
+        assert!(st.cliq_function("approveexpense").is_some(), "{lines}");
+    });
+}
