@@ -84,13 +84,17 @@ pub fn client() -> reqwest::Client {
 }
 
 /// True for the answers Zoho gives to a dead or revoked access token.
-/// Desk says `INVALID_OAUTH`; Cliq `oauthtoken_invalid`, or only a message about an
-/// invalid AuthToken (its v3 spec).
+/// Desk says `INVALID_OAUTH` ("invalid or expired") or `UNAUTHORIZED` ("the authentication
+/// token is invalid", its API reference); Cliq `oauthtoken_invalid`, or only a message about
+/// an invalid AuthToken (its v3 spec).
 fn token_is_dead(r: &RawResponse) -> bool {
     r.status == 401
         && (matches!(
             r.error_code().as_deref(),
-            Some("INVALID_OAUTH") | Some("oauthtoken_invalid") | Some("invalid_oauthtoken")
+            Some("INVALID_OAUTH")
+                | Some("UNAUTHORIZED")
+                | Some("oauthtoken_invalid")
+                | Some("invalid_oauthtoken")
         ) || r.error_message().contains("invalid AuthToken"))
 }
 

@@ -340,3 +340,47 @@ async fn a_failed_refresh_ahead_of_expiry_keeps_the_token_until_it_expires() {
     z.clock.advance(Duration::minutes(4));
     assert!(tm.access_token().await.is_err());
 }
+
+#[actix_rt::test]
+async fn a_401_unauthorized_from_desk_refreshes_once_and_retries_like_invalid_oauth() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let z = Zoho::start().await;
+    // Desk's documented code for an invalid token is UNAUTHORIZED as well as INVALID_OAUTH:
+    // a host that refuses the first token so, then answers.
+    let seen: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let s = seen.clone();
+    let server = HttpServer::new(move || {
+        let s = s.clone();
+        App::new().default_service(web::to(move || {
+            let n = s.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    HttpResponse::Unauthorized().json(serde_json::json!({
+                        "errorCode": "UNAUTHORIZED",
+                        "message": "You are not authorized to perform this operation."
+                    }))
+                } else {
+                    HttpResponse::Ok().json(serde_json::json!({"data": []}))
+                }
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_rt::spawn(server.run());
+    let desk = deskcliq::desk::DeskClient::new(
+        &format!("http://{addr}"),
+        deskcliq::sim::DESK_ORG_ID,
+        4,
+        z.tokens.clone(),
+        z.metrics.clone(),
+        z.store.clone(),
+        z.clock.clone(),
+    );
+    assert!(desk.list_departments(false).await.unwrap().is_empty());
+    assert_eq!(z.sim.tokens_issued(), 2);
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
