@@ -433,6 +433,17 @@ fn the_uk_data_center_derives_the_zoho_uk_hosts() {
 }
 
 #[test]
+fn zohos_location_names_us_and_au_name_their_data_centers() {
+    // Zoho's OAuth callback says `location=us` / `au` for the com / com.au data centers; an
+    // admin who writes that must not be steered to another data center.
+    let us = parse(&MINIMAL.replace("\"jp\"", "\"us\"")).unwrap();
+    assert_eq!(us.zoho.urls.accounts, "https://accounts.zoho.com");
+    assert_eq!(us.zoho.urls.desk, "https://desk.zoho.com");
+    let au = parse(&MINIMAL.replace("\"jp\"", "\"au\"")).unwrap();
+    assert_eq!(au.zoho.urls.cliq, "https://cliq.zoho.com.au");
+}
+
+#[test]
 fn zoho_urls_can_each_be_overridden() {
     let c = parse(&with_in(
         "zoho",

@@ -46,10 +46,13 @@ impl DataCenter {
     pub fn parse(s: &str) -> Option<DataCenter> {
         let s = s.trim().to_ascii_lowercase();
         let s = s.trim_start_matches('.');
-        // Accept the domain suffix spelling too ("com.cn", "zohocloud.ca").
+        // Accept the domain suffix spelling too ("com.cn", "zohocloud.ca"), and the names
+        // Zoho's OAuth callback gives in `location` ("us", "au").
         let s = match s {
             "com.cn" => "cn",
             "zohocloud.ca" => "ca",
+            "us" => "com",
+            "au" => "com.au",
             other => other,
         };
         DataCenter::ALL.into_iter().find(|dc| dc.name() == s)
