@@ -627,3 +627,30 @@ async fn uninstall_removes_the_function_when_cliqs_list_shows_no_urls() {
         assert!(st.cliq_function("approveexpense").is_some(), "{lines}");
     });
 }
+
+#[actix_rt::test]
+async fn past_cliqs_five_channel_joins_a_minute_install_finishes_the_rest_and_says_to_rerun() {
+    let s = Setup::new().await;
+    // Six channels to create and join; Cliq lets the bot join five a minute.
+    let mut text = s.text.clone();
+    for n in 3..=6 {
+        text.push_str(&format!(
+            "\n[[departments]]\nid = \"18920000000820{n:02}\"\nname = \"Team {n}\"\nchannel = \"team{n}\"\n"
+        ));
+    }
+    let config = s.config_from(&text);
+    let out = install::run(&config, &s.opts(false, false)).await.unwrap();
+    let report = out.render();
+    assert!(out.incomplete, "{report}");
+    assert!(report.contains("#team6"), "{report}");
+    assert!(report.contains("run install again"), "{report}");
+    // The rest was done: the Desk webhook is registered.
+    assert_eq!(s.sim.with(|st| st.desk.webhooks.len()), 1, "{report}");
+    // A minute later, a second run finishes; a third changes nothing.
+    s.sim.clock().advance(chrono::Duration::seconds(61));
+    let again = install::run(&config, &s.opts(false, false)).await.unwrap();
+    assert!(!again.incomplete, "{}", again.render());
+    assert!(s.sim.with(|st| st.cliq.channels.contains_key("team6")));
+    let third = install::run(&config, &s.opts(false, false)).await.unwrap();
+    assert_eq!(third.changes, 0, "{}", third.render());
+}
