@@ -49,7 +49,7 @@ fn main() -> ExitCode {
             };
             deskcliq::setup::install::run(&c, &opts)
                 .await
-                .map(|o| (o.render(), true))
+                .map(|o| (o.render(), !o.incomplete))
         }),
         Command::Doctor { config } => setup(&config, |c| async move {
             deskcliq::setup::doctor::run(&c)

@@ -60,6 +60,9 @@ struct TokenResponse {
     refresh_token: Option<String>,
     #[serde(default)]
     expires_in: Option<serde_json::Value>,
+    /// Some accounts servers give the lifetime here in seconds, and `expires_in` in ms.
+    #[serde(default)]
+    expires_in_sec: Option<serde_json::Value>,
     #[serde(default)]
     error: Option<String>,
     #[serde(default)]
@@ -87,6 +90,24 @@ impl OAuthClient {
             client_id: client_id.to_string(),
             client_secret,
         }
+    }
+
+    /// Names the grant of `refresh_token` at this client and accounts server, without
+    /// revealing it: a cached access token is used only by the grant that issued it.
+    fn fingerprint(&self, refresh_token: &Secret) -> String {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for part in [
+            self.token_url.as_bytes(),
+            self.client_id.as_bytes(),
+            refresh_token.expose(),
+        ] {
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part);
+        }
+        ctx.finish().as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     async fn token_call(&self, grant: &str, params: &[(&str, &str)]) -> Result<Issued, TokenError> {
@@ -125,14 +146,23 @@ impl OAuthClient {
                 access_token: Some(access_token),
                 refresh_token,
                 expires_in,
+                expires_in_sec,
                 ..
             }) if (200..300).contains(&status) => {
-                let secs = expires_in
-                    .and_then(|v| match v {
-                        serde_json::Value::Number(n) => n.as_i64(),
-                        serde_json::Value::String(s) => s.parse().ok(),
-                        _ => None,
+                let number = |v: serde_json::Value| match v {
+                    serde_json::Value::Number(n) => n.as_i64(),
+                    serde_json::Value::String(s) => s.trim().parse().ok(),
+                    _ => None,
+                };
+                let secs = expires_in_sec
+                    .and_then(number)
+                    .or_else(|| {
+                        // Zoho's tokens live an hour: a figure beyond a day is milliseconds.
+                        expires_in
+                            .and_then(number)
+                            .map(|n| if n > 86_400 { n / 1000 } else { n })
                     })
+                    .filter(|n| *n > 0)
                     .unwrap_or(3600);
                 Ok(Issued {
                     access_token,
@@ -216,6 +246,10 @@ impl OAuthClient {
 struct CachedToken {
     access_token: String,
     expires_at: DateTime<Utc>,
+    /// [`OAuthClient::fingerprint`] of the grant that issued it (absent in stores written
+    /// before it was kept: such a token is taken as the configured grant's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    grant: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -228,6 +262,8 @@ pub struct TokenManager {
     oauth: OAuthClient,
     grant: String,
     refresh_token: Secret,
+    /// [`OAuthClient::fingerprint`] of `refresh_token`.
+    fingerprint: String,
     store: Store,
     clock: Clock,
     metrics: Arc<Metrics>,
@@ -241,7 +277,15 @@ pub struct TokenManager {
     /// Whether the access token is kept in the store (the service grant's, so a restart
     /// spends no new one); agents' access tokens stay in memory only.
     persist_access: bool,
+    /// The API host whose 401 made the refresh now due (see [`TokenManager::refused`]).
+    refused_by: Mutex<Option<String>>,
+    /// The cached token, when it replaced one that this API host refused and the host has
+    /// not accepted it yet: another 401 from that host is not the token's fault.
+    replaced_for: Mutex<Option<(String, String)>>,
 }
+
+/// A token this close to its expiry is not used any more, even when no new one can be had.
+const STILL_VALID_MARGIN: Duration = Duration::seconds(30);
 
 /// After a failed refresh, callers get its error for this long before one tries again.
 const FAILURE_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(5);
@@ -256,13 +300,27 @@ impl TokenManager {
         clock: Clock,
         metrics: Arc<Metrics>,
     ) -> Result<TokenManager, TokenError> {
+        let fingerprint = oauth.fingerprint(&refresh_token);
         let cached = store
             .tree::<String, CachedToken>(TreeName::Tokens)
-            .get(&format!("{grant}:access"))?;
+            .get(&format!("{grant}:access"))?
+            // A token of another grant (zoho.refresh_token, client_id or the accounts server
+            // changed since it was kept) would act with that grant's user and scopes.
+            .filter(|t| {
+                let same = t.grant.as_ref().is_none_or(|g| *g == fingerprint);
+                if !same {
+                    tracing::info!(
+                        grant = %grant,
+                        "the kept access token was issued to another grant; a new one will be requested"
+                    );
+                }
+                same
+            });
         Ok(TokenManager {
             oauth,
             grant: grant.to_string(),
             refresh_token,
+            fingerprint,
             store,
             clock,
             metrics,
@@ -272,6 +330,8 @@ impl TokenManager {
             last_failure: Mutex::new(None),
             persist_access: true,
             max_refreshes: MAX_REFRESHES,
+            refused_by: Mutex::new(None),
+            replaced_for: Mutex::new(None),
         })
     }
 
@@ -323,7 +383,7 @@ impl TokenManager {
         if let Some((at, message, rejected)) = failure
             && (self.attempts.load(Ordering::SeqCst) != seen || at.elapsed() < FAILURE_COOLDOWN)
         {
-            return Err(TokenError::RecentFailure { message, rejected });
+            return self.or_unexpired(TokenError::RecentFailure { message, rejected });
         }
         self.attempts.fetch_add(1, Ordering::SeqCst);
         let result = self.refresh().await;
@@ -333,7 +393,33 @@ impl TokenManager {
             }
             _ => None,
         };
-        result
+        result.or_else(|e| self.or_unexpired(e))
+    }
+
+    /// After a refresh ahead of expiry failed (accounts server down, the local budget spent):
+    /// the current token while it is still valid, unless Zoho refused the grant itself.
+    fn or_unexpired(&self, e: TokenError) -> Result<String, TokenError> {
+        if e.grant_rejected() {
+            return Err(e);
+        }
+        let now = self.clock.now();
+        let current = self
+            .cached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|t| t.expires_at - STILL_VALID_MARGIN > now)
+            .map(|t| t.access_token.clone());
+        match current {
+            Some(t) => {
+                // Once per failed refresh, not for each caller sharing it.
+                if !matches!(e, TokenError::RecentFailure { .. }) {
+                    tracing::warn!(grant = %self.grant, error = %e, "token refresh failed; using the current token until it expires");
+                }
+                Ok(t)
+            }
+            None => Err(e),
+        }
     }
 
     /// Uses `access_token` (just issued with the grant) until it expires, without a refresh;
@@ -347,6 +433,7 @@ impl TokenManager {
         let token = CachedToken {
             access_token: access_token.to_string(),
             expires_at: self.clock.now() + expires_in,
+            grant: Some(self.fingerprint.clone()),
         };
         if persist && self.persist_access {
             self.store
@@ -355,6 +442,42 @@ impl TokenManager {
         }
         *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
         Ok(())
+    }
+
+    /// `host` (an API: `desk.zoho.jp`) answered 401 to `token`. Forgets it, so that the next
+    /// call refreshes, and says whether a retry with a new token may help. Not when `token`
+    /// was issued because that same host refused the one before and it has accepted none
+    /// since: then the host refuses this grant's tokens whatever they are (another data
+    /// center, another portal), and each refresh would spend one of Zoho's 10 in 10 minutes
+    /// until the grant is blocked for every API.
+    pub fn refused(&self, token: &str, host: &str) -> bool {
+        let replaced = self
+            .replaced_for
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if replaced.is_some_and(|(t, h)| t == token && h == host) {
+            tracing::warn!(
+                grant = %self.grant,
+                host,
+                "a new access token was refused too; not refreshing again (check zoho.data_center and the URL overrides)"
+            );
+            return false;
+        }
+        let mut guard = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.as_ref().is_some_and(|t| t.access_token == token) {
+            *guard = None;
+            *self.refused_by.lock().unwrap_or_else(|p| p.into_inner()) = Some(host.to_string());
+        }
+        true
+    }
+
+    /// `host` answered a call made with `token` (anything but a dead-token 401).
+    pub fn accepted(&self, token: &str, host: &str) {
+        let mut guard = self.replaced_for.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.as_ref().is_some_and(|(t, h)| t == token && h == host) {
+            *guard = None;
+        }
     }
 
     /// Forgets `token` after Zoho refused it, so the next call refreshes.
@@ -390,6 +513,7 @@ impl TokenManager {
         let token = CachedToken {
             access_token: issued.access_token.clone(),
             expires_at: self.clock.now() + issued.expires_in,
+            grant: Some(self.fingerprint.clone()),
         };
         if self.persist_access {
             self.store
@@ -398,6 +522,13 @@ impl TokenManager {
             self.store.flush().await?;
         }
         tracing::info!(grant = %self.grant, expires_at = %token.expires_at, "access token refreshed");
+        let refused_by = self
+            .refused_by
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        *self.replaced_for.lock().unwrap_or_else(|p| p.into_inner()) =
+            refused_by.map(|host| (issued.access_token.clone(), host));
         *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
         Ok(issued.access_token)
     }

@@ -94,49 +94,72 @@ pub fn client() -> reqwest::Client {
 }
 
 /// True for the answers Zoho gives to a dead or revoked access token.
-/// Desk says `INVALID_OAUTH`; Cliq `oauthtoken_invalid`, or only a message about an
-/// invalid AuthToken (its v3 spec), or nothing at all: a 401 whose body is empty or HTML
-/// rather than JSON (Cliq's answer to a token it does not take). The refresh this leads to
-/// is bounded by the token manager's own limit.
+/// Desk says `INVALID_OAUTH` ("invalid or expired") or `UNAUTHORIZED` ("the authentication
+/// token is invalid", its API reference); Cliq `oauthtoken_invalid`, or only a message about
+/// an invalid AuthToken (its v3 spec), or nothing at all: a 401 whose body is empty or HTML
+/// rather than JSON (Cliq's answer to a token it does not take). The refreshes this leads to
+/// are bounded by [`TokenManager::refused`] and the token manager's own limit.
 fn token_is_dead(r: &RawResponse) -> bool {
     r.status == 401
         && (matches!(
             r.error_code().as_deref(),
-            Some("INVALID_OAUTH") | Some("oauthtoken_invalid") | Some("invalid_oauthtoken")
+            Some("INVALID_OAUTH")
+                | Some("UNAUTHORIZED")
+                | Some("oauthtoken_invalid")
+                | Some("invalid_oauthtoken")
         ) || r.error_message().contains("invalid AuthToken")
             || serde_json::from_slice::<serde_json::Value>(&r.body).is_err())
 }
 
-async fn send_once(request: reqwest::RequestBuilder) -> Result<RawResponse, CallError> {
-    let resp = request.send().await.map_err(transport)?;
+/// Sends `request`; the answer, and the host (with its port) that gave it.
+async fn send_once(request: reqwest::RequestBuilder) -> Result<(RawResponse, String), CallError> {
+    let (client, request) = request.build_split();
+    let request = request.map_err(transport)?;
+    let host = format!(
+        "{}:{}",
+        request.url().host_str().unwrap_or(""),
+        request.url().port_or_known_default().unwrap_or(0)
+    );
+    let resp = client.execute(request).await.map_err(transport)?;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.bytes().await.map_err(transport)?.to_vec();
-    Ok(RawResponse {
-        status,
-        headers,
-        body,
-    })
+    Ok((
+        RawResponse {
+            status,
+            headers,
+            body,
+        },
+        host,
+    ))
 }
 
 /// Sends the request `build` makes with a current access token; after a 401 INVALID_OAUTH /
-/// oauthtoken_invalid (or an empty or HTML 401), refreshes once and sends it once more.
+/// oauthtoken_invalid (or an empty or HTML 401), refreshes once and sends it once more (unless
+/// the host refuses new tokens as well: [`TokenManager::refused`]).
 pub async fn send_authed(
     tokens: &TokenManager,
     build: impl Fn(&str) -> reqwest::RequestBuilder,
 ) -> Result<RawResponse, CallError> {
     let token = tokens.access_token().await?;
-    let first = send_once(build(&format!("Zoho-oauthtoken {token}"))).await?;
+    let (first, host) = send_once(build(&format!("Zoho-oauthtoken {token}"))).await?;
     if !token_is_dead(&first) {
+        tokens.accepted(&token, &host);
+        return Ok(first);
+    }
+    if !tokens.refused(&token, &host) {
         return Ok(first);
     }
     tracing::info!(
         grant = tokens.grant_name(),
         "access token refused; refreshing once"
     );
-    tokens.invalidate(&token);
     let token = tokens.access_token().await?;
-    send_once(build(&format!("Zoho-oauthtoken {token}"))).await
+    let (second, host) = send_once(build(&format!("Zoho-oauthtoken {token}"))).await?;
+    if !token_is_dead(&second) {
+        tokens.accepted(&token, &host);
+    }
+    Ok(second)
 }
 
 #[cfg(test)]

@@ -419,6 +419,31 @@ fn data_center_derives_every_zoho_url() {
 }
 
 #[test]
+fn the_uk_data_center_derives_the_zoho_uk_hosts() {
+    // Zoho's accounts server and Cliq list a UK data center (zoho.uk).
+    let uk = parse(&MINIMAL.replace("\"jp\"", "\"uk\"")).unwrap();
+    assert_eq!(uk.zoho.data_center.name(), "uk");
+    assert_eq!(uk.zoho.urls.accounts, "https://accounts.zoho.uk");
+    assert_eq!(uk.zoho.urls.desk_api(), "https://desk.zoho.uk/api/v1");
+    assert_eq!(uk.zoho.urls.cliq_api(), "https://cliq.zoho.uk/api/v2");
+    assert_eq!(
+        uk.zoho.urls.jwks,
+        "https://desk.zoho.uk/.well-known/jwks.json"
+    );
+}
+
+#[test]
+fn zohos_location_names_us_and_au_name_their_data_centers() {
+    // Zoho's OAuth callback says `location=us` / `au` for the com / com.au data centers; an
+    // admin who writes that must not be steered to another data center.
+    let us = parse(&MINIMAL.replace("\"jp\"", "\"us\"")).unwrap();
+    assert_eq!(us.zoho.urls.accounts, "https://accounts.zoho.com");
+    assert_eq!(us.zoho.urls.desk, "https://desk.zoho.com");
+    let au = parse(&MINIMAL.replace("\"jp\"", "\"au\"")).unwrap();
+    assert_eq!(au.zoho.urls.cliq, "https://cliq.zoho.com.au");
+}
+
+#[test]
 fn zoho_urls_can_each_be_overridden() {
     let c = parse(&with_in(
         "zoho",
@@ -592,6 +617,32 @@ fn a_short_webhook_token_is_a_warning_and_a_bad_character_an_error() {
     );
     let issues = errors(&MINIMAL.replace("wh-token-0123456789abcdef", "tok/en?with#bad"));
     error_for(&issues, "desk.webhook_token");
+}
+
+#[test]
+fn a_webhook_url_longer_than_desk_accepts_is_a_warning() {
+    // Desk's webhook API documents at most 100 characters for `url`; the README's
+    // `openssl rand -hex 24` token behind a longer public_url goes past it.
+    let token = "0123456789abcdef0123456789abcdef0123456789abcdef";
+    let long = MINIMAL.replace("wh-token-0123456789abcdef", token).replace(
+        "https://deskcliq.example.com",
+        "https://deskcliq.support.example.co.jp",
+    );
+    let c = parse(&long).unwrap();
+    let w = c
+        .warnings
+        .iter()
+        .find(|w| w.key == "desk.webhook_token")
+        .unwrap_or_else(|| panic!("no warning: {:?}", c.warnings));
+    assert!(w.message.contains("101 characters"), "{w}");
+    assert!(!w.message.contains(token), "the token is a secret: {w}");
+    // The same token behind a short public_url fits.
+    let c = parse(&MINIMAL.replace("wh-token-0123456789abcdef", token)).unwrap();
+    assert!(
+        c.warnings.iter().all(|w| w.key != "desk.webhook_token"),
+        "{:?}",
+        c.warnings
+    );
 }
 
 #[test]

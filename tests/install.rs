@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use chrono::Utc;
-use common::app::{DEPARTMENTS, SUPPORT, config_text};
+use common::app::{DEPARTMENTS, SUPPORT, TOKEN, config_text};
 use deskcliq::clock::Clock;
 use deskcliq::config::{Config, LoadEnv};
 use deskcliq::setup::{doctor, install, uninstall};
@@ -405,6 +405,37 @@ async fn uninstall_refuses_while_a_daemon_holds_the_store_then_removes_webhook_a
     assert!(!config.storage.path.exists(), "--purge removes the store");
 }
 
+#[actix_rt::test]
+async fn uninstall_also_removes_the_webhook_it_registered_under_an_older_token() {
+    let mut s = Setup::new().await;
+    s.install().await;
+    s.stop_daemon().await;
+    // desk.webhook_token was changed since, and install not run again: the webhook Desk
+    // still calls is the one with the old token.
+    let rotated = s.config_from(&s.text.replace(TOKEN, "wh-rotated-test-token-0123"));
+    let lines = uninstall::run(&rotated, &uninstall::Options { purge: false })
+        .await
+        .unwrap()
+        .join("\n");
+    assert!(lines.contains("removed Desk webhook"), "{lines}");
+    assert!(s.sim.with(|st| st.desk.webhooks.is_empty()), "{lines}");
+}
+
+#[actix_rt::test]
+async fn a_webhook_url_desk_refuses_as_too_long_is_named_as_such() {
+    let s = Setup::new().await;
+    let long_token = "t".repeat(480);
+    let config = s.config_from(&s.text.replace(TOKEN, &long_token));
+    let err = install::run(&config, &s.opts(false, false))
+        .await
+        .expect_err("Desk refuses the URL")
+        .to_string();
+    assert!(err.contains("characters"), "{err}");
+    assert!(err.contains("desk.webhook_token"), "{err}");
+    assert!(!err.contains("start the daemon first"), "{err}");
+    assert!(!err.contains(&long_token), "the token is a secret: {err}");
+}
+
 #[test]
 fn the_doctor_command_exits_1_on_a_failure() {
     let dir = tempfile::tempdir().unwrap();
@@ -569,4 +600,57 @@ async fn uninstall_removes_only_deskcliqs_bot_handlers() {
             .collect();
         assert_eq!(kinds, vec!["welcome_handler".to_string()]);
     });
+}
+
+#[actix_rt::test]
+async fn uninstall_removes_the_function_when_cliqs_list_shows_no_urls() {
+    let mut s = Setup::new().await;
+    s.install().await;
+    // Cliq's list answers may leave out execution_url (its documented examples carry none);
+    // a function of someone else's stays whatever its list entry shows.
+    s.sim.with(|st| {
+        for f in st.cliq.functions.iter_mut() {
+            f.execution_url = None;
+        }
+        let mut other = st.cliq.functions[0].clone();
+        other.id = st.new_component_id();
+        other.name = "approveexpense".into();
+        st.cliq.functions.push(other);
+    });
+    s.stop_daemon().await;
+    let lines = uninstall::run(&s.config(), &uninstall::Options { purge: false })
+        .await
+        .unwrap()
+        .join("\n");
+    s.sim.with(|st| {
+        assert!(st.cliq_function("deskaction").is_none(), "{lines}");
+        assert!(st.cliq_function("approveexpense").is_some(), "{lines}");
+    });
+}
+
+#[actix_rt::test]
+async fn past_cliqs_five_channel_joins_a_minute_install_finishes_the_rest_and_says_to_rerun() {
+    let s = Setup::new().await;
+    // Six channels to create and join; Cliq lets the bot join five a minute.
+    let mut text = s.text.clone();
+    for n in 3..=6 {
+        text.push_str(&format!(
+            "\n[[departments]]\nid = \"18920000000820{n:02}\"\nname = \"Team {n}\"\nchannel = \"team{n}\"\n"
+        ));
+    }
+    let config = s.config_from(&text);
+    let out = install::run(&config, &s.opts(false, false)).await.unwrap();
+    let report = out.render();
+    assert!(out.incomplete, "{report}");
+    assert!(report.contains("#team6"), "{report}");
+    assert!(report.contains("run install again"), "{report}");
+    // The rest was done: the Desk webhook is registered.
+    assert_eq!(s.sim.with(|st| st.desk.webhooks.len()), 1, "{report}");
+    // A minute later, a second run finishes; a third changes nothing.
+    s.sim.clock().advance(chrono::Duration::seconds(61));
+    let again = install::run(&config, &s.opts(false, false)).await.unwrap();
+    assert!(!again.incomplete, "{}", again.render());
+    assert!(s.sim.with(|st| st.cliq.channels.contains_key("team6")));
+    let third = install::run(&config, &s.opts(false, false)).await.unwrap();
+    assert_eq!(third.changes, 0, "{}", third.render());
 }

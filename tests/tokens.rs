@@ -224,3 +224,231 @@ async fn a_failing_refresh_is_shared_by_its_waiters_not_repeated() {
     );
     assert_eq!(z.metrics.token_refresh_refused_total.get(), 0);
 }
+
+#[actix_rt::test]
+async fn a_new_refresh_token_is_used_at_once_not_the_old_grants_cached_token() {
+    let z = Zoho::start().await;
+    let old = z.tokens.access_token().await.unwrap();
+    // The admin makes a new service grant (say, with the scopes doctor found missing), puts
+    // it in zoho.refresh_token and restarts deskcliq.
+    const NEW_GRANT: &str = "1000.sim-service-refresh-token-2";
+    z.sim
+        .with(|st| st.add_grant(NEW_GRANT, "70000001", "deskcliq-service@example.co.jp"));
+    let restarted = || {
+        TokenManager::new(
+            oauth(&z.sim),
+            "service",
+            secret(NEW_GRANT),
+            z.store.clone(),
+            z.clock.clone(),
+            Arc::clone(&z.metrics),
+        )
+        .unwrap()
+    };
+    let new = restarted().access_token().await.unwrap();
+    assert_ne!(new, old, "the old grant's access token was used");
+    let grant_of = |t: &str| {
+        z.sim
+            .with(|st| st.accounts.access.get(t).map(|a| a.refresh_token.clone()))
+    };
+    assert_eq!(grant_of(&new).as_deref(), Some(NEW_GRANT));
+    // Restarted again on the same grant: its cached token, no new one.
+    assert_eq!(restarted().access_token().await.unwrap(), new);
+    assert_eq!(z.sim.tokens_issued(), 2);
+}
+
+/// A Zoho API host that refuses every access token with 401 INVALID_OAUTH (as a Desk of
+/// another data center does); its base URL.
+async fn refusing_host() -> String {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let server = HttpServer::new(|| {
+        App::new().default_service(web::to(|| async {
+            HttpResponse::Unauthorized().json(serde_json::json!({
+                "errorCode": "INVALID_OAUTH",
+                "message": "The OAuth Token you provided is invalid."
+            }))
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_rt::spawn(server.run());
+    format!("http://{addr}")
+}
+
+#[actix_rt::test]
+async fn a_flood_of_401s_spends_one_refresh_not_the_grants_ten() {
+    let z = Zoho::start().await;
+    let desk = z.desk(4);
+    let refusing = deskcliq::desk::DeskClient::new(
+        &refusing_host().await,
+        deskcliq::sim::DESK_ORG_ID,
+        4,
+        z.tokens.clone(),
+        z.metrics.clone(),
+        z.store.clone(),
+        z.clock.clone(),
+    );
+    // A token Desk has accepted, then a host that refuses every token: one refresh (the
+    // token might have been revoked), and no more while that host has accepted none.
+    desk.list_departments(false).await.unwrap();
+    assert_eq!(z.sim.tokens_issued(), 1);
+    for _ in 0..30 {
+        assert!(refusing.list_departments(false).await.is_err());
+        // Calls to a host that accepts the token go on working between them.
+        desk.list_departments(false).await.unwrap();
+    }
+    assert_eq!(z.sim.tokens_issued(), 2, "401s spent refreshes");
+    assert_eq!(z.metrics.token_refresh_refused_total.get(), 0);
+    // The token Zoho issued is still fine where it is accepted.
+    z.sim.revoke_access_tokens();
+    desk.list_departments(false).await.unwrap();
+    assert_eq!(z.sim.tokens_issued(), 3);
+}
+
+/// A token endpoint that answers its first `answers` calls with `body` (and an access token
+/// numbered by the call), and 503 after that; its base URL and the number of calls.
+async fn token_host(
+    body: serde_json::Value,
+    answers: usize,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let calls: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let c = calls.clone();
+    let server = HttpServer::new(move || {
+        let c = c.clone();
+        let body = body.clone();
+        App::new().route(
+            "/oauth/v2/token",
+            web::post().to(move || {
+                let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                let mut body = body.clone();
+                body["access_token"] = serde_json::json!(format!("1000.token-{n}"));
+                async move {
+                    if n > answers {
+                        HttpResponse::ServiceUnavailable().finish()
+                    } else {
+                        HttpResponse::Ok().json(body)
+                    }
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_rt::spawn(server.run());
+    (format!("http://{addr}"), calls)
+}
+
+#[actix_rt::test]
+async fn an_expiry_given_in_milliseconds_still_means_an_hour() {
+    let z = Zoho::start().await;
+    // Some Zoho accounts servers answer `expires_in` in milliseconds, with `expires_in_sec`
+    // beside it; others `expires_in` in seconds alone.
+    for body in [
+        serde_json::json!({"expires_in_sec": 3600, "expires_in": 3600000,
+                           "api_domain": "https://www.zohoapis.jp", "token_type": "Bearer"}),
+        serde_json::json!({"expires_in": 3600000, "token_type": "Bearer"}),
+    ] {
+        let (url, calls) = token_host(body, usize::MAX).await;
+        let tm = TokenManager::new(
+            deskcliq::oauth::OAuthClient::new(
+                deskcliq::zoho_http::client(),
+                &url,
+                deskcliq::sim::CLIENT_ID,
+                secret(deskcliq::sim::CLIENT_SECRET),
+            ),
+            &format!("test:{url}"),
+            secret(deskcliq::sim::SERVICE_REFRESH_TOKEN),
+            z.store.clone(),
+            z.clock.clone(),
+            Arc::clone(&z.metrics),
+        )
+        .unwrap();
+        let first = tm.access_token().await.unwrap();
+        z.clock.advance(Duration::minutes(54));
+        assert_eq!(tm.access_token().await.unwrap(), first);
+        // Five minutes before the hour is up, a new one, not weeks later.
+        z.clock.advance(Duration::minutes(2));
+        assert_ne!(tm.access_token().await.unwrap(), first);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+}
+
+#[actix_rt::test]
+async fn a_failed_refresh_ahead_of_expiry_keeps_the_token_until_it_expires() {
+    let z = Zoho::start().await;
+    let (url, calls) = token_host(serde_json::json!({"expires_in": 3600}), 1).await;
+    let tm = TokenManager::new(
+        deskcliq::oauth::OAuthClient::new(
+            deskcliq::zoho_http::client(),
+            &url,
+            deskcliq::sim::CLIENT_ID,
+            secret(deskcliq::sim::CLIENT_SECRET),
+        ),
+        "service",
+        secret(deskcliq::sim::SERVICE_REFRESH_TOKEN),
+        z.store.clone(),
+        z.clock.clone(),
+        Arc::clone(&z.metrics),
+    )
+    .unwrap();
+    let first = tm.access_token().await.unwrap();
+    // Four minutes before expiry the accounts server is down: the token still works.
+    z.clock.advance(Duration::minutes(56));
+    assert_eq!(tm.access_token().await.unwrap(), first);
+    assert_eq!(tm.access_token().await.unwrap(), first);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Expired, it is not used any more.
+    z.clock.advance(Duration::minutes(4));
+    assert!(tm.access_token().await.is_err());
+}
+
+#[actix_rt::test]
+async fn a_401_unauthorized_from_desk_refreshes_once_and_retries_like_invalid_oauth() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let z = Zoho::start().await;
+    // Desk's documented code for an invalid token is UNAUTHORIZED as well as INVALID_OAUTH:
+    // a host that refuses the first token so, then answers.
+    let seen: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let s = seen.clone();
+    let server = HttpServer::new(move || {
+        let s = s.clone();
+        App::new().default_service(web::to(move || {
+            let n = s.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    HttpResponse::Unauthorized().json(serde_json::json!({
+                        "errorCode": "UNAUTHORIZED",
+                        "message": "You are not authorized to perform this operation."
+                    }))
+                } else {
+                    HttpResponse::Ok().json(serde_json::json!({"data": []}))
+                }
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_rt::spawn(server.run());
+    let desk = deskcliq::desk::DeskClient::new(
+        &format!("http://{addr}"),
+        deskcliq::sim::DESK_ORG_ID,
+        4,
+        z.tokens.clone(),
+        z.metrics.clone(),
+        z.store.clone(),
+        z.clock.clone(),
+    );
+    assert!(desk.list_departments(false).await.unwrap().is_empty());
+    assert_eq!(z.sim.tokens_issued(), 2);
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

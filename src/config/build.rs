@@ -125,9 +125,10 @@ pub(super) fn build(
     let mut s = root.section(d, "zoho");
     let data_center = match s.string(d, "data_center") {
         None if !s.has("data_center") => {
+            let names: Vec<&str> = DataCenter::ALL.iter().map(|dc| dc.name()).collect();
             d.error(
                 s.key("data_center"),
-                "missing (this key is required: one of com eu in com.au jp ca sa cn)",
+                format!("missing (this key is required: one of {})", names.join(" ")),
             );
             None
         }
@@ -205,6 +206,11 @@ pub(super) fn build(
             SecretSource::Inline => "webhook_token",
             SecretSource::File(_) => "webhook_token_file",
         });
+        // Config::webhook_url's length, measured without showing it (the token is a secret).
+        let url_len = public_url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').len() + "/webhooks/desk/".len() + t.len())
+            .unwrap_or(0);
         // A URL path segment: RFC 3986's unreserved characters need no encoding.
         if !t
             .expose()
@@ -217,6 +223,16 @@ pub(super) fn build(
             );
         } else if t.len() < 16 {
             d.warn(key, "is short: anyone who guesses it can reach the webhook endpoint (use 16+ random characters, e.g. `openssl rand -hex 24`)");
+        } else if url_len > super::DESK_WEBHOOK_URL_MAX {
+            d.warn(
+                key,
+                format!(
+                    "makes the webhook URL (server.public_url/webhooks/desk/<token>) {url_len} characters long; \
+                     Desk's webhook API documents at most {}, so install may be refused: \
+                     use a shorter token (e.g. `openssl rand -hex 16`) or public_url",
+                    super::DESK_WEBHOOK_URL_MAX
+                ),
+            );
         }
     }
     let webhook_id = s.numeric_id(d, "webhook_id");

@@ -13,10 +13,11 @@ pub enum DataCenter {
     Ca,
     Sa,
     Cn,
+    Uk,
 }
 
 impl DataCenter {
-    pub const ALL: [DataCenter; 8] = [
+    pub const ALL: [DataCenter; 9] = [
         DataCenter::Com,
         DataCenter::Eu,
         DataCenter::In,
@@ -25,6 +26,7 @@ impl DataCenter {
         DataCenter::Ca,
         DataCenter::Sa,
         DataCenter::Cn,
+        DataCenter::Uk,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,16 +39,20 @@ impl DataCenter {
             DataCenter::Ca => "ca",
             DataCenter::Sa => "sa",
             DataCenter::Cn => "cn",
+            DataCenter::Uk => "uk",
         }
     }
 
     pub fn parse(s: &str) -> Option<DataCenter> {
         let s = s.trim().to_ascii_lowercase();
         let s = s.trim_start_matches('.');
-        // Accept the domain suffix spelling too ("com.cn", "zohocloud.ca").
+        // Accept the domain suffix spelling too ("com.cn", "zohocloud.ca"), and the names
+        // Zoho's OAuth callback gives in `location` ("us", "au").
         let s = match s {
             "com.cn" => "cn",
             "zohocloud.ca" => "ca",
+            "us" => "com",
+            "au" => "com.au",
             other => other,
         };
         DataCenter::ALL.into_iter().find(|dc| dc.name() == s)

@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 
 pub use datacenter::DataCenter;
+
+/// The longest webhook `url` Desk's API documents (Webhook.json, `maxLength`).
+pub const DESK_WEBHOOK_URL_MAX: usize = 100;
 pub use reader::{Diagnostics, Issue};
 pub use report::render_check;
 pub use secret::{Secret, SecretSource};

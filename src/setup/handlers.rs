@@ -285,10 +285,20 @@ pub async fn remove(cliq: &CliqClient, config: &Config) -> Result<Vec<String>, S
     }
     match cliq.list_functions().await {
         Ok(fns) => {
-            for f in fns
-                .iter()
-                .filter(|f| ours(f.execution_url.as_deref(), &url))
-            {
+            // As for commands: ours by URL, or by name when Cliq's list shows no URL.
+            let names: Vec<String> = definitions(config)
+                .functions
+                .into_iter()
+                .map(|f| f.name)
+                .collect();
+            for f in fns.iter().filter(|f| {
+                names.contains(&f.name)
+                    && ours_or_unknown(
+                        f.execution_url.as_deref(),
+                        f.execution_type.as_deref(),
+                        &url,
+                    )
+            }) {
                 cliq.delete_function(&f.id).await.map_err(zoho)?;
                 lines.push(format!("- removed the function {}", f.name));
             }

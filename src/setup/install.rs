@@ -30,6 +30,8 @@ pub struct Outcome {
     /// Whether Cliq definitions were written for the developer console.
     pub definitions_written: Option<PathBuf>,
     pub webhook_id: Option<String>,
+    /// Steps left for another run (Cliq's limits stopped them): install exits 1.
+    pub incomplete: bool,
 }
 
 impl Outcome {
@@ -131,7 +133,10 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
         }
     }
 
-    // Channels, and the bot in each.
+    // Channels, and the bot in each. Cliq lets a bot join 5 channels a minute: past that,
+    // the channels left are named for another run and the rest of install goes on.
+    let mut left: Vec<String> = Vec::new();
+    let throttled = |e: &crate::cliq::CliqError| e.is_throttle();
     for channel in channels(config) {
         match z
             .cliq
@@ -140,12 +145,30 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
             .map_err(|e| zoho(&e))?
         {
             None => {
+                if !dry && !left.is_empty() {
+                    left.push(channel);
+                    continue;
+                }
                 if !dry {
-                    z.cliq
+                    match z
+                        .cliq
                         .create_channel(&channel, "Zoho Desk notifications (deskcliq)")
                         .await
-                        .map_err(|e| zoho(&e))?;
-                    z.cliq.associate_bot(&channel).await.map_err(|e| zoho(&e))?;
+                    {
+                        Err(e) if throttled(&e) => {
+                            left.push(channel);
+                            continue;
+                        }
+                        other => other.map_err(|e| zoho(&e))?,
+                    };
+                    match z.cliq.associate_bot(&channel).await {
+                        Err(e) if throttled(&e) => {
+                            out.change(false, format!("created channel #{channel}"), String::new());
+                            left.push(channel);
+                            continue;
+                        }
+                        other => other.map_err(|e| zoho(&e))?,
+                    }
                 }
                 out.change(
                     dry,
@@ -161,8 +184,18 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
                 {
                     out.same(format!("channel #{channel} exists; the bot is a member"));
                 } else {
+                    if !dry && !left.is_empty() {
+                        left.push(channel);
+                        continue;
+                    }
                     if !dry {
-                        z.cliq.associate_bot(&channel).await.map_err(|e| zoho(&e))?;
+                        match z.cliq.associate_bot(&channel).await {
+                            Err(e) if throttled(&e) => {
+                                left.push(channel);
+                                continue;
+                            }
+                            other => other.map_err(|e| zoho(&e))?,
+                        }
                     }
                     out.change(
                         dry,
@@ -172,6 +205,17 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
                 }
             }
         }
+    }
+
+    if !left.is_empty() {
+        out.incomplete = true;
+        out.lines.push(format!(
+            "! Cliq lets the bot join 5 channels a minute: not done yet for {}; run install again in a few minutes (it goes on from there)",
+            left.iter()
+                .map(|c| format!("#{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
 
     // The Desk webhook.
@@ -210,6 +254,17 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
             } else {
                 let h = z.desk.create_webhook(&want).await.map_err(|e| match &e {
                     crate::desk::DeskError::Api { fields, .. }
+                        if fields.iter().any(|f| f.trim_start_matches('/') == "url")
+                            && want.url.len() > crate::config::DESK_WEBHOOK_URL_MAX =>
+                    {
+                        // Never the URL itself: its path is the secret token.
+                        SetupError::Refused(format!(
+                            "Desk refused the webhook URL (server.public_url/webhooks/desk/<desk.webhook_token>): it is {} characters long and Desk's webhook API documents at most {}: use a shorter desk.webhook_token (e.g. `openssl rand -hex 16`) or server.public_url ({e})",
+                            want.url.len(),
+                            crate::config::DESK_WEBHOOK_URL_MAX
+                        ))
+                    }
+                    crate::desk::DeskError::Api { fields, .. }
                         if fields.iter().any(|f| f.trim_start_matches('/') == "url") =>
                     {
                         SetupError::Refused(format!(
@@ -233,7 +288,7 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
             "  webhook id: {id} (deskcliq learns it by itself; desk.webhook_id = \"{id}\" pins it)"
         ));
     }
-    if out.changes == 0 {
+    if out.changes == 0 && !out.incomplete {
         out.lines.push("nothing to change".into());
     }
     Ok(out)

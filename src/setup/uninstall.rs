@@ -25,11 +25,13 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Vec<String>, SetupEr
         .list_webhooks()
         .await
         .map_err(|e| SetupError::Zoho(e.to_string()))?;
+    // Also the one registered under an older URL (desk.webhook_token changed since), which
+    // install would have updated: Desk still sends to it.
+    let stale = super::stale_own_webhook(&hooks, config).map(|h| h.id.clone());
     let mut removed = 0;
-    for h in hooks
-        .iter()
-        .filter(|h| h.url.trim_end_matches('/') == ours.trim_end_matches('/'))
-    {
+    for h in hooks.iter().filter(|h| {
+        h.url.trim_end_matches('/') == ours.trim_end_matches('/') || Some(&h.id) == stale.as_ref()
+    }) {
         z.desk
             .delete_webhook(&h.id)
             .await
