@@ -315,6 +315,15 @@ impl Schedule {
         let cron = parser
             .parse(trimmed)
             .map_err(|e| format!("`{trimmed}` is not a valid cron expression: {e}"))?;
+        // A date no calendar has (`0 9 30 2 *`): crontab takes it and never runs it, so no
+        // summary would ever come. Any real date comes round within 8 years (29 February),
+        // whatever the time zone, so one search from a fixed instant tells.
+        let reference = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        if cron.find_next_occurrence(&reference, false).is_err() {
+            return Err(format!(
+                "`{trimmed}` never runs: no month has the day of the month it names"
+            ));
+        }
         Ok(Schedule {
             expression: trimmed.to_string(),
             cron,
