@@ -76,7 +76,9 @@ pub struct Armed {
 }
 
 /// The SLA timers a ticket needs now. Offsets already past (with the due time still ahead)
-/// collapse into one timer firing at `now`; offsets already alerted for this due date are skipped.
+/// collapse into one timer firing at `now`; offsets already alerted for this due date are
+/// skipped, and so is a past offset larger than one already alerted (added by a reload after
+/// the nearer alert went: it would only repeat it).
 pub fn plan_sla(
     t: &TicketSnapshot,
     offsets: &[u32],
@@ -105,7 +107,7 @@ pub fn plan_sla(
                     offsets: vec![off],
                 },
             });
-        } else {
+        } else if !alerted.iter().any(|&a| a < off) {
             past.push(off);
         }
     }

@@ -438,6 +438,24 @@ async fn offsets_changed_while_deskcliq_was_stopped_are_applied_to_stored_ticket
     assert_eq!(all, at_120, "the old offsets fired too");
 }
 
+#[actix_rt::test]
+async fn an_offset_added_after_a_nearer_alert_went_does_not_alert_again() {
+    let mut env = Env::start("").await;
+    due_ticket(&env, 90, None);
+    let sent = alerts(&advance(&env, Span::minutes(30) + Span::seconds(1)).await);
+    assert_eq!(sent, ["*⏰ Due in 60 min*"]);
+    // 120 minutes before due is long past, and the 60-minute alert went already: adding the
+    // offset sends nothing now; the 30-minute alert still comes at its time.
+    env.config_text
+        .push_str("\n[sla]\nalert_before_minutes = [120, 60, 30]\n");
+    env.restart().await;
+    assert_eq!(alerts(&advance(&env, Span::seconds(1)).await), sent);
+    assert_eq!(
+        alerts(&advance(&env, Span::minutes(30)).await),
+        ["*⏰ Due in 60 min*", "*⏰ Due in 30 min*"]
+    );
+}
+
 /// An activity event as Desk delivers it, changed at `modified` (ms).
 fn activity_event(
     kind: &str,
