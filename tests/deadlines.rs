@@ -295,6 +295,59 @@ async fn the_watcher_alone_fires_every_alert_of_100000_tickets_once_in_order() {
 }
 
 #[actix_rt::test]
+async fn an_alert_due_while_its_ticket_was_being_put_on_hold_comes_when_it_reopens() {
+    use deskcliq::actors::deadline::fire_due_into;
+    use deskcliq::deadlines::Timers;
+    use deskcliq::notify::model::TicketSnapshot;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = deskcliq::clock::Clock::manual(t0());
+    let shared = deskcliq::actors::Shared {
+        store: deskcliq::store::Store::open(&dir.path().join("state")).unwrap(),
+        metrics: std::sync::Arc::new(deskcliq::metrics::Metrics::new().unwrap()),
+        clock: clock.clone(),
+        zoho: None,
+    };
+    let tickets = shared
+        .store
+        .tree::<String, TicketSnapshot>(deskcliq::store::TreeName::Tickets);
+    let timers = Timers::new(&shared.store);
+    let due = t0() + Span::minutes(90);
+    let open = TicketSnapshot {
+        id: "t1".into(),
+        status_type: "Open".into(),
+        due_date: Some(due),
+        ..Default::default()
+    };
+    tickets.insert(&open.id, &open).unwrap();
+    timers.track_ticket(&open, &[60, 30], t0()).unwrap();
+    // Put on hold as its 60-minute alert falls due: the router has stored the snapshot, the
+    // watcher has not yet heard of it, and fires the alert's timer: stale, nothing sent.
+    let held = TicketSnapshot {
+        status_type: "On Hold".into(),
+        ..open.clone()
+    };
+    tickets.insert(&held.id, &held).unwrap();
+    clock.advance(Span::minutes(30) + Span::seconds(1));
+    let sink = Collect::default();
+    assert_eq!(fire_due_into(&shared, &sink).await.unwrap(), 1);
+    assert!(sink.0.lock().unwrap().is_empty());
+    timers.track_ticket(&held, &[60, 30], clock.now()).unwrap();
+    // Reopened with the same due date: the 60-minute alert was never sent, so it comes now.
+    clock.advance(Span::minutes(5));
+    tickets.insert(&open.id, &open).unwrap();
+    timers.track_ticket(&open, &[60, 30], clock.now()).unwrap();
+    fire_due_into(&shared, &sink).await.unwrap();
+    let sent: Vec<String> = sink
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(e, _)| e.clone())
+        .collect();
+    assert_eq!(sent, [format!("sla:t1:{}:60", due.timestamp_millis())]);
+}
+
+#[actix_rt::test]
 async fn after_downtime_an_alert_for_a_ticket_already_past_due_is_dropped_and_counted() {
     let mut env = Env::start("").await;
     due_ticket(&env, 90, None);

@@ -354,7 +354,10 @@ pub async fn fire_due_into(shared: &Shared, router: &dyn AlertSink) -> Result<us
                     .as_ref()
                     .is_some_and(|t| t.status_type == "Open" && t.due_date == Some(*due));
                 if !current {
-                    // Closed, on hold, or moved since: a stale timer.
+                    // Closed, on hold, or moved since: a stale timer, and nothing was sent.
+                    timers.discard(&key, &timer)?;
+                    done += 1;
+                    continue;
                 } else if *due <= now {
                     shared.metrics.deadlines_dropped_total.inc();
                     tracing::info!(ticket = %timer.id, %due, "SLA alert dropped: the ticket is already past due");
