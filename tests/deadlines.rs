@@ -625,6 +625,45 @@ async fn a_newer_update_reopening_a_completed_task_arms_its_reminder_again() {
 }
 
 #[actix_rt::test]
+async fn a_task_change_taken_in_after_its_reminder_time_still_reminds_within_the_hour() {
+    let env = Env::start("").await;
+    let made = env.clock.now();
+    let ms = made.timestamp_millis();
+    // Desk added the task with a reminder 10 minutes ahead; the event reaches deskcliq 30
+    // minutes later (it was down, or Desk retried): 20 minutes late, the reminder still goes.
+    let late = made + Span::minutes(10);
+    env.clock.advance(Span::minutes(30));
+    take_in(
+        &env,
+        vec![activity_event(
+            "Task_Add",
+            ms,
+            task_payload(late, false, ms),
+        )],
+    )
+    .await;
+    let texts: Vec<String> = advance(&env, Span::seconds(1))
+        .await
+        .iter()
+        .filter_map(|m| m.message["text"].as_str().map(str::to_string))
+        .filter(|t| t.contains("Reminder: task Late retry"))
+        .collect();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    // Over an hour late, it is dropped and counted.
+    let made = env.clock.now();
+    let mut old = task_payload(made + Span::minutes(5), false, made.timestamp_millis());
+    old["id"] = "1892000000777002".into();
+    env.clock.advance(Span::minutes(70));
+    take_in(
+        &env,
+        vec![activity_event("Task_Add", made.timestamp_millis(), old)],
+    )
+    .await;
+    advance(&env, Span::seconds(1)).await;
+    env.wait_metric("deskcliq_deadlines_dropped_total 1").await;
+}
+
+#[actix_rt::test]
 async fn with_reminders_switched_off_no_reminder_is_sent() {
     let env = Env::start("[notify.activity]\nreminder = false\n").await;
     env.sim.create_task(task(&env, 10));
