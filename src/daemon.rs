@@ -123,17 +123,8 @@ fn reload(path: &Path, env: &LoadEnv, app: &mut App) {
     match Config::load(path, env) {
         Ok(new) => {
             let old = app.config();
-            if new.server.listen != old.server.listen {
-                tracing::warn!(
-                    key = "server.listen",
-                    "changed: takes effect at the next restart"
-                );
-            }
-            if new.storage.path != old.storage.path {
-                tracing::warn!(
-                    key = "storage.path",
-                    "changed: takes effect at the next restart"
-                );
+            for key in restart_only_changes(&old, &new) {
+                tracing::warn!(key, "changed: takes effect at the next restart");
             }
             for w in &new.warnings {
                 tracing::warn!(key = %w.key, "{}", w.message);
@@ -154,4 +145,38 @@ fn reload(path: &Path, env: &LoadEnv, app: &mut App) {
             tracing::error!(path = %path.display(), "config reload rejected; the previous config stays in force");
         }
     }
+}
+
+/// The keys a reload cannot apply, because they are read once at start (the listener, the
+/// store, the Zoho clients and their grant) and `new` changes: each is logged, so an admin
+/// who rotated a credential knows it needs a restart.
+fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
+    let (o, n) = (&old.zoho, &new.zoho);
+    [
+        ("server.listen", old.server.listen != new.server.listen),
+        ("storage.path", old.storage.path != new.storage.path),
+        ("zoho.data_center", o.data_center != n.data_center),
+        ("zoho.accounts_url", o.urls.accounts != n.urls.accounts),
+        ("zoho.desk_url", o.urls.desk != n.urls.desk),
+        ("zoho.cliq_url", o.urls.cliq != n.urls.cliq),
+        ("zoho.jwks_url", o.urls.jwks != n.urls.jwks),
+        ("zoho.client_id", o.client_id != n.client_id),
+        (
+            "zoho.client_secret",
+            o.client_secret.expose() != n.client_secret.expose(),
+        ),
+        (
+            "zoho.refresh_token",
+            o.refresh_token.expose() != n.refresh_token.expose(),
+        ),
+        ("desk.org_id", old.desk.org_id != new.desk.org_id),
+        ("cliq.bot", old.cliq.bot != new.cliq.bot),
+        (
+            "limits.desk_concurrency",
+            old.limits.desk_concurrency != new.limits.desk_concurrency,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(key, changed)| changed.then_some(key))
+    .collect()
 }

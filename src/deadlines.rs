@@ -76,7 +76,9 @@ pub struct Armed {
 }
 
 /// The SLA timers a ticket needs now. Offsets already past (with the due time still ahead)
-/// collapse into one timer firing at `now`; offsets already alerted for this due date are skipped.
+/// collapse into one timer firing at `now`; offsets already alerted for this due date are
+/// skipped, and so is a past offset larger than one already alerted (added by a reload after
+/// the nearer alert went: it would only repeat it).
 pub fn plan_sla(
     t: &TicketSnapshot,
     offsets: &[u32],
@@ -105,7 +107,7 @@ pub fn plan_sla(
                     offsets: vec![off],
                 },
             });
-        } else {
+        } else if !alerted.iter().any(|&a| a < off) {
             past.push(off);
         }
     }
@@ -262,6 +264,16 @@ impl<'a> Timers<'a> {
 
     /// Removes a fired timer and records what it sent.
     pub fn fired(&self, key: &str, timer: &Timer) -> Result<(), StoreError> {
+        self.remove(key, timer, true)
+    }
+
+    /// Removes a timer that fired stale (its ticket closed or on hold, in the moment before
+    /// the watcher heard of it): nothing was sent, so its offsets stay due for a reopening.
+    pub fn discard(&self, key: &str, timer: &Timer) -> Result<(), StoreError> {
+        self.remove(key, timer, false)
+    }
+
+    fn remove(&self, key: &str, timer: &Timer, sent: bool) -> Result<(), StoreError> {
         if self.timers().remove(&key.to_string())?.is_some() {
             self.counter()
                 .update(&COUNT_KEY.to_string(), |n| (n.unwrap_or(0) - 1).max(0))?;
@@ -270,7 +282,7 @@ impl<'a> Timers<'a> {
         armed.keys.retain(|k| k != key);
         match &timer.kind {
             // Only for the due date the record has now (a stale timer's offsets say nothing).
-            TimerKind::Sla { offsets, due } if armed.due == Some(*due) => {
+            TimerKind::Sla { offsets, due } if sent && armed.due == Some(*due) => {
                 armed.alerted.extend(offsets.iter().copied())
             }
             TimerKind::Sla { .. } => {}

@@ -399,7 +399,9 @@ pub async fn run(
     webhook_id: Arc<std::sync::RwLock<Option<String>>>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut reloads = router.config.clone();
     loop {
+        let started = router.shared.clock.now();
         let config = router.config.borrow().clone();
         crate::pipeline::learn_webhook_id(&router.shared, &config, &webhook_id).await;
         match reconcile_once(&router).await {
@@ -412,10 +414,34 @@ pub async fn run(
             ),
             Err(e) => tracing::warn!(error = %e, "reconciliation failed"),
         }
-        let every = router.config.borrow().sla.reconcile_minutes;
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(u64::from(every) * 60)) => {}
-            _ = stop.changed() => return,
+        // The next run: `sla.reconcile_minutes` after this one, unless a reload changes it;
+        // then from when this one started, at once if the new interval has passed already.
+        let minutes = |m: u32| Duration::from_secs(u64::from(m) * 60);
+        let mut every = reloads.borrow().sla.reconcile_minutes;
+        let mut next = tokio::time::Instant::now() + minutes(every);
+        let mut reloading = true;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(next) => break,
+                changed = reloads.changed(), if reloading => {
+                    // No more reloads once the app lets go of the config (it is stopping).
+                    reloading = changed.is_ok();
+                    let now_every = reloads.borrow().sla.reconcile_minutes;
+                    if reloading && now_every != every {
+                        every = now_every;
+                        let since = (router.shared.clock.now() - started)
+                            .to_std()
+                            .unwrap_or_default();
+                        match minutes(every).checked_sub(since) {
+                            Some(left) if !left.is_zero() => {
+                                next = tokio::time::Instant::now() + left;
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+                _ = stop.changed() => return,
+            }
         }
     }
 }

@@ -163,6 +163,24 @@ fn bad_cron_is_reported_with_its_key() {
 }
 
 #[test]
+fn a_schedule_that_never_runs_is_reported_with_its_key() {
+    for never in ["0 9 30 2 *", "0 9 31 4,6,9,11 *", "0 0 9 31 2 *"] {
+        let issues = errors(&with(&format!("[digest]\nschedule = \"{never}\"")));
+        assert!(
+            error_for(&issues, "digest.schedule")
+                .message
+                .contains("never runs"),
+            "{never}: {issues:?}"
+        );
+    }
+    // A day some month has is fine, however rare: 29 February, the 31st of some months,
+    // a day of the month ORed with a day of the week.
+    for rare in ["0 9 29 2 *", "0 9 31 1-4 *", "0 9 30 2 mon"] {
+        assert!(Schedule::parse(rare).is_ok(), "{rare}");
+    }
+}
+
+#[test]
 fn duplicate_department_id_is_reported() {
     let issues = errors(&with(
         "[[departments]]\nid = \"1\"\nchannel = \"a\"\n[[departments]]\nid = 1\nchannel = \"b\"",

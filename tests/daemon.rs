@@ -120,6 +120,32 @@ fn sighup_with_a_broken_file_keeps_the_old_config_and_reports_0() {
 }
 
 #[test]
+fn sighup_names_each_changed_key_that_only_a_restart_applies() {
+    let mut d = Daemon::start("");
+    // The Zoho clients keep the grant, the bot and the concurrency they were started with.
+    let text = config_for(&d.state_dir, "[limits]\ndesk_concurrency = 5\n")
+        .replace("rt-test-0123456789", "rt-test-rotated-0123456789");
+    std::fs::write(&d.config_path, text).unwrap();
+    d.signal("HUP");
+    d.wait_for_notify("READY=1", Duration::from_secs(10));
+    assert_eq!(
+        d.metric("deskcliq_config_last_reload_successful"),
+        Some(1.0)
+    );
+    for key in ["limits.desk_concurrency", "zoho.refresh_token"] {
+        let log = d.wait_for_stderr(key, Duration::from_secs(5));
+        let line = log.lines().find(|l| l.contains(key)).unwrap_or("");
+        assert!(line.contains("next restart"), "{key}: {log}");
+    }
+    let log = d.wait_for_stderr("config reloaded", Duration::from_secs(5));
+    assert!(
+        !log.contains("rt-test-rotated"),
+        "a secret in the log: {log}"
+    );
+    assert!(!log.contains("cliq.bot"), "{log}");
+}
+
+#[test]
 fn fifty_sighups_in_a_row_leave_it_healthy() {
     let mut d = Daemon::start("");
     d.write_config(NEW_DEPARTMENT);

@@ -295,6 +295,59 @@ async fn the_watcher_alone_fires_every_alert_of_100000_tickets_once_in_order() {
 }
 
 #[actix_rt::test]
+async fn an_alert_due_while_its_ticket_was_being_put_on_hold_comes_when_it_reopens() {
+    use deskcliq::actors::deadline::fire_due_into;
+    use deskcliq::deadlines::Timers;
+    use deskcliq::notify::model::TicketSnapshot;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = deskcliq::clock::Clock::manual(t0());
+    let shared = deskcliq::actors::Shared {
+        store: deskcliq::store::Store::open(&dir.path().join("state")).unwrap(),
+        metrics: std::sync::Arc::new(deskcliq::metrics::Metrics::new().unwrap()),
+        clock: clock.clone(),
+        zoho: None,
+    };
+    let tickets = shared
+        .store
+        .tree::<String, TicketSnapshot>(deskcliq::store::TreeName::Tickets);
+    let timers = Timers::new(&shared.store);
+    let due = t0() + Span::minutes(90);
+    let open = TicketSnapshot {
+        id: "t1".into(),
+        status_type: "Open".into(),
+        due_date: Some(due),
+        ..Default::default()
+    };
+    tickets.insert(&open.id, &open).unwrap();
+    timers.track_ticket(&open, &[60, 30], t0()).unwrap();
+    // Put on hold as its 60-minute alert falls due: the router has stored the snapshot, the
+    // watcher has not yet heard of it, and fires the alert's timer: stale, nothing sent.
+    let held = TicketSnapshot {
+        status_type: "On Hold".into(),
+        ..open.clone()
+    };
+    tickets.insert(&held.id, &held).unwrap();
+    clock.advance(Span::minutes(30) + Span::seconds(1));
+    let sink = Collect::default();
+    assert_eq!(fire_due_into(&shared, &sink).await.unwrap(), 1);
+    assert!(sink.0.lock().unwrap().is_empty());
+    timers.track_ticket(&held, &[60, 30], clock.now()).unwrap();
+    // Reopened with the same due date: the 60-minute alert was never sent, so it comes now.
+    clock.advance(Span::minutes(5));
+    tickets.insert(&open.id, &open).unwrap();
+    timers.track_ticket(&open, &[60, 30], clock.now()).unwrap();
+    fire_due_into(&shared, &sink).await.unwrap();
+    let sent: Vec<String> = sink
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(e, _)| e.clone())
+        .collect();
+    assert_eq!(sent, [format!("sla:t1:{}:60", due.timestamp_millis())]);
+}
+
+#[actix_rt::test]
 async fn after_downtime_an_alert_for_a_ticket_already_past_due_is_dropped_and_counted() {
     let mut env = Env::start("").await;
     due_ticket(&env, 90, None);
@@ -438,6 +491,24 @@ async fn offsets_changed_while_deskcliq_was_stopped_are_applied_to_stored_ticket
     assert_eq!(all, at_120, "the old offsets fired too");
 }
 
+#[actix_rt::test]
+async fn an_offset_added_after_a_nearer_alert_went_does_not_alert_again() {
+    let mut env = Env::start("").await;
+    due_ticket(&env, 90, None);
+    let sent = alerts(&advance(&env, Span::minutes(30) + Span::seconds(1)).await);
+    assert_eq!(sent, ["*⏰ Due in 60 min*"]);
+    // 120 minutes before due is long past, and the 60-minute alert went already: adding the
+    // offset sends nothing now; the 30-minute alert still comes at its time.
+    env.config_text
+        .push_str("\n[sla]\nalert_before_minutes = [120, 60, 30]\n");
+    env.restart().await;
+    assert_eq!(alerts(&advance(&env, Span::seconds(1)).await), sent);
+    assert_eq!(
+        alerts(&advance(&env, Span::minutes(30)).await),
+        ["*⏰ Due in 60 min*", "*⏰ Due in 30 min*"]
+    );
+}
+
 /// An activity event as Desk delivers it, changed at `modified` (ms).
 fn activity_event(
     kind: &str,
@@ -551,6 +622,45 @@ async fn a_newer_update_reopening_a_completed_task_arms_its_reminder_again() {
         .filter(|t| t.contains("Reminder: task Late retry"))
         .collect();
     assert_eq!(reminders.len(), 1, "{later:?}");
+}
+
+#[actix_rt::test]
+async fn a_task_change_taken_in_after_its_reminder_time_still_reminds_within_the_hour() {
+    let env = Env::start("").await;
+    let made = env.clock.now();
+    let ms = made.timestamp_millis();
+    // Desk added the task with a reminder 10 minutes ahead; the event reaches deskcliq 30
+    // minutes later (it was down, or Desk retried): 20 minutes late, the reminder still goes.
+    let late = made + Span::minutes(10);
+    env.clock.advance(Span::minutes(30));
+    take_in(
+        &env,
+        vec![activity_event(
+            "Task_Add",
+            ms,
+            task_payload(late, false, ms),
+        )],
+    )
+    .await;
+    let texts: Vec<String> = advance(&env, Span::seconds(1))
+        .await
+        .iter()
+        .filter_map(|m| m.message["text"].as_str().map(str::to_string))
+        .filter(|t| t.contains("Reminder: task Late retry"))
+        .collect();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    // Over an hour late, it is dropped and counted.
+    let made = env.clock.now();
+    let mut old = task_payload(made + Span::minutes(5), false, made.timestamp_millis());
+    old["id"] = "1892000000777002".into();
+    env.clock.advance(Span::minutes(70));
+    take_in(
+        &env,
+        vec![activity_event("Task_Add", made.timestamp_millis(), old)],
+    )
+    .await;
+    advance(&env, Span::seconds(1)).await;
+    env.wait_metric("deskcliq_deadlines_dropped_total 1").await;
 }
 
 #[actix_rt::test]

@@ -183,6 +183,29 @@ fn the_schedule_is_crontab_in_the_org_zone_across_dst() {
     assert_eq!(then.format("%a %d").to_string(), "Mon 07");
 }
 
+#[test]
+fn a_stepped_star_day_field_is_unrestricted_so_both_day_fields_must_match() {
+    // crontab ORs day-of-month and day-of-week only when neither starts with `*`: `*/2`
+    // does, so "odd days that are Mondays", not "odd days and Mondays".
+    let tokyo = chrono_tz::Asia::Tokyo;
+    let wed = tokyo.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
+    let next = |expr: &str| {
+        Schedule::parse(expr)
+            .unwrap()
+            .next_after(&wed)
+            .unwrap()
+            .format("%a %m-%d %H:%M:%S")
+            .to_string()
+    };
+    assert_eq!(next("0 9 */2 * 1"), "Mon 12-07 09:00:00");
+    assert_eq!(next("0 9 1 * */2"), "Tue 12-01 09:00:00");
+    assert_eq!(next("30 0 9 */2 * mon"), "Mon 12-07 09:00:30");
+    // Restricted without a star: either field, as before.
+    assert_eq!(next("0 9 1-31/2 * 1"), "Fri 11-27 09:00:00");
+    assert_eq!(next("0 9 * * */2"), "Thu 11-26 09:00:00");
+    assert_eq!(next("@weekly"), "Sun 11-29 00:00:00");
+}
+
 fn summaries(msgs: &[CliqRecord]) -> Vec<String> {
     msgs.iter()
         .filter_map(|m| m.message["card"]["title"].as_str())

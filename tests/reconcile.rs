@@ -177,6 +177,54 @@ async fn between_full_walks_a_run_searches_only_due_dates_coming_into_reach() {
     assert!(after_pause.walked >= 150, "{after_pause:?}");
 }
 
+#[actix_rt::test]
+async fn a_reload_shortening_reconcile_minutes_applies_from_the_last_run() {
+    use deskcliq::config::{Config, LoadEnv};
+    let hourly = "[sla]\nreconcile_minutes = 60\n";
+    let mut env = Env::start(hourly).await;
+    // The start-up run is over once Desk stops being asked.
+    let mut credits = env.sim.desk_credits_used();
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = env.sim.desk_credits_used();
+        if now == credits && now > 0 {
+            break;
+        }
+        credits = now;
+    }
+    webhooks(&env, false);
+    env.sim.create_ticket(NewTicket {
+        subject: "quiet".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        due_date: Some(env.clock.now() + Span::minutes(45)),
+        ..Default::default()
+    });
+    // Two minutes after that run, a reload makes the interval one minute: the next run is due
+    // already, and finds the ticket no webhook mentioned.
+    env.clock.advance(Span::minutes(2));
+    let text = env
+        .config_text
+        .replace(hourly, "[sla]\nreconcile_minutes = 1\n");
+    let path = env.dir.path().join("config.toml");
+    let config = Config::parse(&text, &path, &LoadEnv::default()).unwrap();
+    env.app.as_mut().unwrap().apply(config);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let msgs = env.settle().await;
+        if msgs.iter().any(|m| {
+            m.message["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Due in 43 min")
+        }) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no run: {msgs:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[test]
 fn check_config_shows_what_reconciliation_costs() {
     // 144 runs a day at 10 minutes, two calls of 3 credits each.

@@ -240,13 +240,20 @@ impl Handler<TrackActivity> for DeadlineWatcher {
             let Some(id) = text("id") else { return Ok(0) };
             let timers = Timers::new(&store);
             let armed = timers.armed_for(&id)?;
+            // A reminder still ahead when Desk made the change is armed, even if the change
+            // reached deskcliq after it (down, or Desk retrying): it fires late, or is dropped
+            // past an hour, like one armed before a restart. One already past then is not.
+            let changed_at = p
+                .get("modifiedTime")
+                .and_then(crate::desk::lenient::value_time)
+                .map_or(now, |t| t.min(now));
             let planned: Vec<Timer> = if msg.done {
                 Vec::new()
             } else {
                 reminder_times(p)
                     .into_iter()
                     .filter(|at| {
-                        *at > now - chrono::Duration::minutes(1)
+                        *at > changed_at - chrono::Duration::minutes(1)
                             && !armed.reminded.contains(&at.timestamp_millis())
                     })
                     .map(|at| Timer {
@@ -354,7 +361,10 @@ pub async fn fire_due_into(shared: &Shared, router: &dyn AlertSink) -> Result<us
                     .as_ref()
                     .is_some_and(|t| t.status_type == "Open" && t.due_date == Some(*due));
                 if !current {
-                    // Closed, on hold, or moved since: a stale timer.
+                    // Closed, on hold, or moved since: a stale timer, and nothing was sent.
+                    timers.discard(&key, &timer)?;
+                    done += 1;
+                    continue;
                 } else if *due <= now {
                     shared.metrics.deadlines_dropped_total.inc();
                     tracing::info!(ticket = %timer.id, %due, "SLA alert dropped: the ticket is already past due");

@@ -300,8 +300,9 @@ pub struct Schedule {
 
 impl Schedule {
     /// Parses crontab(5) syntax (5 fields, days of week 0–7 with 0 and 7 = Sunday,
-    /// day-of-month and day-of-week ORed when both are restricted), or 6 fields with
-    /// seconds first. `croner` follows Vixie cron here, which the `cron` crate does not.
+    /// day-of-month and day-of-week ORed when both are restricted, i.e. neither starts with
+    /// `*`), or 6 fields with seconds first. `croner` follows Vixie cron here (told so for a
+    /// stepped star), which the `cron` crate does not.
     pub fn parse(expression: &str) -> Result<Schedule, String> {
         let trimmed = expression.trim();
         let fields = trimmed.split_whitespace().count();
@@ -311,13 +312,32 @@ impl Schedule {
                  day-of-week, as in crontab) or 6 (seconds first)"
             ));
         }
+        // crontab ORs the two day fields only when both are restricted, and a field that
+        // starts with `*` (`*/2` too) is not: then both must match. croner counts only a bare
+        // `*` as unrestricted, so a stepped star is told to it as AND.
+        let days: Vec<&str> = match fields {
+            5 | 6 => trimmed.split_whitespace().skip(fields - 3).collect(),
+            _ => Vec::new(),
+        };
+        let stepped_star = matches!(days.as_slice(), [dom, _, dow]
+            if (dom.starts_with('*') || dow.starts_with('*')) && (*dom != "*" && *dow != "*"));
         let parser = croner::parser::CronParser::builder()
             .seconds(croner::parser::Seconds::Optional)
             .year(croner::parser::Year::Disallowed)
+            .dom_and_dow(stepped_star)
             .build();
         let cron = parser
             .parse(trimmed)
             .map_err(|e| format!("`{trimmed}` is not a valid cron expression: {e}"))?;
+        // A date no calendar has (`0 9 30 2 *`): crontab takes it and never runs it, so no
+        // summary would ever come. Any real date comes round within 8 years (29 February),
+        // whatever the time zone, so one search from a fixed instant tells.
+        let reference = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        if cron.find_next_occurrence(&reference, false).is_err() {
+            return Err(format!(
+                "`{trimmed}` never runs: no month has the day of the month it names"
+            ));
+        }
         Ok(Schedule {
             expression: trimmed.to_string(),
             cron,
