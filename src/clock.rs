@@ -52,6 +52,43 @@ impl Clock {
     }
 }
 
+/// Waits out the interval of a periodic task: `minutes_of(config)` from now, re-planned when
+/// a reload changes it (then counted from `started`, when the last run began on `clock`, and
+/// over at once if the new interval has passed already). False when `stop` says to stop.
+pub async fn wait_interval<C>(
+    clock: &Clock,
+    started: DateTime<Utc>,
+    reloads: &mut tokio::sync::watch::Receiver<C>,
+    minutes_of: impl Fn(&C) -> u32,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    let minutes = |m: u32| std::time::Duration::from_secs(u64::from(m) * 60);
+    let mut every = minutes_of(&reloads.borrow());
+    let mut next = tokio::time::Instant::now() + minutes(every);
+    let mut reloading = true;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => return true,
+            changed = reloads.changed(), if reloading => {
+                // No more reloads once the app lets go of the config (it is stopping).
+                reloading = changed.is_ok();
+                let now_every = minutes_of(&reloads.borrow());
+                if reloading && now_every != every {
+                    every = now_every;
+                    let since = (clock.now() - started).to_std().unwrap_or_default();
+                    match minutes(every).checked_sub(since) {
+                        Some(left) if !left.is_zero() => {
+                            next = tokio::time::Instant::now() + left;
+                        }
+                        _ => return true,
+                    }
+                }
+            }
+            _ = stop.changed() => return false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

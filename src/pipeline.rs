@@ -455,12 +455,23 @@ pub async fn poll_ratings(router: Arc<Router>, mut stop: watch::Receiver<bool>) 
     if meta.get(&key).ok().flatten().is_none() {
         let _ = meta.insert(&key, &router.shared.clock.now());
     }
+    // A reload changing `desk.rating_poll_minutes` re-plans the next poll from the last one.
+    let mut reloads = router.config.clone();
+    let mut started = router.shared.clock.now();
     loop {
-        let every = router.config.borrow().desk.rating_poll_minutes;
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(u64::from(every) * 60)) => {}
-            _ = stop.changed() => return,
+        let clock = &router.shared.clock;
+        if !crate::clock::wait_interval(
+            clock,
+            started,
+            &mut reloads,
+            |c| c.desk.rating_poll_minutes,
+            &mut stop,
+        )
+        .await
+        {
+            return;
         }
+        started = router.shared.clock.now();
         if let Err(e) = poll_once(&router).await {
             tracing::warn!(error = %e, "rating poll failed");
         }

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
@@ -414,34 +413,18 @@ pub async fn run(
             ),
             Err(e) => tracing::warn!(error = %e, "reconciliation failed"),
         }
-        // The next run: `sla.reconcile_minutes` after this one, unless a reload changes it;
-        // then from when this one started, at once if the new interval has passed already.
-        let minutes = |m: u32| Duration::from_secs(u64::from(m) * 60);
-        let mut every = reloads.borrow().sla.reconcile_minutes;
-        let mut next = tokio::time::Instant::now() + minutes(every);
-        let mut reloading = true;
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep_until(next) => break,
-                changed = reloads.changed(), if reloading => {
-                    // No more reloads once the app lets go of the config (it is stopping).
-                    reloading = changed.is_ok();
-                    let now_every = reloads.borrow().sla.reconcile_minutes;
-                    if reloading && now_every != every {
-                        every = now_every;
-                        let since = (router.shared.clock.now() - started)
-                            .to_std()
-                            .unwrap_or_default();
-                        match minutes(every).checked_sub(since) {
-                            Some(left) if !left.is_zero() => {
-                                next = tokio::time::Instant::now() + left;
-                            }
-                            _ => break,
-                        }
-                    }
-                }
-                _ = stop.changed() => return,
-            }
+        // The next run: `sla.reconcile_minutes` after this one, unless a reload changes it.
+        let clock = &router.shared.clock;
+        if !crate::clock::wait_interval(
+            clock,
+            started,
+            &mut reloads,
+            |c| c.sla.reconcile_minutes,
+            &mut stop,
+        )
+        .await
+        {
+            return;
         }
     }
 }

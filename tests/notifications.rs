@@ -376,6 +376,42 @@ async fn activities_are_announced_to_their_owner_when_someone_else_created_them(
 }
 
 #[actix_rt::test]
+async fn a_reload_shortening_rating_poll_minutes_polls_from_the_last_poll() {
+    use deskcliq::config::{Config, LoadEnv};
+    let mut env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+    env.settle().await;
+    env.clock.advance(chrono::Duration::minutes(2));
+    let now = env.clock.now();
+    env.sim
+        .with(|st| st.add_rating(&t.id, "good", Some("助かりました"), now));
+    // Two minutes after the start (the default 15-minute wait under way), a reload makes the
+    // interval one minute: the poll is due already, not in 15 minutes.
+    let text = env
+        .config_text
+        .replacen("[cliq]\n", "rating_poll_minutes = 1\n[cliq]\n", 1);
+    let config = Config::parse(
+        &text,
+        &env.dir.path().join("config.toml"),
+        &LoadEnv::default(),
+    )
+    .unwrap();
+    env.app.as_mut().unwrap().apply(config);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let msgs = env.settle().await;
+        if msgs
+            .iter()
+            .any(|m| m.target == dm(SATO_ZUID) && m.message.to_string().contains("助かりました"))
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no poll: {msgs:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[actix_rt::test]
 async fn a_new_rating_is_a_dm_to_the_tickets_agent() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
