@@ -251,9 +251,13 @@ impl App {
         self.server.stop(true).await;
         let _ = self.server_task.await;
         let _ = self.stop_tx.send(true);
-        for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
-        }
+        // One 5-second budget for all of them, not one each: the whole stop stays well inside
+        // the unit's TimeoutStopSec (HTTP 5 s, tasks 5 s, actors 5 s, the flush).
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            futures_util::future::join_all(self.tasks),
+        )
+        .await;
         self.supervisor.shutdown(Duration::from_secs(5)).await;
         self.store.flush().await?;
         Ok(())
