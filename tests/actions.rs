@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::app::*;
-use deskcliq::sim::{ChatRef, CliqRecord, CliqUser, Invocation, NewTicket, SimTicket};
+use deskcliq::sim::{
+    ChatRef, CliqRecord, CliqUser, Fault, FaultKind, Invocation, NewTicket, SimTicket,
+};
 use serde_json::{Value, json};
 
 const SATO_EMAIL: &str = "sato@example.co.jp";
@@ -550,6 +552,35 @@ async fn a_revoked_grant_asks_to_reconnect_and_a_desk_validation_error_is_shown(
             .unwrap()
             .contains("/oauth/start")
     );
+}
+
+#[actix_rt::test]
+async fn a_change_desk_forbids_is_shown_in_desks_words_not_as_a_missing_ticket() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    // Sato could read the ticket; Desk refuses him the change (his profile's permissions).
+    env.sim.inject(Fault {
+        path_contains: format!("/tickets/{}", t.id),
+        kind: FaultKind::Status(403),
+        times: 1,
+    });
+    let refused = close_from_support(&env, &key).await;
+    assert_eq!(refused["status"], "failure", "{refused}");
+    let text = refused["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Desk refused:") && text.contains("not authorized"),
+        "{refused}"
+    );
+    assert_eq!(
+        env.sim.with(|st| st.ticket(&t.id).unwrap().status.clone()),
+        "Open"
+    );
+    // A refusal, not an unknown outcome: the same form can be sent again once allowed.
+    let done = close_from_support(&env, &key).await;
+    assert_eq!(done["status"], "success", "{done}");
 }
 
 #[actix_rt::test]

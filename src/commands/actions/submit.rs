@@ -167,7 +167,7 @@ impl Service {
                     tracing::warn!(error = %e, action = name, "a quick action's outcome is unknown");
                     return reply(banner(false, a.unknown_outcome), name, "unknown");
                 }
-                return self.desk_failure(&e, cb, ctx, name).await;
+                return self.desk_failure(&e, cb, ctx, name, false).await;
             }
         };
         let _ = done.insert(
