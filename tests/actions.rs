@@ -659,6 +659,49 @@ channel = "billing"
 }
 
 #[actix_rt::test]
+async fn a_disallowed_action_on_a_ticket_deskcliq_never_saw_is_refused_not_offered_a_link() {
+    let env = Env::start("[actions]\nallowed = [\"status\"]\n").await;
+    // Straight into Desk: no webhook, so deskcliq has no snapshot of the ticket.
+    let now = env.clock.now();
+    let t = env.sim.with(|st| {
+        st.create_ticket(
+            NewTicket {
+                subject: "Old card".into(),
+                department_id: SUPPORT.into(),
+                contact_email: "customer@example.com".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .0
+    });
+    for lang in ["en", "ja"] {
+        let user = CliqUser::new(SATO_ZUID, SATO_EMAIL, lang);
+        let inv = Invocation::Button(format!("reply:{}", t.id));
+        let (s, v) = env
+            .sim
+            .invoke(
+                &env.callback_url(),
+                &inv,
+                &user,
+                &ChatRef::channel("support"),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        let out = &v["output"];
+        assert_eq!(out["type"], "banner", "{lang}: no Connect prompt: {out}");
+        assert_eq!(out["status"], "failure", "{out}");
+        let expected = if lang == "en" {
+            "This action is not allowed for this ticket's department."
+        } else {
+            "このチケットの部門ではこの操作は許可されていません。"
+        };
+        assert_eq!(out["text"], expected);
+    }
+    assert!(sato_grant(&env).is_none());
+}
+
+#[actix_rt::test]
 async fn a_bad_or_foreign_assignee_is_refused_and_changes_nothing() {
     let env = Env::start("").await;
     let (t, card) = ticket_with_card(&env, "Router down", SUPPORT).await;

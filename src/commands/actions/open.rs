@@ -157,6 +157,15 @@ impl Service {
                 return reply(banner(false, a.not_allowed), name, "not_allowed");
             }
         }
+        // A ticket deskcliq does not know: an action that none of the agent's departments
+        // allows is refused all the same, rather than answered with a link to connect first.
+        if !agent
+            .departments
+            .iter()
+            .any(|d| ctx.config.actions_for(d).contains(&action))
+        {
+            return reply(banner(false, a.not_allowed), name, "not_allowed");
+        }
         let desk = match self.agent_desk(cb, ctx) {
             Ok(d) => d,
             Err(r) => return r,
