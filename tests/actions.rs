@@ -584,6 +584,39 @@ async fn a_change_desk_forbids_is_shown_in_desks_words_not_as_a_missing_ticket()
 }
 
 #[actix_rt::test]
+async fn an_action_desk_throttles_is_refused_as_not_done_and_can_be_sent_again() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    // The portal's API credits for today are gone: Desk refuses the change, it did not make it.
+    env.sim.inject(Fault {
+        path_contains: format!("/tickets/{}", t.id),
+        kind: FaultKind::TooManyRequests { retry_after: 3600 },
+        times: 1,
+    });
+    let refused = close_from_support(&env, &key).await;
+    assert_eq!(refused["status"], "failure", "{refused}");
+    let text = refused["text"].as_str().unwrap();
+    assert!(
+        text.contains("API limit") && !text.contains("may have been made"),
+        "{refused}"
+    );
+    assert_eq!(
+        env.sim.with(|st| st.ticket(&t.id).unwrap().status.clone()),
+        "Open"
+    );
+    // Nothing was done, so the same form is not "already done".
+    let done = close_from_support(&env, &key).await;
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(
+        env.sim.with(|st| st.ticket(&t.id).unwrap().status.clone()),
+        "Closed"
+    );
+}
+
+#[actix_rt::test]
 async fn a_ticket_of_another_department_is_refused() {
     let env = Env::start("").await;
     let (support, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;

@@ -28,9 +28,11 @@ pub(super) fn grant_dead(e: &DeskError) -> bool {
     }
 }
 
-/// Whether Desk answered and refused for good (so the action surely did not happen).
+/// Whether Desk answered and refused for good (so the action surely did not happen): a 4xx,
+/// or its API limit (429 / `THRESHOLD_EXCEEDED`: the request was turned away, not run).
 pub(super) fn definite_refusal(e: &DeskError) -> bool {
-    matches!(e, DeskError::Api { status, .. } if (400..500).contains(status) && *status != 408 && *status != 429)
+    matches!(e, DeskError::RateLimited { .. })
+        || matches!(e, DeskError::Api { status, .. } if (400..500).contains(status) && *status != 408 && *status != 429)
 }
 
 /// Whether Desk says the ticket is not there for the agent: gone (404), or, while it is being
@@ -106,6 +108,13 @@ impl Service {
             return reply(banner(false, a.not_found), name, "not_found");
         }
         let message = match e {
+            DeskError::RateLimited { code, .. } => {
+                return reply(
+                    banner(false, &fill(a.desk_limit, &[("code", &inert(code, 60))])),
+                    name,
+                    "throttled",
+                );
+            }
             DeskError::Api { message, .. } if !message.trim().is_empty() => message.clone(),
             DeskError::Api { code, .. } => code.clone(),
             // Not Desk's words (a token or network problem): nothing internal is shown.
