@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use common::app::*;
 use deskcliq::sim::{
-    ChatRef, CliqRecord, CliqUser, Fault, FaultKind, Invocation, NewTicket, SimTicket,
+    Carrier, ChatRef, CliqRecord, CliqUser, Fault, FaultKind, Invocation, NewTicket, SimTicket,
+    send_callback,
 };
 use serde_json::{Value, json};
 
@@ -614,6 +615,60 @@ async fn an_action_desk_throttles_is_refused_as_not_done_and_can_be_sent_again()
         env.sim.with(|st| st.ticket(&t.id).unwrap().status.clone()),
         "Closed"
     );
+}
+
+#[actix_rt::test]
+async fn an_action_cut_off_by_cliqs_time_limit_is_reported_as_maybe_done_and_not_left_in_progress()
+{
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    // Desk takes longer to answer the change than Cliq waits for the callback.
+    env.sim.inject(Fault {
+        path_contains: format!("/tickets/{}", t.id),
+        kind: FaultKind::Delay(Duration::from_secs(30)),
+        times: 1,
+    });
+    let inv = Invocation::Form {
+        name: key.clone(),
+        values: json!({"status": {"label": "Closed", "value": "Closed"}}),
+    };
+    let body = env
+        .sim
+        .callback_body(&inv, &sato(), &ChatRef::channel("support"));
+    let (bytes, header) = env.sim.signed_callback(&body, Carrier::Header);
+    // The callback reaches deskcliq 9 s after Cliq stamped it: 5 s of Cliq's window are left.
+    env.clock.advance(chrono::Duration::seconds(9));
+    let (s, v) = send_callback(&env.callback_url(), bytes, header).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        v["output"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Asking Desk"),
+        "{v}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let late = loop {
+        if let Some(r) = env.sim.cliq_responses().into_iter().next() {
+            break r.1;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no late answer");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(late["output"]["status"], "failure", "{late}");
+    assert!(
+        late["output"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("may have been made"),
+        "{late}"
+    );
+    // The same form again does not run it a second time, and is not "being done" forever.
+    let again = close_from_support(&env, &key).await;
+    assert_eq!(again["text"], "This was already done.", "{again}");
 }
 
 #[actix_rt::test]
