@@ -6,7 +6,10 @@ mod common;
 use std::time::Duration;
 
 use common::app::*;
-use deskcliq::sim::{ChatRef, CliqRecord, CliqUser, Invocation, NewTicket, SimTicket};
+use deskcliq::sim::{
+    Carrier, ChatRef, CliqRecord, CliqUser, Fault, FaultKind, Invocation, NewTicket, SimTicket,
+    send_callback,
+};
 use serde_json::{Value, json};
 
 const SATO_EMAIL: &str = "sato@example.co.jp";
@@ -553,6 +556,122 @@ async fn a_revoked_grant_asks_to_reconnect_and_a_desk_validation_error_is_shown(
 }
 
 #[actix_rt::test]
+async fn a_change_desk_forbids_is_shown_in_desks_words_not_as_a_missing_ticket() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    // Sato could read the ticket; Desk refuses him the change (his profile's permissions).
+    env.sim.inject(Fault {
+        path_contains: format!("/tickets/{}", t.id),
+        kind: FaultKind::Status(403),
+        times: 1,
+    });
+    let refused = close_from_support(&env, &key).await;
+    assert_eq!(refused["status"], "failure", "{refused}");
+    let text = refused["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Desk refused:") && text.contains("not authorized"),
+        "{refused}"
+    );
+    assert_eq!(
+        env.sim.with(|st| st.ticket(&t.id).unwrap().status.clone()),
+        "Open"
+    );
+    // A refusal, not an unknown outcome: the same form can be sent again once allowed.
+    let done = close_from_support(&env, &key).await;
+    assert_eq!(done["status"], "success", "{done}");
+}
+
+#[actix_rt::test]
+async fn an_action_desk_throttles_is_refused_as_not_done_and_can_be_sent_again() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    // The portal's API credits for today are gone: Desk refuses the change, it did not make it.
+    env.sim.inject(Fault {
+        path_contains: format!("/tickets/{}", t.id),
+        kind: FaultKind::TooManyRequests { retry_after: 3600 },
+        times: 1,
+    });
+    let refused = close_from_support(&env, &key).await;
+    assert_eq!(refused["status"], "failure", "{refused}");
+    let text = refused["text"].as_str().unwrap();
+    assert!(
+        text.contains("API limit") && !text.contains("may have been made"),
+        "{refused}"
+    );
+    assert_eq!(
+        env.sim.with(|st| st.ticket(&t.id).unwrap().status.clone()),
+        "Open"
+    );
+    // Nothing was done, so the same form is not "already done".
+    let done = close_from_support(&env, &key).await;
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(
+        env.sim.with(|st| st.ticket(&t.id).unwrap().status.clone()),
+        "Closed"
+    );
+}
+
+#[actix_rt::test]
+async fn an_action_cut_off_by_cliqs_time_limit_is_reported_as_maybe_done_and_not_left_in_progress()
+{
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    // Desk takes longer to answer the change than Cliq waits for the callback.
+    env.sim.inject(Fault {
+        path_contains: format!("/tickets/{}", t.id),
+        kind: FaultKind::Delay(Duration::from_secs(30)),
+        times: 1,
+    });
+    let inv = Invocation::Form {
+        name: key.clone(),
+        values: json!({"status": {"label": "Closed", "value": "Closed"}}),
+    };
+    let body = env
+        .sim
+        .callback_body(&inv, &sato(), &ChatRef::channel("support"));
+    let (bytes, header) = env.sim.signed_callback(&body, Carrier::Header);
+    // The callback reaches deskcliq 9 s after Cliq stamped it: 5 s of Cliq's window are left.
+    env.clock.advance(chrono::Duration::seconds(9));
+    let (s, v) = send_callback(&env.callback_url(), bytes, header).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        v["output"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Asking Desk"),
+        "{v}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let late = loop {
+        if let Some(r) = env.sim.cliq_responses().into_iter().next() {
+            break r.1;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no late answer");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(late["output"]["status"], "failure", "{late}");
+    assert!(
+        late["output"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("may have been made"),
+        "{late}"
+    );
+    // The same form again does not run it a second time, and is not "being done" forever.
+    let again = close_from_support(&env, &key).await;
+    assert_eq!(again["text"], "This was already done.", "{again}");
+}
+
+#[actix_rt::test]
 async fn a_ticket_of_another_department_is_refused() {
     let env = Env::start("").await;
     let (support, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
@@ -625,6 +744,49 @@ channel = "billing"
         None
     );
     let _ = Duration::ZERO;
+}
+
+#[actix_rt::test]
+async fn a_disallowed_action_on_a_ticket_deskcliq_never_saw_is_refused_not_offered_a_link() {
+    let env = Env::start("[actions]\nallowed = [\"status\"]\n").await;
+    // Straight into Desk: no webhook, so deskcliq has no snapshot of the ticket.
+    let now = env.clock.now();
+    let t = env.sim.with(|st| {
+        st.create_ticket(
+            NewTicket {
+                subject: "Old card".into(),
+                department_id: SUPPORT.into(),
+                contact_email: "customer@example.com".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .0
+    });
+    for lang in ["en", "ja"] {
+        let user = CliqUser::new(SATO_ZUID, SATO_EMAIL, lang);
+        let inv = Invocation::Button(format!("reply:{}", t.id));
+        let (s, v) = env
+            .sim
+            .invoke(
+                &env.callback_url(),
+                &inv,
+                &user,
+                &ChatRef::channel("support"),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        let out = &v["output"];
+        assert_eq!(out["type"], "banner", "{lang}: no Connect prompt: {out}");
+        assert_eq!(out["status"], "failure", "{out}");
+        let expected = if lang == "en" {
+            "This action is not allowed for this ticket's department."
+        } else {
+            "このチケットの部門ではこの操作は許可されていません。"
+        };
+        assert_eq!(out["text"], expected);
+    }
+    assert!(sato_grant(&env).is_none());
 }
 
 #[actix_rt::test]

@@ -163,6 +163,40 @@ async fn ticket_number_in_every_form_finds_the_ticket_in_japanese_too() {
 }
 
 #[actix_rt::test]
+async fn a_number_longer_than_desks_ticket_numbers_is_not_found_without_asking_desk() {
+    let env = Env::start("").await;
+    let t = put(
+        &env,
+        "Printer on fire",
+        SUPPORT,
+        None,
+        None,
+        "a@example.com",
+    );
+    // An agent pastes the ticket's id (from its Desk URL) instead of its number: Desk's
+    // ticket numbers are 32-bit (Search.json), so no ticket has it.
+    for (lang, expected) in [
+        (
+            "en",
+            format!("Ticket #{} was not found in your departments.", t.id),
+        ),
+        (
+            "ja",
+            format!("チケット #{} はあなたの部門に見つかりません。", t.id),
+        ),
+    ] {
+        let (s, v) = ask(&env, command("ticket", &t.id), &sato(lang), &ChatRef::bot()).await;
+        assert_eq!(s, 200);
+        assert_eq!(assert_banner(&v, "failure"), expected);
+    }
+    let m = env.app().metrics.render();
+    assert!(
+        m.contains(r#"deskcliq_command_desk_credits_total{name="ticket"} 0"#),
+        "no Desk call: {m}"
+    );
+}
+
+#[actix_rt::test]
 async fn ticket_of_another_department_is_answered_like_a_missing_ticket() {
     let env = Env::start("").await;
     let billing = put(

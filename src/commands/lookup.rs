@@ -146,6 +146,11 @@ impl Lookups {
         now: DateTime<Utc>,
         spend: &mut Spend,
     ) -> Result<Option<Ticket>, DeskError> {
+        // Desk's ticket numbers are int32 (Search.json): a longer number (such as a ticket's
+        // id pasted from its URL) names no ticket, and Desk would refuse the search (422).
+        if number.parse::<i32>().is_err() {
+            return Ok(None);
+        }
         let q = TicketSearch {
             ticket_number: Some(number.to_string()),
             limit: 10,

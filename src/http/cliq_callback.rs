@@ -89,9 +89,17 @@ async fn answer(service: Arc<Service>, callback: Callback, state: &AppState) -> 
     let metrics = state.metrics.clone();
     let late_url = callback.response_url.clone();
     let name = crate::commands::metric_name(&callback.request);
-    let tx_texts = crate::i18n::texts(locale_of(callback.caller.language.as_deref(), &config)).cmd;
-    let working = banner(true, tx_texts.working);
-    let failed = banner(false, tx_texts.desk_unavailable);
+    let texts = crate::i18n::texts(locale_of(callback.caller.language.as_deref(), &config));
+    let working = banner(true, texts.cmd.working);
+    // A form submit cut off here was a quick action Desk may have made: not "try again".
+    let failed = if matches!(
+        callback.request,
+        crate::cliq::callback::Request::Form { .. }
+    ) {
+        banner(false, texts.act.unknown_outcome)
+    } else {
+        banner(false, texts.cmd.desk_unavailable)
+    };
     // What is left of Cliq's window (at least a few seconds, whatever the clocks say).
     let now_ms = state.clock.now().timestamp_millis();
     let left = callback

@@ -80,7 +80,20 @@ pub async fn faults(sim: &Inner, req: &HttpRequest, api: Api) -> Option<HttpResp
             None
         }
         FaultKind::Status(status) => Some(match api {
-            Api::Desk => desk_error(status, "INTERNAL_SERVER_ERROR", "Internal server error"),
+            Api::Desk => match status {
+                // Common.json's forbiddenErrorResponse: the agent's profile lacks a permission.
+                403 => desk_error(
+                    403,
+                    "FORBIDDEN",
+                    "You are not authorized to access this resource.",
+                ),
+                404 => desk_error(
+                    404,
+                    "URL_NOT_FOUND",
+                    "The URL you requested could not be found.",
+                ),
+                _ => desk_error(status, "INTERNAL_SERVER_ERROR", "Internal server error"),
+            },
             Api::Cliq => cliq_error(status, "internal_error", "Cliq server encountered an error"),
         }),
         FaultKind::Throttle => Some(match api {

@@ -467,7 +467,8 @@ pub struct CliqRefusal {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultKind {
-    /// Answer with this status and a Zoho error body.
+    /// Answer with this status and a Zoho error body (Desk: 403 `FORBIDDEN`, 404
+    /// `URL_NOT_FOUND`, else `INTERNAL_SERVER_ERROR`, as Common.json documents them).
     Status(u16),
     /// Answer 429 TOO_MANY_REQUESTS with this `Retry-After` (seconds).
     TooManyRequests { retry_after: u64 },

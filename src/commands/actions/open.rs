@@ -28,21 +28,25 @@ pub(super) fn grant_dead(e: &DeskError) -> bool {
     }
 }
 
-/// Whether Desk answered and refused for good (so the action surely did not happen).
+/// Whether Desk answered and refused for good (so the action surely did not happen): a 4xx,
+/// or its API limit (429 / `THRESHOLD_EXCEEDED`: the request was turned away, not run).
 pub(super) fn definite_refusal(e: &DeskError) -> bool {
-    matches!(e, DeskError::Api { status, .. } if (400..500).contains(status) && *status != 408 && *status != 429)
+    matches!(e, DeskError::RateLimited { .. })
+        || matches!(e, DeskError::Api { status, .. } if (400..500).contains(status) && *status != 408 && *status != 429)
 }
 
-pub(super) fn not_found(e: &DeskError) -> bool {
-    matches!(
-        e,
-        DeskError::Api {
-            status: 404 | 403,
-            ..
-        }
-    ) || e
-        .code()
-        .is_some_and(|c| c == "URL_NOT_FOUND" || c == "FORBIDDEN")
+/// Whether Desk says the ticket is not there for the agent: gone (404), or, while it is being
+/// read (`reading`), not theirs to see (403). A 403 to a change of a ticket they could read is
+/// a refusal of that change (their profile's permissions; `LICENSE_ACCESS_LIMITED`: the
+/// edition), to be shown in Desk's words.
+pub(super) fn not_found(e: &DeskError, reading: bool) -> bool {
+    let code = e.code().unwrap_or_default();
+    if code == "LICENSE_ACCESS_LIMITED" {
+        return false;
+    }
+    matches!(e, DeskError::Api { status: 404, .. })
+        || code == "URL_NOT_FOUND"
+        || (reading && (matches!(e, DeskError::Api { status: 403, .. }) || code == "FORBIDDEN"))
 }
 
 impl Service {
@@ -83,13 +87,15 @@ impl Service {
         }
     }
 
-    /// What a Desk error becomes: a reconnect prompt, "not found", or Desk's own words.
+    /// What a Desk error becomes: a reconnect prompt, "not found", or Desk's own words
+    /// (`reading`: the ticket was being read, not changed; see [`not_found`]).
     pub(super) async fn desk_failure(
         &self,
         e: &DeskError,
         cb: &Callback,
         ctx: &Ctx<'_>,
         name: &'static str,
+        reading: bool,
     ) -> Reply {
         let a = ctx.tx.act;
         if grant_dead(e) {
@@ -98,10 +104,17 @@ impl Service {
             }
             return self.connect_prompt(cb, ctx, true);
         }
-        if not_found(e) {
+        if not_found(e, reading) {
             return reply(banner(false, a.not_found), name, "not_found");
         }
         let message = match e {
+            DeskError::RateLimited { code, .. } => {
+                return reply(
+                    banner(false, &fill(a.desk_limit, &[("code", &inert(code, 60))])),
+                    name,
+                    "throttled",
+                );
+            }
             DeskError::Api { message, .. } if !message.trim().is_empty() => message.clone(),
             DeskError::Api { code, .. } => code.clone(),
             // Not Desk's words (a token or network problem): nothing internal is shown.
@@ -153,13 +166,22 @@ impl Service {
                 return reply(banner(false, a.not_allowed), name, "not_allowed");
             }
         }
+        // A ticket deskcliq does not know: an action that none of the agent's departments
+        // allows is refused all the same, rather than answered with a link to connect first.
+        if !agent
+            .departments
+            .iter()
+            .any(|d| ctx.config.actions_for(d).contains(&action))
+        {
+            return reply(banner(false, a.not_allowed), name, "not_allowed");
+        }
         let desk = match self.agent_desk(cb, ctx) {
             Ok(d) => d,
             Err(r) => return r,
         };
         let ticket = match desk.get_ticket(ticket_id, &[Include::Contacts]).await {
             Ok(t) => t,
-            Err(e) => return self.desk_failure(&e, cb, ctx, name).await,
+            Err(e) => return self.desk_failure(&e, cb, ctx, name, true).await,
         };
         let Some(dep) = ticket
             .department_id
@@ -233,7 +255,7 @@ impl Service {
                 let from = match self.reply_from(&desk, &ticket.id).await {
                     Ok(Some(f)) => f,
                     Ok(None) => return reply(banner(false, a.no_from), name, "refused"),
-                    Err(e) => return self.desk_failure(&e, cb, ctx, name).await,
+                    Err(e) => return self.desk_failure(&e, cb, ctx, name, true).await,
                 };
                 form.to = Some(to);
                 form.from = Some(from);

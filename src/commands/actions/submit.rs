@@ -17,6 +17,39 @@ use super::echo::*;
 use super::forms::*;
 use super::open::{definite_refusal, grant_dead};
 
+/// An action's run that Cliq's time limit cut off (the callback's answer was given up while
+/// Desk had not answered): Desk may have made the change, so, as for any unknown outcome, the
+/// run is recorded as done rather than left "in progress", and the same form does not run it
+/// again.
+struct CutOff<'a> {
+    done: &'a crate::store::Tree<String, ActionRecord>,
+    key: &'a str,
+    at: DateTime<Utc>,
+    armed: bool,
+}
+
+impl CutOff<'_> {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for CutOff<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        tracing::warn!("a quick action was cut off before Desk answered; its outcome is unknown");
+        let record = ActionRecord {
+            at: self.at,
+            state: ActionState::Done,
+        };
+        if let Err(e) = self.done.insert(&self.key.to_string(), &record) {
+            tracing::error!(error = %e, "cannot record a cut-off action");
+        }
+    }
+}
+
 /// Why an action was not run: a bad choice in the form, or Desk's refusal.
 enum Refusal {
     Local(String),
@@ -143,9 +176,16 @@ impl Service {
         };
         // Its webhook echo is recognised even when it arrives before Desk's answer.
         self.expect_echo(&echo_key_actor(&context.ticket_id, &agent.id));
+        let cut_off = CutOff {
+            done: &done,
+            key: &once,
+            at: self.now(),
+            armed: true,
+        };
         let outcome = self
             .run(action, &desk, &context, values, content.as_deref(), ctx)
             .await;
+        cut_off.disarm();
         let what = match outcome {
             Ok(what) => what,
             Err(Refusal::Local(text)) => {
@@ -167,7 +207,7 @@ impl Service {
                     tracing::warn!(error = %e, action = name, "a quick action's outcome is unknown");
                     return reply(banner(false, a.unknown_outcome), name, "unknown");
                 }
-                return self.desk_failure(&e, cb, ctx, name).await;
+                return self.desk_failure(&e, cb, ctx, name, false).await;
             }
         };
         let _ = done.insert(

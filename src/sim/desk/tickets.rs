@@ -103,6 +103,13 @@ pub(super) async fn search_tickets(
         let modified = range(&q, "modifiedTimeRange")?;
         let due = range(&q, "dueDateRange")?;
         let numbers = csv(&q, "ticketNumber");
+        // Search.json: ticket numbers are int32.
+        if numbers
+            .as_ref()
+            .is_some_and(|n| n.iter().any(|n| n.trim().parse::<i32>().is_err()))
+        {
+            return Err(bad_param("ticketNumber"));
+        }
         let emails =
             csv(&q, "email").map(|e| e.into_iter().map(|e| e.to_lowercase()).collect::<Vec<_>>());
         let statuses = csv(&q, "status");
