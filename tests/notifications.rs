@@ -306,6 +306,32 @@ async fn comments_go_to_the_owner_and_mentions_to_the_mentioned() {
 }
 
 #[actix_rt::test]
+async fn a_mention_of_the_owner_is_one_dm_even_with_comments_switched_off() {
+    for (switches, expected) in [
+        ("", "New private comment"),
+        (
+            "[notify.ticket]\ncomment_added = false\n",
+            "Taro Suzuki mentioned you",
+        ),
+    ] {
+        let env = Env::start(switches).await;
+        let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+        env.settle().await;
+        let before = env.sim.cliq_messages().len();
+        env.sim
+            .add_comment(&t.id, SUZUKI, "zsu[@user:55667788]zsu please look", false)
+            .unwrap();
+        let new: Vec<_> = env.settle().await[before..].to_vec();
+        assert_eq!(
+            new.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
+            [dm(SATO_ZUID)],
+            "{switches}: {new:?}"
+        );
+        assert!(text(&new[0]).contains(expected), "{}", text(&new[0]));
+    }
+}
+
+#[actix_rt::test]
 async fn a_comment_on_a_ticket_deskcliq_never_saw_reaches_its_assignee_with_its_number() {
     let env = Env::start("").await;
     // A ticket older than the install: Desk sent no webhook for it.

@@ -221,10 +221,17 @@ pub fn classify(
                     excerpt: content.clone(),
                 }
             };
-            out.changes
-                .push(change(kind, &ticket, actor.clone(), owner, dep.clone()));
+            out.changes.push(change(
+                kind,
+                &ticket,
+                actor.clone(),
+                owner.clone(),
+                dep.clone(),
+            ));
             if event.event_type == "Ticket_Comment_Add" {
                 for zuid in mentions(&content) {
+                    // The ticket's owner goes with a mention: the owner may hear of the
+                    // comment itself already (see `route::targets`).
                     out.changes.push(change(
                         ChangeKind::Mentioned {
                             zuid,
@@ -232,7 +239,7 @@ pub fn classify(
                         },
                         &ticket,
                         actor.clone(),
-                        None,
+                        owner.clone(),
                         dep.clone(),
                     ));
                 }
