@@ -71,6 +71,21 @@ pub fn mentions(content: &str) -> Vec<String> {
     out
 }
 
+/// Whether a comment was written by a customer (a help-center user: `commenter.type`
+/// `END_USER`, a string or, in Zoho's examples, a one-item array). A customer can type the
+/// mention markup too, but only an agent's comment mentions anyone.
+fn by_customer(comment: &Value) -> bool {
+    let is_customer = |v: &Value| {
+        v.as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("END_USER"))
+    };
+    match comment.get("commenter").and_then(|c| c.get("type")) {
+        Some(Value::Array(kinds)) => kinds.iter().any(is_customer),
+        Some(kind) => is_customer(kind),
+        None => false,
+    }
+}
+
 /// `event` against what the store knows: `stored` is the snapshot of the event's ticket,
 /// `ticket_of` finds another ticket's snapshot (for comments and activities), `activity` the
 /// stored state of the event's activity.
@@ -228,7 +243,7 @@ pub fn classify(
                 owner.clone(),
                 dep.clone(),
             ));
-            if event.event_type == "Ticket_Comment_Add" {
+            if event.event_type == "Ticket_Comment_Add" && !by_customer(p) {
                 for zuid in mentions(&content) {
                     // The ticket's owner goes with a mention: the owner may hear of the
                     // comment itself already (see `route::targets`).
