@@ -828,6 +828,27 @@ async fn a_mention_of_someone_not_an_agent_dms_nobody() {
 }
 
 #[actix_rt::test]
+async fn a_mention_by_a_commenter_deskcliq_cannot_name_says_someone_mentioned_you() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.settle().await;
+    // No commenter at all, and one the agent directory does not know (yet).
+    for author in ["", "1892000000056099"] {
+        let before = env.sim.cliq_messages().len();
+        env.sim
+            .add_comment(&t.id, author, "zsu[@user:55667790]zsu hello", true)
+            .unwrap();
+        let new: Vec<_> = env.settle().await[before..].to_vec();
+        let mention = new
+            .iter()
+            .find(|m| m.target == dm("55667790"))
+            .unwrap_or_else(|| panic!("{author}: {new:?}"));
+        let headline = mention.message["text"].as_str().unwrap();
+        assert_eq!(headline, "*Someone mentioned you*", "{author}");
+    }
+}
+
+#[actix_rt::test]
 async fn a_web_url_outside_the_portal_gets_no_button() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));

@@ -110,7 +110,7 @@ pub static EN: Texts = Texts {
     activity_completed: "{kind} completed: {subject}",
     by: "by {who}",
     unassigned: "Unassigned",
-    nobody: "someone",
+    nobody: "Someone",
     task: "task",
     call: "call",
     event: "event",
