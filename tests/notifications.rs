@@ -172,6 +172,53 @@ async fn owner_change_is_a_dm_to_the_new_owner_with_old_and_new() {
 }
 
 #[actix_rt::test]
+async fn an_assignment_to_a_team_says_team_not_unassigned() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+    env.settle().await;
+    // Agent → team: Desk clears the assignee and sets the team; the channel hears of it.
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            assignee_id: Some(None),
+            team_id: Some(Some("1892000000090001".into())),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    let last = env.settle().await.pop().unwrap();
+    assert_eq!(last.target, channel("support"));
+    let card = text(&last);
+    assert!(
+        last.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Assignee: Hanako Sato → Team"),
+        "{card}"
+    );
+    assert!(!card.contains("Unassigned"), "{card}");
+    // Team → agent.
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            assignee_id: Some(Some(SUZUKI.into())),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    let last = env.settle().await.pop().unwrap();
+    assert_eq!(last.target, dm(SUZUKI_ZUID));
+    assert!(
+        last.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Assignee: Team → Taro Suzuki"),
+        "{}",
+        text(&last)
+    );
+}
+
+#[actix_rt::test]
 async fn a_change_by_the_owner_is_silent() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));

@@ -32,6 +32,15 @@ fn agent_name(agents: &Agents, id: Option<&str>, tx: &Texts) -> String {
     }
 }
 
+/// Who holds a ticket: the agent, else the team (by name when Desk named it), else nobody.
+fn holder(agents: &Agents, id: Option<&str>, team: Option<&str>, tx: &Texts) -> String {
+    match (id, team) {
+        (None, Some("")) => tx.team_any.to_string(),
+        (None, Some(name)) => fill(tx.act.team, &[("name", &inert(name, 60))]),
+        _ => agent_name(agents, id, tx),
+    }
+}
+
 fn department_name(config: &Config, id: Option<&str>) -> String {
     match id {
         None => "-".into(),
@@ -106,11 +115,19 @@ fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> St
             tx.status_changed,
             &[("from", &inert(from, 60)), ("to", &inert(to, 60))],
         ),
-        ChangeKind::OwnerChanged { from, to } => fill(
+        ChangeKind::OwnerChanged {
+            from,
+            to,
+            from_team,
+            to_team,
+        } => fill(
             tx.owner_changed,
             &[
-                ("from", &agent_name(agents, from.as_deref(), tx)),
-                ("to", &agent_name(agents, to.as_deref(), tx)),
+                (
+                    "from",
+                    &holder(agents, from.as_deref(), from_team.as_deref(), tx),
+                ),
+                ("to", &holder(agents, to.as_deref(), to_team.as_deref(), tx)),
             ],
         ),
         ChangeKind::DepartmentChanged { from, to } => fill(
@@ -230,13 +247,19 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
     let assignee = match &change.kind {
         ChangeKind::ActivityCreated { .. }
         | ChangeKind::ActivityCompleted { .. }
-        | ChangeKind::Reminder { .. } => change.owner.as_deref(),
-        _ => t.assignee_id.as_deref(),
+        | ChangeKind::Reminder { .. } => agent_name(agents, change.owner.as_deref(), tx),
+        ChangeKind::OwnerChanged { to, to_team, .. } => {
+            holder(agents, to.as_deref(), to_team.as_deref(), tx)
+        }
+        // A team-only ticket is not unassigned.
+        _ => holder(
+            agents,
+            t.assignee_id.as_deref(),
+            t.team_id.as_ref().map(|_| ""),
+            tx,
+        ),
     };
-    pairs.push((
-        tx.label_assignee.to_string(),
-        agent_name(agents, assignee, tx),
-    ));
+    pairs.push((tx.label_assignee.to_string(), assignee));
     let due = match &change.kind {
         ChangeKind::ActivityCreated { due, .. } | ChangeKind::Reminder { due, .. } => *due,
         ChangeKind::DueSoon { due, .. } => Some(*due),

@@ -191,6 +191,8 @@ pub fn classify(
                     push(ChangeKind::OwnerChanged {
                         from: prev.assignee_id.clone(),
                         to: new.assignee_id.clone(),
+                        from_team: team_holder(&prev, event.prev_state.as_ref()),
+                        to_team: team_holder(&new, Some(p)),
                     });
                 }
                 if prev.department_id != new.department_id && prev.department_id.is_some() {
@@ -361,6 +363,20 @@ pub fn classify(
         _ => {}
     }
     out
+}
+
+/// The team holding ticket `t` when no agent does: its name from the ticket JSON's embedded
+/// `team` (Zoho's ticket objects may carry one), else `""`.
+fn team_holder(t: &TicketSnapshot, json: Option<&Value>) -> Option<String> {
+    if t.assignee_id.is_some() {
+        return None;
+    }
+    t.team_id.as_ref()?;
+    Some(
+        json.and_then(|j| j.get("team"))
+            .and_then(|team| text(team, "name"))
+            .unwrap_or_default(),
+    )
 }
 
 /// Whether ticket payload `p` is older than the stored snapshot (a late delivery).

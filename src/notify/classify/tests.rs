@@ -197,6 +197,37 @@ fn comments_carry_their_mentions() {
 }
 
 #[test]
+fn an_owner_change_to_or_from_a_team_names_the_team() {
+    // Zoho's ticket JSON may embed the team ({id, name}); without it the team is unnamed.
+    let e = one(
+        r#"[{"eventType":"Ticket_Update","payload":{"id":"1","assigneeId":null,"teamId":"30","team":{"id":"30","name":"Level 2"},"modifiedBy":"9"},"prevState":{"id":"1","assigneeId":"7","teamId":null,"team":null}}]"#,
+    );
+    let c = classify(&e, None, |_| None, None);
+    assert_eq!(
+        c.changes[0].kind,
+        ChangeKind::OwnerChanged {
+            from: Some("7".into()),
+            to: None,
+            from_team: None,
+            to_team: Some("Level 2".into()),
+        }
+    );
+    let e = one(
+        r#"[{"eventType":"Ticket_Update","payload":{"id":"1","assigneeId":"7","teamId":null,"modifiedBy":"9"},"prevState":{"id":"1","assigneeId":null,"teamId":"30"}}]"#,
+    );
+    let c = classify(&e, None, |_| None, None);
+    assert_eq!(
+        c.changes[0].kind,
+        ChangeKind::OwnerChanged {
+            from: None,
+            to: Some("7".into()),
+            from_team: Some(String::new()),
+            to_team: None,
+        }
+    );
+}
+
+#[test]
 fn a_mention_written_by_a_customer_mentions_no_one() {
     // A help-center user's comment (commenter type END_USER, as a string or, as in Zoho's
     // examples, a one-item array) is announced, but its mention markup is only text.
