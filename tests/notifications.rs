@@ -449,6 +449,41 @@ async fn activities_are_announced_to_their_owner_when_someone_else_created_them(
 }
 
 #[actix_rt::test]
+async fn a_completed_task_card_shows_no_due_time_of_its_ticket() {
+    let env = Env::start("").await;
+    let mut nt = new_ticket("x", SUPPORT, Some(KIM));
+    nt.due_date = Some(t0() + chrono::Duration::hours(5));
+    let t = env.sim.create_ticket(nt);
+    env.settle().await;
+    let task = env.sim.create_task(SimTask {
+        id: String::new(),
+        subject: "Call the customer back".into(),
+        department_id: SUPPORT.into(),
+        ticket_id: Some(t.id.clone()),
+        owner_id: SATO.into(),
+        creator_id: SUZUKI.into(),
+        status: "Not Started".into(),
+        status_type: "Open".into(),
+        due_date: None,
+        completed_time: None,
+        reminder: vec![],
+        created_time: 0,
+        modified_time: 0,
+        web_url: "https://desk.zoho.jp/x".into(),
+        modified_by: serde_json::json!({"id": SUZUKI}),
+    });
+    env.settle().await;
+    let before = env.sim.cliq_messages().len();
+    env.sim.complete_task(&task.id, SUZUKI);
+    let new: Vec<_> = env.settle().await[before..].to_vec();
+    assert_eq!(new.len(), 1, "{new:?}");
+    let card = text(&new[0]);
+    assert!(card.contains("task completed"), "{card}");
+    // "Due" on the card of an activity is the activity's: the ticket's is not it.
+    assert!(!card.contains("\"Due\""), "{card}");
+}
+
+#[actix_rt::test]
 async fn a_reload_shortening_rating_poll_minutes_polls_from_the_last_poll() {
     use deskcliq::config::{Config, LoadEnv};
     let mut env = Env::start("").await;

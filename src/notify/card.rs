@@ -260,8 +260,11 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
         ),
     };
     pairs.push((tx.label_assignee.to_string(), assignee));
+    // An activity's card shows the activity's due time (a completed one has none left),
+    // never its ticket's: beside the activity's owner it would read as the activity's.
     let due = match &change.kind {
         ChangeKind::ActivityCreated { due, .. } | ChangeKind::Reminder { due, .. } => *due,
+        ChangeKind::ActivityCompleted { .. } => None,
         ChangeKind::DueSoon { due, .. } => Some(*due),
         _ => t.due_date,
     };
