@@ -172,6 +172,53 @@ async fn owner_change_is_a_dm_to_the_new_owner_with_old_and_new() {
 }
 
 #[actix_rt::test]
+async fn an_assignment_to_a_team_says_team_not_unassigned() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+    env.settle().await;
+    // Agent → team: Desk clears the assignee and sets the team; the channel hears of it.
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            assignee_id: Some(None),
+            team_id: Some(Some("1892000000090001".into())),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    let last = env.settle().await.pop().unwrap();
+    assert_eq!(last.target, channel("support"));
+    let card = text(&last);
+    assert!(
+        last.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Assignee: Hanako Sato → Team"),
+        "{card}"
+    );
+    assert!(!card.contains("Unassigned"), "{card}");
+    // Team → agent.
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            assignee_id: Some(Some(SUZUKI.into())),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    let last = env.settle().await.pop().unwrap();
+    assert_eq!(last.target, dm(SUZUKI_ZUID));
+    assert!(
+        last.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Assignee: Team → Taro Suzuki"),
+        "{}",
+        text(&last)
+    );
+}
+
+#[actix_rt::test]
 async fn a_change_by_the_owner_is_silent() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
@@ -306,6 +353,32 @@ async fn comments_go_to_the_owner_and_mentions_to_the_mentioned() {
 }
 
 #[actix_rt::test]
+async fn a_mention_of_the_owner_is_one_dm_even_with_comments_switched_off() {
+    for (switches, expected) in [
+        ("", "New private comment"),
+        (
+            "[notify.ticket]\ncomment_added = false\n",
+            "Taro Suzuki mentioned you",
+        ),
+    ] {
+        let env = Env::start(switches).await;
+        let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+        env.settle().await;
+        let before = env.sim.cliq_messages().len();
+        env.sim
+            .add_comment(&t.id, SUZUKI, "zsu[@user:55667788]zsu please look", false)
+            .unwrap();
+        let new: Vec<_> = env.settle().await[before..].to_vec();
+        assert_eq!(
+            new.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
+            [dm(SATO_ZUID)],
+            "{switches}: {new:?}"
+        );
+        assert!(text(&new[0]).contains(expected), "{}", text(&new[0]));
+    }
+}
+
+#[actix_rt::test]
 async fn a_comment_on_a_ticket_deskcliq_never_saw_reaches_its_assignee_with_its_number() {
     let env = Env::start("").await;
     // A ticket older than the install: Desk sent no webhook for it.
@@ -373,6 +446,41 @@ async fn activities_are_announced_to_their_owner_when_someone_else_created_them(
         "{}",
         text(&msgs[1])
     );
+}
+
+#[actix_rt::test]
+async fn a_completed_task_card_shows_no_due_time_of_its_ticket() {
+    let env = Env::start("").await;
+    let mut nt = new_ticket("x", SUPPORT, Some(KIM));
+    nt.due_date = Some(t0() + chrono::Duration::hours(5));
+    let t = env.sim.create_ticket(nt);
+    env.settle().await;
+    let task = env.sim.create_task(SimTask {
+        id: String::new(),
+        subject: "Call the customer back".into(),
+        department_id: SUPPORT.into(),
+        ticket_id: Some(t.id.clone()),
+        owner_id: SATO.into(),
+        creator_id: SUZUKI.into(),
+        status: "Not Started".into(),
+        status_type: "Open".into(),
+        due_date: None,
+        completed_time: None,
+        reminder: vec![],
+        created_time: 0,
+        modified_time: 0,
+        web_url: "https://desk.zoho.jp/x".into(),
+        modified_by: serde_json::json!({"id": SUZUKI}),
+    });
+    env.settle().await;
+    let before = env.sim.cliq_messages().len();
+    env.sim.complete_task(&task.id, SUZUKI);
+    let new: Vec<_> = env.settle().await[before..].to_vec();
+    assert_eq!(new.len(), 1, "{new:?}");
+    let card = text(&new[0]);
+    assert!(card.contains("task completed"), "{card}");
+    // "Due" on the card of an activity is the activity's: the ticket's is not it.
+    assert!(!card.contains("\"Due\""), "{card}");
 }
 
 #[actix_rt::test]
@@ -799,6 +907,27 @@ async fn a_mention_of_someone_not_an_agent_dms_nobody() {
             .all(|m| matches!(m.target, CliqTarget::Channel(_))),
         "{msgs:?}"
     );
+}
+
+#[actix_rt::test]
+async fn a_mention_by_a_commenter_deskcliq_cannot_name_says_someone_mentioned_you() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.settle().await;
+    // No commenter at all, and one the agent directory does not know (yet).
+    for author in ["", "1892000000056099"] {
+        let before = env.sim.cliq_messages().len();
+        env.sim
+            .add_comment(&t.id, author, "zsu[@user:55667790]zsu hello", true)
+            .unwrap();
+        let new: Vec<_> = env.settle().await[before..].to_vec();
+        let mention = new
+            .iter()
+            .find(|m| m.target == dm("55667790"))
+            .unwrap_or_else(|| panic!("{author}: {new:?}"));
+        let headline = mention.message["text"].as_str().unwrap();
+        assert_eq!(headline, "*Someone mentioned you*", "{author}");
+    }
 }
 
 #[actix_rt::test]

@@ -32,6 +32,15 @@ fn agent_name(agents: &Agents, id: Option<&str>, tx: &Texts) -> String {
     }
 }
 
+/// Who holds a ticket: the agent, else the team (by name when Desk named it), else nobody.
+fn holder(agents: &Agents, id: Option<&str>, team: Option<&str>, tx: &Texts) -> String {
+    match (id, team) {
+        (None, Some("")) => tx.team_any.to_string(),
+        (None, Some(name)) => fill(tx.act.team, &[("name", &inert(name, 60))]),
+        _ => agent_name(agents, id, tx),
+    }
+}
+
 fn department_name(config: &Config, id: Option<&str>) -> String {
     match id {
         None => "-".into(),
@@ -106,11 +115,19 @@ fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> St
             tx.status_changed,
             &[("from", &inert(from, 60)), ("to", &inert(to, 60))],
         ),
-        ChangeKind::OwnerChanged { from, to } => fill(
+        ChangeKind::OwnerChanged {
+            from,
+            to,
+            from_team,
+            to_team,
+        } => fill(
             tx.owner_changed,
             &[
-                ("from", &agent_name(agents, from.as_deref(), tx)),
-                ("to", &agent_name(agents, to.as_deref(), tx)),
+                (
+                    "from",
+                    &holder(agents, from.as_deref(), from_team.as_deref(), tx),
+                ),
+                ("to", &holder(agents, to.as_deref(), to_team.as_deref(), tx)),
             ],
         ),
         ChangeKind::DepartmentChanged { from, to } => fill(
@@ -124,9 +141,17 @@ fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> St
         ChangeKind::CommentAdded { public: true, .. } => tx.comment_added.into(),
         ChangeKind::CommentAdded { public: false, .. } => tx.comment_added_private.into(),
         ChangeKind::CommentEdited { .. } => tx.comment_edited.into(),
+        // The commenter by name; an id, or no commenter, is "someone" (not "Unassigned").
         ChangeKind::Mentioned { .. } => fill(
             tx.mentioned,
-            &[("who", &agent_name(agents, change.actor.as_deref(), tx))],
+            &[(
+                "who",
+                &change
+                    .actor
+                    .as_deref()
+                    .and_then(|a| agents.name(a))
+                    .map_or_else(|| tx.nobody.to_string(), |n| inert(n, 60)),
+            )],
         ),
         ChangeKind::ActivityCreated { kind, subject, .. } => fill(
             tx.activity_created,
@@ -222,15 +247,24 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
     let assignee = match &change.kind {
         ChangeKind::ActivityCreated { .. }
         | ChangeKind::ActivityCompleted { .. }
-        | ChangeKind::Reminder { .. } => change.owner.as_deref(),
-        _ => t.assignee_id.as_deref(),
+        | ChangeKind::Reminder { .. } => agent_name(agents, change.owner.as_deref(), tx),
+        ChangeKind::OwnerChanged { to, to_team, .. } => {
+            holder(agents, to.as_deref(), to_team.as_deref(), tx)
+        }
+        // A team-only ticket is not unassigned.
+        _ => holder(
+            agents,
+            t.assignee_id.as_deref(),
+            t.team_id.as_ref().map(|_| ""),
+            tx,
+        ),
     };
-    pairs.push((
-        tx.label_assignee.to_string(),
-        agent_name(agents, assignee, tx),
-    ));
+    pairs.push((tx.label_assignee.to_string(), assignee));
+    // An activity's card shows the activity's due time (a completed one has none left),
+    // never its ticket's: beside the activity's owner it would read as the activity's.
     let due = match &change.kind {
         ChangeKind::ActivityCreated { due, .. } | ChangeKind::Reminder { due, .. } => *due,
+        ChangeKind::ActivityCompleted { .. } => None,
         ChangeKind::DueSoon { due, .. } => Some(*due),
         _ => t.due_date,
     };

@@ -71,6 +71,21 @@ pub fn mentions(content: &str) -> Vec<String> {
     out
 }
 
+/// Whether a comment was written by a customer (a help-center user: `commenter.type`
+/// `END_USER`, a string or, in Zoho's examples, a one-item array). A customer can type the
+/// mention markup too, but only an agent's comment mentions anyone.
+fn by_customer(comment: &Value) -> bool {
+    let is_customer = |v: &Value| {
+        v.as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("END_USER"))
+    };
+    match comment.get("commenter").and_then(|c| c.get("type")) {
+        Some(Value::Array(kinds)) => kinds.iter().any(is_customer),
+        Some(kind) => is_customer(kind),
+        None => false,
+    }
+}
+
 /// `event` against what the store knows: `stored` is the snapshot of the event's ticket,
 /// `ticket_of` finds another ticket's snapshot (for comments and activities), `activity` the
 /// stored state of the event's activity.
@@ -176,6 +191,8 @@ pub fn classify(
                     push(ChangeKind::OwnerChanged {
                         from: prev.assignee_id.clone(),
                         to: new.assignee_id.clone(),
+                        from_team: team_holder(&prev, event.prev_state.as_ref()),
+                        to_team: team_holder(&new, Some(p)),
                     });
                 }
                 if prev.department_id != new.department_id && prev.department_id.is_some() {
@@ -221,10 +238,17 @@ pub fn classify(
                     excerpt: content.clone(),
                 }
             };
-            out.changes
-                .push(change(kind, &ticket, actor.clone(), owner, dep.clone()));
-            if event.event_type == "Ticket_Comment_Add" {
+            out.changes.push(change(
+                kind,
+                &ticket,
+                actor.clone(),
+                owner.clone(),
+                dep.clone(),
+            ));
+            if event.event_type == "Ticket_Comment_Add" && !by_customer(p) {
                 for zuid in mentions(&content) {
+                    // The ticket's owner goes with a mention: the owner may hear of the
+                    // comment itself already (see `route::targets`).
                     out.changes.push(change(
                         ChangeKind::Mentioned {
                             zuid,
@@ -232,7 +256,7 @@ pub fn classify(
                         },
                         &ticket,
                         actor.clone(),
-                        None,
+                        owner.clone(),
                         dep.clone(),
                     ));
                 }
@@ -339,6 +363,20 @@ pub fn classify(
         _ => {}
     }
     out
+}
+
+/// The team holding ticket `t` when no agent does: its name from the ticket JSON's embedded
+/// `team` (Zoho's ticket objects may carry one), else `""`.
+fn team_holder(t: &TicketSnapshot, json: Option<&Value>) -> Option<String> {
+    if t.assignee_id.is_some() {
+        return None;
+    }
+    t.team_id.as_ref()?;
+    Some(
+        json.and_then(|j| j.get("team"))
+            .and_then(|team| text(team, "name"))
+            .unwrap_or_default(),
+    )
 }
 
 /// Whether ticket payload `p` is older than the stored snapshot (a late delivery).

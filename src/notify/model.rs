@@ -158,6 +158,12 @@ pub enum ChangeKind {
     OwnerChanged {
         from: Option<String>,
         to: Option<String>,
+        /// Without an agent on that side, the team that held the ticket: its name, or `""`
+        /// when Desk did not name it (agent → team, team → agent).
+        #[serde(default)]
+        from_team: Option<String>,
+        #[serde(default)]
+        to_team: Option<String>,
     },
     DepartmentChanged {
         from: Option<String>,

@@ -116,8 +116,10 @@ pub fn targets(change: &Change, config: &Config, agents: &Agents) -> Vec<Target>
         if actor_zuid == Some(zuid.as_str()) {
             return Vec::new();
         }
-        // The owner hears of the comment itself by DM already.
+        // The owner hears of the comment itself by DM already, when comments are announced;
+        // otherwise the mention is how they hear of it.
         if dm_on
+            && config.notify.ticket.comment_added
             && change.owner.as_deref() == Some(agent.id.as_str())
             && change.actor != change.owner
         {

@@ -197,6 +197,58 @@ fn comments_carry_their_mentions() {
 }
 
 #[test]
+fn an_owner_change_to_or_from_a_team_names_the_team() {
+    // Zoho's ticket JSON may embed the team ({id, name}); without it the team is unnamed.
+    let e = one(
+        r#"[{"eventType":"Ticket_Update","payload":{"id":"1","assigneeId":null,"teamId":"30","team":{"id":"30","name":"Level 2"},"modifiedBy":"9"},"prevState":{"id":"1","assigneeId":"7","teamId":null,"team":null}}]"#,
+    );
+    let c = classify(&e, None, |_| None, None);
+    assert_eq!(
+        c.changes[0].kind,
+        ChangeKind::OwnerChanged {
+            from: Some("7".into()),
+            to: None,
+            from_team: None,
+            to_team: Some("Level 2".into()),
+        }
+    );
+    let e = one(
+        r#"[{"eventType":"Ticket_Update","payload":{"id":"1","assigneeId":"7","teamId":null,"modifiedBy":"9"},"prevState":{"id":"1","assigneeId":null,"teamId":"30"}}]"#,
+    );
+    let c = classify(&e, None, |_| None, None);
+    assert_eq!(
+        c.changes[0].kind,
+        ChangeKind::OwnerChanged {
+            from: None,
+            to: Some("7".into()),
+            from_team: Some(String::new()),
+            to_team: None,
+        }
+    );
+}
+
+#[test]
+fn a_mention_written_by_a_customer_mentions_no_one() {
+    // A help-center user's comment (commenter type END_USER, as a string or, as in Zoho's
+    // examples, a one-item array) is announced, but its mention markup is only text.
+    for kind in [r#""END_USER""#, r#"["END_USER"]"#, r#""end_user""#] {
+        let e = one(&format!(
+            r#"[{{"eventType":"Ticket_Comment_Add","payload":{{"id":"9","ticketId":"1","content":"zsu[@user:55]zsu call me","isPublic":true,"commenterId":"4000000008692","commenter":{{"name":"Jade Tywin","type":{kind}}}}}}}]"#
+        ));
+        let c = classify(&e, None, |_| None, None);
+        assert_eq!(kinds(&c), ["comment"], "{kind}");
+    }
+    // An agent's comment (type AGENT, either form) still mentions.
+    for kind in [r#""AGENT""#, r#"["AGENT"]"#] {
+        let e = one(&format!(
+            r#"[{{"eventType":"Ticket_Comment_Add","payload":{{"id":"9","ticketId":"1","content":"zsu[@user:55]zsu look","isPublic":false,"commenterId":"7","commenter":{{"type":{kind}}}}}}}]"#
+        ));
+        let c = classify(&e, None, |_| None, None);
+        assert_eq!(kinds(&c), ["comment", "mention:55"], "{kind}");
+    }
+}
+
+#[test]
 fn a_call_logged_without_a_due_date_is_announced_with_its_start_time() {
     let add = one(
         r#"[{"eventType":"Call_Add","payload":{"id":"6","subject":"Call back","ownerId":"7","creatorId":"8","dueDate":null,"startTime":"2021-04-15T13:34:27.000Z"}}]"#,
