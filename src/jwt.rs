@@ -269,7 +269,7 @@ fn numeric_claim(claims: &serde_json::Value, name: &str) -> Option<i64> {
 /// Epoch seconds from a time claim that Desk may send in seconds or milliseconds.
 fn epoch_seconds(v: i64) -> i64 {
     // 10^11 s is the year 5138: anything larger is milliseconds.
-    if v.abs() >= 100_000_000_000 {
+    if v.unsigned_abs() >= 100_000_000_000 {
         v / 1000
     } else {
         v
@@ -277,8 +277,8 @@ fn epoch_seconds(v: i64) -> i64 {
 }
 
 /// Checks a Desk webhook JWT's claims: `iss = orgId:<org>`, `aud = webhookId:<id>` when the
-/// webhook id is known (a string or an array holding it), `exp` (s or ms) not past, with
-/// `leeway_secs` for clock skew.
+/// webhook id is known (a string or an array holding it), `exp` (s or ms) not past, `nbf` and
+/// `iat` (s or ms, when present) not in the future, with `leeway_secs` for clock skew.
 pub fn validate_desk_claims(
     claims: &serde_json::Value,
     org_id: &str,
@@ -313,11 +313,22 @@ pub fn validate_desk_claims(
         claim: "exp",
         reason: "missing".into(),
     })?;
-    if epoch_seconds(exp) + leeway_secs < now_secs {
+    if epoch_seconds(exp).saturating_add(leeway_secs) < now_secs {
         return Err(JwtError::Claim {
             claim: "exp",
             reason: "expired".into(),
         });
+    }
+    // A token not valid yet, or issued later than now, is not one Desk signed for this delivery.
+    for claim in ["nbf", "iat"] {
+        if let Some(t) = numeric_claim(claims, claim)
+            && epoch_seconds(t).saturating_sub(leeway_secs) > now_secs
+        {
+            return Err(JwtError::Claim {
+                claim,
+                reason: "in the future".into(),
+            });
+        }
     }
     Ok(())
 }
@@ -380,5 +391,30 @@ mod tests {
         assert!(validate_desk_claims(&expired, "5", None, now, 30).is_err());
         assert!(validate_desk_claims(&ok_s, "6", None, now, 0).is_err());
         assert!(validate_desk_claims(&ok_s, "5", Some("8"), now, 0).is_err());
+    }
+
+    #[test]
+    fn desk_claims_not_valid_yet_or_issued_in_the_future_are_refused() {
+        let now = 1_700_000_000;
+        let with = |claim: &str, t: i64| {
+            let mut c = serde_json::json!({"iss": "orgId:5", "exp": now + 600});
+            c[claim] = serde_json::json!(t);
+            validate_desk_claims(&c, "5", None, now, 60)
+        };
+        for claim in ["nbf", "iat"] {
+            // Within the leeway, past, in seconds or in milliseconds: taken.
+            assert!(with(claim, now + 60).is_ok(), "{claim}");
+            assert!(with(claim, (now - 5) * 1000).is_ok(), "{claim}");
+            // Beyond the leeway, in seconds or in milliseconds: refused, naming the claim.
+            for t in [now + 300, (now + 300) * 1000] {
+                assert!(
+                    matches!(with(claim, t), Err(JwtError::Claim { claim: c, .. }) if c == claim),
+                    "{claim} {t}"
+                );
+            }
+        }
+        // Extreme values are refused or taken, never a panic.
+        assert!(with("iat", i64::MIN).is_ok());
+        assert!(with("nbf", i64::MAX).is_err());
     }
 }

@@ -171,6 +171,27 @@ async fn a_token_accepted_once_is_refused_after_it_expires() {
 }
 
 #[actix_rt::test]
+async fn a_jwt_not_valid_yet_or_issued_in_the_future_is_401_and_nothing_is_stored() {
+    let env = Env::start("").await;
+    let org = format!("orgId:{}", deskcliq::sim::DESK_ORG_ID);
+    let aud = format!("webhookId:{}", webhook_id(&env));
+    let later = env.clock.now().timestamp() + 3600;
+    for (claim, value) in [
+        ("nbf", json!(later)),
+        ("iat", json!(later)),
+        ("iat", json!(later * 1000)),
+    ] {
+        let mut c = claims(&env, &org, &aud, 7200);
+        c[claim] = value.clone();
+        let jwt = env.sim.sign_desk_jwt(&c).unwrap();
+        let r = post(&env, TOKEN, Some(&jwt), event_body()).await;
+        assert_eq!(r.status, 401, "{claim} {value}: {}", r.body);
+        assert!(r.body.contains(claim), "{}", r.body);
+    }
+    assert_eq!(stored(&env), 0);
+}
+
+#[actix_rt::test]
 async fn a_body_that_is_not_an_array_of_events_is_400_with_the_reason() {
     let env = Env::start("").await;
     let jwt = good_jwt(&env);
