@@ -45,7 +45,18 @@ fn rsa() -> String {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwks {
+    /// The RSA keys; a key of another type (`EC`, `oct`…) or one this module cannot read is
+    /// left out, not a reason to refuse the whole set (RFC 7517 §5).
+    #[serde(deserialize_with = "readable_keys")]
     pub keys: Vec<Jwk>,
+}
+
+fn readable_keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Jwk>, D::Error> {
+    let keys = Vec::<serde_json::Value>::deserialize(d)?;
+    Ok(keys
+        .into_iter()
+        .filter_map(|k| serde_json::from_value::<Jwk>(k).ok())
+        .collect())
 }
 
 /// The body of a PEM block (any label) as DER.
@@ -369,6 +380,29 @@ mod tests {
             verify(&token, &other),
             Err(JwtError::UnknownKey(Some("k1".into())))
         );
+    }
+
+    #[test]
+    fn a_jwks_holding_keys_of_other_types_still_verifies_with_its_rsa_key() {
+        let k = key();
+        let rsa = serde_json::to_value(k.jwk().unwrap()).unwrap();
+        let set = serde_json::json!({"keys": [
+            {"kty": "EC", "crv": "P-256", "kid": "ec1", "use": "sig",
+             "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+             "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+            rsa,
+        ]});
+        let jwks: Jwks = serde_json::from_value(set).unwrap();
+        assert_eq!(jwks.keys, vec![k.jwk().unwrap()]);
+        let claims = serde_json::json!({"iss": "orgId:1", "exp": 2_000_000_000});
+        assert_eq!(
+            verify(&k.sign_jwt(&claims).unwrap(), &jwks).unwrap(),
+            claims
+        );
+        // Not even one key: still a set (of none), which verifies nothing.
+        let none: Jwks = serde_json::from_value(serde_json::json!({"keys": []})).unwrap();
+        assert!(none.keys.is_empty());
     }
 
     #[test]
