@@ -70,11 +70,25 @@ struct TokenResponse {
 }
 
 /// A new access token (and, for the authorization-code grant, a refresh token).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Issued {
     pub access_token: String,
     pub refresh_token: Option<String>,
     pub expires_in: Duration,
+}
+
+/// Without the tokens: a `{:?}` in a log line or an error must not carry them.
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("access_token", &"<redacted>")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 impl OAuthClient {
@@ -242,7 +256,7 @@ impl OAuthClient {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct CachedToken {
     access_token: String,
     expires_at: DateTime<Utc>,
@@ -250,6 +264,17 @@ struct CachedToken {
     /// before it was kept: such a token is taken as the configured grant's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     grant: Option<String>,
+}
+
+/// Without the token (see [`Issued`]'s `Debug`).
+impl std::fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedToken")
+            .field("access_token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("grant", &self.grant)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -581,4 +606,26 @@ pub fn service_tokens(
         clock,
         metrics,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_show_in_debug_output() {
+        let issued = Issued {
+            access_token: "1000.access-secret".into(),
+            refresh_token: Some("1000.refresh-secret".into()),
+            expires_in: Duration::hours(1),
+        };
+        let cached = CachedToken {
+            access_token: "1000.access-secret".into(),
+            expires_at: Utc::now(),
+            grant: None,
+        };
+        let shown = format!("{issued:?} {cached:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
 }
