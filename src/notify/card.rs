@@ -105,6 +105,16 @@ fn activity_name(kind: ActivityKind, tx: &Texts) -> &'static str {
     }
 }
 
+/// How many changes reconciliation found, in words ("1 change", "2 changes").
+fn missed_text(count: usize, tx: &Texts) -> String {
+    let template = if count == 1 {
+        tx.missed_text_one
+    } else {
+        tx.missed_text
+    };
+    fill(template, &[("count", &count.to_string())])
+}
+
 /// The headline of a change (what happened), in the locale.
 fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> String {
     match &change.kind {
@@ -177,9 +187,7 @@ fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> St
                 ("subject", &inert(subject, 200)),
             ],
         ),
-        ChangeKind::Missed { lines } => {
-            fill(tx.missed_text, &[("count", &lines.len().to_string())])
-        }
+        ChangeKind::Missed { lines } => missed_text(lines.len(), tx),
         ChangeKind::Rated { rating, .. } => fill(
             tx.rating_received,
             &[(
@@ -204,7 +212,7 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
             .enumerate()
             .map(|(i, l)| vec![(i + 1).to_string(), l.clone()])
             .collect();
-        let message = Message::new(&fill(tx.missed_text, &[("count", &n)]))
+        let message = Message::new(&missed_text(lines.len(), tx))
             .with_bot("Deskbot", None)
             .with_card(tx.missed_title, "modern-inline")
             .with_slide(Slide::table(None, &["#", tx.label_change], rows));
