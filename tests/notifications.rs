@@ -931,6 +931,30 @@ async fn a_mention_by_a_commenter_deskcliq_cannot_name_says_someone_mentioned_yo
 }
 
 #[actix_rt::test]
+async fn a_mention_by_a_commenter_deskcliq_cannot_name_reads_naturally_in_japanese() {
+    let mut env = Env::start("").await;
+    let mut cfg = (*env.app().config()).clone();
+    cfg.org.locale = deskcliq::config::Locale::Ja;
+    env.app.as_mut().unwrap().apply(cfg);
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.settle().await;
+    let before = env.sim.cliq_messages().len();
+    env.sim
+        .add_comment(&t.id, "", "zsu[@user:55667790]zsu hello", true)
+        .unwrap();
+    let new: Vec<_> = env.settle().await[before..].to_vec();
+    let mention = new
+        .iter()
+        .find(|m| m.target == dm("55667790"))
+        .unwrap_or_else(|| panic!("{new:?}"));
+    // Not 「不明なユーザー さんが…」: an honorific after "unknown user".
+    assert_eq!(
+        mention.message["text"],
+        "*コメントであなたがメンションされました*"
+    );
+}
+
+#[actix_rt::test]
 async fn a_web_url_outside_the_portal_gets_no_button() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));

@@ -49,7 +49,8 @@ pub struct Texts {
     pub unassigned: &'static str,
     /// A team holds the ticket (its name unknown).
     pub team_any: &'static str,
-    pub nobody: &'static str,
+    /// `mentioned` when the commenter cannot be named.
+    pub mentioned_unknown: &'static str,
     pub task: &'static str,
     pub call: &'static str,
     pub event: &'static str,
@@ -116,7 +117,7 @@ pub static EN: Texts = Texts {
     by: "by {who}",
     unassigned: "Unassigned",
     team_any: "Team",
-    nobody: "Someone",
+    mentioned_unknown: "Someone mentioned you",
     task: "task",
     call: "call",
     event: "event",
@@ -181,7 +182,7 @@ pub static JA: Texts = Texts {
     by: "{who} さんによる変更",
     unassigned: "未割り当て",
     team_any: "チーム",
-    nobody: "不明なユーザー",
+    mentioned_unknown: "コメントであなたがメンションされました",
     task: "タスク",
     call: "通話",
     event: "イベント",

@@ -151,18 +151,14 @@ fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> St
         ChangeKind::CommentAdded { public: true, .. } => tx.comment_added.into(),
         ChangeKind::CommentAdded { public: false, .. } => tx.comment_added_private.into(),
         ChangeKind::CommentEdited { .. } => tx.comment_edited.into(),
-        // The commenter by name; an id, or no commenter, is "someone" (not "Unassigned").
-        ChangeKind::Mentioned { .. } => fill(
-            tx.mentioned,
-            &[(
-                "who",
-                &change
-                    .actor
-                    .as_deref()
-                    .and_then(|a| agents.name(a))
-                    .map_or_else(|| tx.nobody.to_string(), |n| inert(n, 60)),
-            )],
-        ),
+        // The commenter by name; an id, or no commenter, is "someone" (not "Unassigned"), in
+        // a sentence of its own (Japanese puts an honorific after a name).
+        ChangeKind::Mentioned { .. } => {
+            match change.actor.as_deref().and_then(|a| agents.name(a)) {
+                Some(name) => fill(tx.mentioned, &[("who", &inert(name, 60))]),
+                None => tx.mentioned_unknown.into(),
+            }
+        }
         ChangeKind::ActivityCreated { kind, subject, .. } => fill(
             tx.activity_created,
             &[
