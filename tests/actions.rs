@@ -309,6 +309,40 @@ async fn change_status_runs_as_the_agent_edits_the_card_and_its_echo_is_silent()
     assert_eq!(records.len(), before, "{:?}", &records[before..]);
 }
 
+#[actix_rt::test]
+async fn a_rewritten_card_stays_in_the_org_language_while_the_banner_is_the_agents() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    // Sato's Cliq is in Japanese; the org's notifications are in English.
+    let ja = CliqUser::new(SATO_ZUID, SATO_EMAIL, "ja");
+    let chat = ChatRef::channel("support");
+    click(&env, &ja, &key, &card, &chat).await;
+    let done = submit(
+        &env,
+        &ja,
+        &key,
+        json!({"status": {"label": "Closed", "value": "Closed"}}),
+        &chat,
+    )
+    .await;
+    assert_eq!(done["status"], "success", "{done}");
+    let number = &t.ticket_number;
+    assert_eq!(done["text"], format!("#{number} のステータス: Closed"));
+    let records = env.settle().await;
+    let edited = records
+        .iter()
+        .find(|r| r.message_id == card.message_id)
+        .unwrap();
+    let last = edited.edits.last().expect("the card was edited");
+    assert!(
+        last.contains(&format!("Status of #{number}: Closed"))
+            && last.contains("(by Hanako Sato, from Cliq)"),
+        "{last}"
+    );
+}
+
 /// Sato submits the Change status form of `key` (opened from #support) with Closed.
 async fn close_from_support(env: &Env, key: &str) -> Value {
     submit(
