@@ -113,7 +113,7 @@ pub static EN: Texts = Texts {
     missed_text: "{count} changes were found by reconciliation",
     missed_text_one: "{count} change was found by reconciliation",
     activity_created: "New {kind}: {subject}",
-    activity_completed: "{kind} completed: {subject}",
+    activity_completed: "Completed {kind}: {subject}",
     by: "by {who}",
     unassigned: "Unassigned",
     team_any: "Team",
