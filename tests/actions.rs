@@ -343,6 +343,32 @@ async fn a_rewritten_card_stays_in_the_org_language_while_the_banner_is_the_agen
     );
 }
 
+#[actix_rt::test]
+async fn a_rewritten_card_reads_as_one_sentence_without_a_stray_full_stop() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let done = close_from_support(&env, &key).await;
+    let number = &t.ticket_number;
+    // The banner is a sentence of its own.
+    assert_eq!(done["text"], format!("Status of #{number}: Closed."));
+    let records = env.settle().await;
+    let edited = records
+        .iter()
+        .find(|r| r.message_id == card.message_id)
+        .unwrap();
+    let last = edited.edits.last().expect("the card was edited");
+    // Not "Closed. (by …)".
+    assert!(
+        last.ends_with(&format!(
+            "Status of #{number}: Closed (by Hanako Sato, from Cliq)"
+        )),
+        "{last}"
+    );
+}
+
 /// Sato submits the Change status form of `key` (opened from #support) with Closed.
 async fn close_from_support(env: &Env, key: &str) -> Value {
     submit(

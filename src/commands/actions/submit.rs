@@ -426,7 +426,11 @@ impl Service {
             inert(&context.subject, 150),
             fill(
                 tx.act.edited,
-                &[("what", &did.text(tx)), ("agent", &inert(&agent.name, 60))]
+                &[
+                    // The banner's sentence, without its full stop: the card goes on.
+                    ("what", did.text(tx).trim_end_matches(['.', '。'])),
+                    ("agent", &inert(&agent.name, 60))
+                ]
             ),
         );
         if let Err(e) = z.cliq.edit_message(chat, message, &text, false).await {
