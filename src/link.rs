@@ -184,23 +184,28 @@ impl Linker {
         String::from_utf8(payload).map_err(|_| LinkError::BadState)
     }
 
-    fn read_state(&self, signed: &str) -> Result<State, LinkError> {
+    /// The state `signed` stands for, expired or not (until pruned).
+    fn stored_state(&self, signed: &str) -> Result<State, LinkError> {
         let n = self.nonce(signed)?;
-        let state = self
-            .shared
+        self.shared
             .store
             .tree::<String, State>(TreeName::Tokens)
             .get(&pending_key(&n))?
-            .ok_or(LinkError::StateUsed)?;
+            .ok_or(LinkError::StateUsed)
+    }
+
+    fn read_state(&self, signed: &str) -> Result<State, LinkError> {
+        let state = self.stored_state(signed)?;
         if state.x < self.shared.clock.now().timestamp() {
             return Err(LinkError::BadState);
         }
         Ok(state)
     }
 
-    /// The language a state was made for (for pages about a bad state: the org's).
+    /// The language a state was made for, expired or not: "this link has expired" is the
+    /// page an agent most often sees. For a state that is not ours (or is gone): the org's.
     pub fn locale_of_state(&self, signed: &str) -> Locale {
-        match self.read_state(signed).map(|s| s.l) {
+        match self.stored_state(signed).map(|s| s.l) {
             Ok(l) if l == "ja" => Locale::Ja,
             Ok(l) if l == "en" => Locale::En,
             _ => self.config.borrow().org.locale,

@@ -272,6 +272,24 @@ async fn a_grant_of_another_user_and_a_forged_or_reused_state_are_refused() {
 }
 
 #[actix_rt::test]
+async fn an_expired_connect_link_is_explained_in_the_agents_language() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    // The org's language is English; Sato's Cliq is in Japanese.
+    let ja = CliqUser::new(SATO_ZUID, SATO_EMAIL, "ja");
+    let key = format!("status:{}", t.id);
+    let prompt = click(&env, &ja, &key, &card, &ChatRef::channel("support")).await;
+    let start = connect_url(&env, &prompt);
+    // Past the link's 15 minutes.
+    env.clock.advance(chrono::Duration::minutes(16));
+    let r = no_redirects().get(&start).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("<html lang=\"ja\">"), "{page}");
+    assert!(page.contains("このリンクは無効か期限切れです"), "{page}");
+}
+
+#[actix_rt::test]
 async fn change_status_runs_as_the_agent_edits_the_card_and_its_echo_is_silent() {
     let env = Env::start("").await;
     env.sim
