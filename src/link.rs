@@ -203,13 +203,18 @@ impl Linker {
     }
 
     /// The language a state was made for, expired or not: "this link has expired" is the
-    /// page an agent most often sees. For a state that is not ours (or is gone): the org's.
-    pub fn locale_of_state(&self, signed: &str) -> Locale {
+    /// page an agent most often sees. `None` for a state that is not ours (or is gone).
+    pub fn locale_of_state(&self, signed: &str) -> Option<Locale> {
         match self.stored_state(signed).map(|s| s.l) {
-            Ok(l) if l == "ja" => Locale::Ja,
-            Ok(l) if l == "en" => Locale::En,
-            _ => self.config.borrow().org.locale,
+            Ok(l) if l == "ja" => Some(Locale::Ja),
+            Ok(l) if l == "en" => Some(Locale::En),
+            _ => None,
         }
+    }
+
+    /// The org's language (for a page about a state that says none).
+    pub fn org_locale(&self) -> Locale {
+        self.config.borrow().org.locale
     }
 
     /// Where `/oauth/start` sends the browser: Zoho's consent page for this state.

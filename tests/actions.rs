@@ -272,6 +272,35 @@ async fn a_grant_of_another_user_and_a_forged_or_reused_state_are_refused() {
 }
 
 #[actix_rt::test]
+async fn a_page_about_a_link_that_is_not_ours_follows_the_browsers_language() {
+    let env = Env::start("").await;
+    let base = format!("http://{}", env.app().addrs[0]);
+    let get = |path: &str, lang: Option<&str>| {
+        let mut r = no_redirects().get(format!("{base}{path}"));
+        if let Some(l) = lang {
+            r = r.header("Accept-Language", l);
+        }
+        r.send()
+    };
+    // The org's language is English; the state says none.
+    for path in [
+        "/oauth/start?state=abc.def",
+        "/oauth/callback?code=x&state=abc.def",
+    ] {
+        let r = get(path, Some("ja-JP,ja;q=0.9,en-US;q=0.8")).await.unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("<html lang=\"ja\">"), "{path}: {page}");
+        assert!(page.contains("このリンクは無効か期限切れです"), "{page}");
+        // English preferred, a language deskcliq does not speak, or none: English.
+        for lang in [Some("fr-FR, en;q=0.5, ja;q=0.4"), Some("de"), None] {
+            let page = get(path, lang).await.unwrap().text().await.unwrap();
+            assert!(page.contains("<html lang=\"en\">"), "{lang:?}: {page}");
+        }
+    }
+}
+
+#[actix_rt::test]
 async fn an_expired_connect_link_is_explained_in_the_agents_language() {
     let env = Env::start("").await;
     let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
