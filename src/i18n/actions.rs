@@ -319,7 +319,7 @@ pub static JA_CMD: CommandTexts = CommandTexts {
         "今日が期限: 今日が期限のチケット",
         "未完了: 最近の未完了チケット",
         "/ticket: 自分のチケット、/ticket 115、/ticket someone@example.com",
-        "/pendingtickets: 未完了・保留・期限切れ・未割り当ての件数",
+        "/pendingtickets: オープン・保留・期限切れ・未割り当ての件数",
         "/deskstatus [new|closed|csat|top]: 過去24時間の統計",
         "回答はあなたにだけ表示されます。「ここに投稿」で共有できます",
     ],

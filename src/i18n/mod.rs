@@ -165,7 +165,7 @@ pub static JA: Texts = Texts {
     stat_ratings: "評価（良い / 普通 / 悪い）",
     stat_open: "オープン",
     stat_on_hold: "保留",
-    stat_overdue: "期限超過",
+    stat_overdue: "期限切れ",
     stat_unassigned: "未割り当て",
     stat_top: "クローズ件数の多い担当者",
     stat_agent: "担当者",
