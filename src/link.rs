@@ -35,7 +35,8 @@ pub enum LinkError {
     NotLinked,
     #[error("this link is invalid or has expired")]
     BadState,
-    #[error("this link was already used")]
+    /// Used, or expired and since forgotten (pruned): the two look the same.
+    #[error("this link was already used or has expired")]
     StateUsed,
     #[error("Zoho did not grant access: {0}")]
     Denied(String),

@@ -319,6 +319,30 @@ async fn an_expired_connect_link_is_explained_in_the_agents_language() {
 }
 
 #[actix_rt::test]
+async fn a_connect_link_forgotten_after_it_expired_is_not_called_used() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    let prompt = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let start = connect_url(&env, &prompt);
+    // Hours later the hourly pruning has forgotten the expired link, as it does.
+    env.clock.advance(chrono::Duration::hours(2));
+    let tokens = env
+        .app()
+        .store
+        .tree::<String, Value>(deskcliq::store::TreeName::Tokens);
+    for (k, _) in tokens.all().unwrap() {
+        if k.starts_with("oauth-pending:") {
+            tokens.remove(&k).unwrap();
+        }
+    }
+    let r = no_redirects().get(&start).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("expired"), "never used, only expired: {page}");
+}
+
+#[actix_rt::test]
 async fn change_status_runs_as_the_agent_edits_the_card_and_its_echo_is_silent() {
     let env = Env::start("").await;
     env.sim
