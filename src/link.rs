@@ -35,7 +35,8 @@ pub enum LinkError {
     NotLinked,
     #[error("this link is invalid or has expired")]
     BadState,
-    #[error("this link was already used")]
+    /// Used, or expired and since forgotten (pruned): the two look the same.
+    #[error("this link was already used or has expired")]
     StateUsed,
     #[error("Zoho did not grant access: {0}")]
     Denied(String),
@@ -184,27 +185,37 @@ impl Linker {
         String::from_utf8(payload).map_err(|_| LinkError::BadState)
     }
 
-    fn read_state(&self, signed: &str) -> Result<State, LinkError> {
+    /// The state `signed` stands for, expired or not (until pruned).
+    fn stored_state(&self, signed: &str) -> Result<State, LinkError> {
         let n = self.nonce(signed)?;
-        let state = self
-            .shared
+        self.shared
             .store
             .tree::<String, State>(TreeName::Tokens)
             .get(&pending_key(&n))?
-            .ok_or(LinkError::StateUsed)?;
+            .ok_or(LinkError::StateUsed)
+    }
+
+    fn read_state(&self, signed: &str) -> Result<State, LinkError> {
+        let state = self.stored_state(signed)?;
         if state.x < self.shared.clock.now().timestamp() {
             return Err(LinkError::BadState);
         }
         Ok(state)
     }
 
-    /// The language a state was made for (for pages about a bad state: the org's).
-    pub fn locale_of_state(&self, signed: &str) -> Locale {
-        match self.read_state(signed).map(|s| s.l) {
-            Ok(l) if l == "ja" => Locale::Ja,
-            Ok(l) if l == "en" => Locale::En,
-            _ => self.config.borrow().org.locale,
+    /// The language a state was made for, expired or not: "this link has expired" is the
+    /// page an agent most often sees. `None` for a state that is not ours (or is gone).
+    pub fn locale_of_state(&self, signed: &str) -> Option<Locale> {
+        match self.stored_state(signed).map(|s| s.l) {
+            Ok(l) if l == "ja" => Some(Locale::Ja),
+            Ok(l) if l == "en" => Some(Locale::En),
+            _ => None,
         }
+    }
+
+    /// The org's language (for a page about a state that says none).
+    pub fn org_locale(&self) -> Locale {
+        self.config.borrow().org.locale
     }
 
     /// Where `/oauth/start` sends the browser: Zoho's consent page for this state.

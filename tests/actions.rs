@@ -272,6 +272,77 @@ async fn a_grant_of_another_user_and_a_forged_or_reused_state_are_refused() {
 }
 
 #[actix_rt::test]
+async fn a_page_about_a_link_that_is_not_ours_follows_the_browsers_language() {
+    let env = Env::start("").await;
+    let base = format!("http://{}", env.app().addrs[0]);
+    let get = |path: &str, lang: Option<&str>| {
+        let mut r = no_redirects().get(format!("{base}{path}"));
+        if let Some(l) = lang {
+            r = r.header("Accept-Language", l);
+        }
+        r.send()
+    };
+    // The org's language is English; the state says none.
+    for path in [
+        "/oauth/start?state=abc.def",
+        "/oauth/callback?code=x&state=abc.def",
+    ] {
+        let r = get(path, Some("ja-JP,ja;q=0.9,en-US;q=0.8")).await.unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("<html lang=\"ja\">"), "{path}: {page}");
+        assert!(page.contains("このリンクは無効か期限切れです"), "{page}");
+        // English preferred, a language deskcliq does not speak, or none: English.
+        for lang in [Some("fr-FR, en;q=0.5, ja;q=0.4"), Some("de"), None] {
+            let page = get(path, lang).await.unwrap().text().await.unwrap();
+            assert!(page.contains("<html lang=\"en\">"), "{lang:?}: {page}");
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn an_expired_connect_link_is_explained_in_the_agents_language() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    // The org's language is English; Sato's Cliq is in Japanese.
+    let ja = CliqUser::new(SATO_ZUID, SATO_EMAIL, "ja");
+    let key = format!("status:{}", t.id);
+    let prompt = click(&env, &ja, &key, &card, &ChatRef::channel("support")).await;
+    let start = connect_url(&env, &prompt);
+    // Past the link's 15 minutes.
+    env.clock.advance(chrono::Duration::minutes(16));
+    let r = no_redirects().get(&start).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("<html lang=\"ja\">"), "{page}");
+    assert!(page.contains("このリンクは無効か期限切れです"), "{page}");
+}
+
+#[actix_rt::test]
+async fn a_connect_link_forgotten_after_it_expired_is_not_called_used() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    let prompt = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let start = connect_url(&env, &prompt);
+    // Hours later the hourly pruning has forgotten the expired link, as it does.
+    env.clock.advance(chrono::Duration::hours(2));
+    let tokens = env
+        .app()
+        .store
+        .tree::<String, Value>(deskcliq::store::TreeName::Tokens);
+    for (k, _) in tokens.all().unwrap() {
+        if k.starts_with("oauth-pending:") {
+            tokens.remove(&k).unwrap();
+        }
+    }
+    let r = no_redirects().get(&start).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("expired"), "never used, only expired: {page}");
+}
+
+#[actix_rt::test]
 async fn change_status_runs_as_the_agent_edits_the_card_and_its_echo_is_silent() {
     let env = Env::start("").await;
     env.sim
@@ -307,6 +378,66 @@ async fn change_status_runs_as_the_agent_edits_the_card_and_its_echo_is_silent()
     );
     // The webhook of that change produced no notification.
     assert_eq!(records.len(), before, "{:?}", &records[before..]);
+}
+
+#[actix_rt::test]
+async fn a_rewritten_card_stays_in_the_org_language_while_the_banner_is_the_agents() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    // Sato's Cliq is in Japanese; the org's notifications are in English.
+    let ja = CliqUser::new(SATO_ZUID, SATO_EMAIL, "ja");
+    let chat = ChatRef::channel("support");
+    click(&env, &ja, &key, &card, &chat).await;
+    let done = submit(
+        &env,
+        &ja,
+        &key,
+        json!({"status": {"label": "Closed", "value": "Closed"}}),
+        &chat,
+    )
+    .await;
+    assert_eq!(done["status"], "success", "{done}");
+    let number = &t.ticket_number;
+    assert_eq!(done["text"], format!("#{number} のステータス: Closed"));
+    let records = env.settle().await;
+    let edited = records
+        .iter()
+        .find(|r| r.message_id == card.message_id)
+        .unwrap();
+    let last = edited.edits.last().expect("the card was edited");
+    assert!(
+        last.contains(&format!("Status of #{number}: Closed"))
+            && last.contains("(by Hanako Sato, from Cliq)"),
+        "{last}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_rewritten_card_reads_as_one_sentence_without_a_stray_full_stop() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let done = close_from_support(&env, &key).await;
+    let number = &t.ticket_number;
+    // The banner is a sentence of its own.
+    assert_eq!(done["text"], format!("Status of #{number}: Closed."));
+    let records = env.settle().await;
+    let edited = records
+        .iter()
+        .find(|r| r.message_id == card.message_id)
+        .unwrap();
+    let last = edited.edits.last().expect("the card was edited");
+    // Not "Closed. (by …)".
+    assert!(
+        last.ends_with(&format!(
+            "Status of #{number}: Closed (by Hanako Sato, from Cliq)"
+        )),
+        "{last}"
+    );
 }
 
 /// Sato submits the Change status form of `key` (opened from #support) with Closed.

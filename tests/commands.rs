@@ -407,6 +407,49 @@ async fn pendingtickets_counts_open_on_hold_overdue_and_unassigned_of_my_departm
 }
 
 #[actix_rt::test]
+async fn the_help_names_the_pendingtickets_figures_in_the_words_of_the_answer() {
+    let env = Env::start("").await;
+    put(&env, "Loose", SUPPORT, None, None, "b@example.com");
+    for lang in ["en", "ja"] {
+        let (_, v) = ask(
+            &env,
+            command("pendingtickets", ""),
+            &sato(lang),
+            &ChatRef::bot(),
+        )
+        .await;
+        let labels: Vec<String> = v["output"]["slides"][0]["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .flat_map(|pair| pair.as_object().unwrap().keys().cloned())
+            .collect();
+        assert_eq!(labels.len(), 4, "{v}");
+        let (_, help) = ask(
+            &env,
+            Invocation::BotMessage("?".into()),
+            &sato(lang),
+            &ChatRef::bot(),
+        )
+        .await;
+        let item = help["output"]["slides"][0]["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|i| i.starts_with("/pendingtickets"))
+            .unwrap_or_else(|| panic!("{help}"))
+            .to_lowercase();
+        for label in labels {
+            assert!(
+                item.contains(&label.to_lowercase()),
+                "{lang}: {label} in {item}"
+            );
+        }
+    }
+}
+
+#[actix_rt::test]
 async fn deskstatus_shows_the_last_24_hours_or_the_one_attribute_asked_for() {
     let env = Env::start("").await;
     put(&env, "New one", SUPPORT, None, None, "a@example.com");

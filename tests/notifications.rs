@@ -442,9 +442,42 @@ async fn activities_are_announced_to_their_owner_when_someone_else_created_them(
         msgs[1].message["text"]
             .as_str()
             .unwrap()
-            .contains("task completed"),
+            .contains("Completed task: Call the customer back"),
         "{}",
         text(&msgs[1])
+    );
+}
+
+#[actix_rt::test]
+async fn a_completed_activity_headline_starts_with_a_capital() {
+    let env = Env::start("").await;
+    let task = env.sim.create_task(SimTask {
+        id: String::new(),
+        subject: "Call the customer back".into(),
+        department_id: SUPPORT.into(),
+        ticket_id: None,
+        owner_id: SATO.into(),
+        creator_id: SUZUKI.into(),
+        status: "Not Started".into(),
+        status_type: "Open".into(),
+        due_date: None,
+        completed_time: None,
+        reminder: vec![],
+        created_time: 0,
+        modified_time: 0,
+        web_url: "https://desk.zoho.jp/x".into(),
+        modified_by: serde_json::json!({"id": SUZUKI}),
+    });
+    env.settle().await;
+    let before = env.sim.cliq_messages().len();
+    env.sim.complete_task(&task.id, SUZUKI);
+    let new: Vec<_> = env.settle().await[before..].to_vec();
+    assert_eq!(new.len(), 1, "{new:?}");
+    // Not "task completed: …": the activity's kind is a lowercase word.
+    let headline = new[0].message["text"].as_str().unwrap();
+    assert!(
+        headline.starts_with("*Completed task: Call the customer back*"),
+        "{headline}"
     );
 }
 
@@ -478,7 +511,7 @@ async fn a_completed_task_card_shows_no_due_time_of_its_ticket() {
     let new: Vec<_> = env.settle().await[before..].to_vec();
     assert_eq!(new.len(), 1, "{new:?}");
     let card = text(&new[0]);
-    assert!(card.contains("task completed"), "{card}");
+    assert!(card.contains("Completed task"), "{card}");
     // "Due" on the card of an activity is the activity's: the ticket's is not it.
     assert!(!card.contains("\"Due\""), "{card}");
 }
@@ -928,6 +961,30 @@ async fn a_mention_by_a_commenter_deskcliq_cannot_name_says_someone_mentioned_yo
         let headline = mention.message["text"].as_str().unwrap();
         assert_eq!(headline, "*Someone mentioned you*", "{author}");
     }
+}
+
+#[actix_rt::test]
+async fn a_mention_by_a_commenter_deskcliq_cannot_name_reads_naturally_in_japanese() {
+    let mut env = Env::start("").await;
+    let mut cfg = (*env.app().config()).clone();
+    cfg.org.locale = deskcliq::config::Locale::Ja;
+    env.app.as_mut().unwrap().apply(cfg);
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.settle().await;
+    let before = env.sim.cliq_messages().len();
+    env.sim
+        .add_comment(&t.id, "", "zsu[@user:55667790]zsu hello", true)
+        .unwrap();
+    let new: Vec<_> = env.settle().await[before..].to_vec();
+    let mention = new
+        .iter()
+        .find(|m| m.target == dm("55667790"))
+        .unwrap_or_else(|| panic!("{new:?}"));
+    // Not 「不明なユーザー さんが…」: an honorific after "unknown user".
+    assert_eq!(
+        mention.message["text"],
+        "*コメントであなたがメンションされました*"
+    );
 }
 
 #[actix_rt::test]

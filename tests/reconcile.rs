@@ -86,6 +86,38 @@ async fn a_change_missed_while_not_listening_is_reported_once_in_a_summary() {
 }
 
 #[actix_rt::test]
+async fn a_single_missed_change_is_counted_in_the_singular() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(NewTicket {
+        subject: "seen".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.settle().await;
+    webhooks(&env, false);
+    env.clock.advance(Span::minutes(1));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("Closed".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.clock.advance(Span::minutes(3));
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.missed, 1, "{report:?}");
+    let msgs = env.settle().await;
+    let summary = msgs.last().unwrap();
+    assert_eq!(
+        summary.message["text"], "1 change was found by reconciliation",
+        "{}",
+        summary.message
+    );
+}
+
+#[actix_rt::test]
 async fn many_missed_changes_are_split_into_cards_cliq_accepts() {
     let env = Env::start("").await;
     webhooks(&env, false);

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::{HttpResponse, http::StatusCode, web};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 
 use super::AppState;
 use crate::config::Locale;
@@ -15,6 +15,45 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// The browser's preferred language of ja and en (`Accept-Language`, by `q`), if any.
+fn browser_locale(req: &HttpRequest) -> Option<Locale> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)?
+        .to_str()
+        .ok()?;
+    let mut best: Option<(f32, Locale)> = None;
+    for part in header.split(',') {
+        let mut fields = part.split(';');
+        let tag = fields
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let locale = match tag.split(['-', '_']).next() {
+            Some("ja") => Locale::Ja,
+            Some("en") => Locale::En,
+            _ => continue,
+        };
+        let q = fields
+            .filter_map(|f| f.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+            best = Some((q, locale));
+        }
+    }
+    best.map(|(_, l)| l)
+}
+
+/// The page's language: the one the link was made in, else the browser's, else the org's.
+fn page_locale(req: &HttpRequest, linker: &crate::link::Linker, signed: &str) -> Locale {
+    linker
+        .locale_of_state(signed)
+        .or_else(|| browser_locale(req))
+        .unwrap_or_else(|| linker.org_locale())
 }
 
 fn page(status: StatusCode, locale: Locale, title: &str, text: &str) -> HttpResponse {
@@ -47,12 +86,13 @@ fn failure(locale: Locale, e: &LinkError) -> HttpResponse {
 
 /// Checks the state and sends the browser to Zoho's consent page.
 pub async fn start(
+    req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
     let linker = state.commands.linker();
     let signed = q.get("state").map(String::as_str).unwrap_or("");
-    let locale = linker.locale_of_state(signed);
+    let locale = page_locale(&req, linker, signed);
     match linker.authorize_url(signed) {
         Ok(url) => HttpResponse::Found()
             .insert_header(("Location", url))
@@ -64,12 +104,13 @@ pub async fn start(
 
 /// Zoho's redirect back: `code` and `state` (or `error`).
 pub async fn callback(
+    req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
     let linker = state.commands.linker();
     let signed = q.get("state").map(String::as_str).unwrap_or("");
-    let locale = linker.locale_of_state(signed);
+    let locale = page_locale(&req, linker, signed);
     // The state first: a callback that is not ours (or spent) is a bad request, whatever
     // else it says; only then a refusal by Zoho (or no code) is a denial.
     let outcome = match (linker.check_state(signed), q.get("code"), q.get("error")) {

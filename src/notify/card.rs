@@ -105,6 +105,16 @@ fn activity_name(kind: ActivityKind, tx: &Texts) -> &'static str {
     }
 }
 
+/// How many changes reconciliation found, in words ("1 change", "2 changes").
+fn missed_text(count: usize, tx: &Texts) -> String {
+    let template = if count == 1 {
+        tx.missed_text_one
+    } else {
+        tx.missed_text
+    };
+    fill(template, &[("count", &count.to_string())])
+}
+
 /// The headline of a change (what happened), in the locale.
 fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> String {
     match &change.kind {
@@ -141,18 +151,14 @@ fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> St
         ChangeKind::CommentAdded { public: true, .. } => tx.comment_added.into(),
         ChangeKind::CommentAdded { public: false, .. } => tx.comment_added_private.into(),
         ChangeKind::CommentEdited { .. } => tx.comment_edited.into(),
-        // The commenter by name; an id, or no commenter, is "someone" (not "Unassigned").
-        ChangeKind::Mentioned { .. } => fill(
-            tx.mentioned,
-            &[(
-                "who",
-                &change
-                    .actor
-                    .as_deref()
-                    .and_then(|a| agents.name(a))
-                    .map_or_else(|| tx.nobody.to_string(), |n| inert(n, 60)),
-            )],
-        ),
+        // The commenter by name; an id, or no commenter, is "someone" (not "Unassigned"), in
+        // a sentence of its own (Japanese puts an honorific after a name).
+        ChangeKind::Mentioned { .. } => {
+            match change.actor.as_deref().and_then(|a| agents.name(a)) {
+                Some(name) => fill(tx.mentioned, &[("who", &inert(name, 60))]),
+                None => tx.mentioned_unknown.into(),
+            }
+        }
         ChangeKind::ActivityCreated { kind, subject, .. } => fill(
             tx.activity_created,
             &[
@@ -177,9 +183,7 @@ fn headline(change: &Change, config: &Config, agents: &Agents, tx: &Texts) -> St
                 ("subject", &inert(subject, 200)),
             ],
         ),
-        ChangeKind::Missed { lines } => {
-            fill(tx.missed_text, &[("count", &lines.len().to_string())])
-        }
+        ChangeKind::Missed { lines } => missed_text(lines.len(), tx),
         ChangeKind::Rated { rating, .. } => fill(
             tx.rating_received,
             &[(
@@ -204,7 +208,7 @@ pub fn render(change: &Change, config: &Config, agents: &Agents) -> Card {
             .enumerate()
             .map(|(i, l)| vec![(i + 1).to_string(), l.clone()])
             .collect();
-        let message = Message::new(&fill(tx.missed_text, &[("count", &n)]))
+        let message = Message::new(&missed_text(lines.len(), tx))
             .with_bot("Deskbot", None)
             .with_card(tx.missed_title, "modern-inline")
             .with_slide(Slide::table(None, &["#", tx.label_change], rows));

@@ -8,7 +8,7 @@ use super::super::{Reply, Service, reply};
 use crate::cliq::callback::Callback;
 use crate::config::Action;
 use crate::desk::{ContentType, DeskClient, DeskError, NewComment, TicketUpdate};
-use crate::i18n::fill;
+use crate::i18n::{Texts, fill, texts};
 use crate::notify::inert::inert;
 use crate::notify::model::AgentInfo;
 use crate::store::TreeName;
@@ -54,6 +54,48 @@ impl Drop for CutOff<'_> {
 enum Refusal {
     Local(String),
     Desk(DeskError),
+}
+
+/// What an action did, to be said in either language: the banner in the agent's, the
+/// rewritten card (a notification) in the org's.
+enum Done {
+    Status { number: String, status: String },
+    Assign { number: String, who: Option<Who> },
+    Reply { number: String, to: String },
+    Comment { number: String },
+}
+
+/// Who a ticket was assigned to.
+enum Who {
+    Agent(String),
+    Team(String),
+}
+
+impl Done {
+    fn text(&self, tx: &Texts) -> String {
+        let a = tx.act;
+        match self {
+            Done::Status { number, status } => fill(
+                a.done_status,
+                &[("number", number), ("status", &inert(status, 60))],
+            ),
+            Done::Assign {
+                number,
+                who: Some(who),
+            } => {
+                let who = match who {
+                    Who::Agent(name) => inert(name, 60),
+                    Who::Team(name) => fill(a.team, &[("name", &inert(name, 60))]),
+                };
+                fill(a.done_assign, &[("number", number), ("who", &who)])
+            }
+            Done::Assign { number, who: None } => fill(a.done_unassign, &[("number", number)]),
+            Done::Reply { number, to } => {
+                fill(a.done_reply, &[("number", number), ("to", &inert(to, 254))])
+            }
+            Done::Comment { number } => fill(a.done_comment, &[("number", number)]),
+        }
+    }
 }
 
 impl Service {
@@ -186,8 +228,8 @@ impl Service {
             .run(action, &desk, &context, values, content.as_deref(), ctx)
             .await;
         cut_off.disarm();
-        let what = match outcome {
-            Ok(what) => what,
+        let did = match outcome {
+            Ok(did) => did,
             Err(Refusal::Local(text)) => {
                 let _ = done.remove(&once);
                 return reply(banner(false, &text), name, "refused");
@@ -218,7 +260,7 @@ impl Service {
             },
         );
         // The form's context stays (until pruned): a second submit of it is "already done".
-        self.edit_card(&context, &what, agent, ctx).await;
+        self.edit_card(&context, &did, agent, ctx).await;
         self.router
             .shared
             .metrics
@@ -226,7 +268,7 @@ impl Service {
             .with_label_values(&[name, "done"])
             .inc();
         tracing::info!(action = name, ticket = %context.ticket_id, agent = %agent.id, "quick action done");
-        reply(banner(true, &what), name, "done")
+        reply(banner(true, &did.text(ctx.tx)), name, "done")
     }
 
     /// Runs `action` in Desk; returns the sentence that says what was done.
@@ -238,7 +280,7 @@ impl Service {
         values: &Value,
         content: Option<&str>,
         ctx: &Ctx<'_>,
-    ) -> Result<String, Refusal> {
+    ) -> Result<Done, Refusal> {
         let a = ctx.tx.act;
         let number = inert(&context.ticket_number, 20);
         let id = &context.ticket_id;
@@ -258,10 +300,7 @@ impl Service {
                     .await
                     .map_err(Refusal::Desk)?;
                 self.expect_echo_of_ticket(&t);
-                Ok(fill(
-                    a.done_status,
-                    &[("number", &number), ("status", &inert(&status, 60))],
-                ))
+                Ok(Done::Status { number, status })
             }
             Action::Assign => {
                 let choice = value_of(values, "assignee")
@@ -277,7 +316,9 @@ impl Service {
                                 assignee_id: Some(Some(agent_id.to_string())),
                                 ..Default::default()
                             },
-                            Some(ctx.agents.name(agent_id).unwrap_or(agent_id).to_string()),
+                            Some(Who::Agent(
+                                ctx.agents.name(agent_id).unwrap_or(agent_id).to_string(),
+                            )),
                         )
                     }
                     Some(("team", team_id)) => {
@@ -297,7 +338,7 @@ impl Service {
                                 assignee_id: Some(None),
                                 ..Default::default()
                             },
-                            Some(fill(a.team, &[("name", &team.name)])),
+                            Some(Who::Team(team.name)),
                         )
                     }
                     None if choice == "none" => (
@@ -314,13 +355,7 @@ impl Service {
                     .await
                     .map_err(Refusal::Desk)?;
                 self.expect_echo_of_ticket(&t);
-                Ok(match who {
-                    Some(w) => fill(
-                        a.done_assign,
-                        &[("number", &number), ("who", &inert(&w, 60))],
-                    ),
-                    None => fill(a.done_unassign, &[("number", &number)]),
-                })
+                Ok(Done::Assign { number, who })
             }
             Action::Reply => {
                 let to = context.to.clone().unwrap_or_default();
@@ -336,10 +371,7 @@ impl Service {
                 )
                 .await
                 .map_err(Refusal::Desk)?;
-                Ok(fill(
-                    a.done_reply,
-                    &[("number", &number), ("to", &inert(&to, 254))],
-                ))
+                Ok(Done::Reply { number, to })
             }
             Action::Comment => {
                 let public = value_of(values, "visibility").is_some_and(|v| v == "public");
@@ -355,7 +387,7 @@ impl Service {
                     .await
                     .map_err(Refusal::Desk)?;
                 self.expect_echo(&format!("comment:{}", c.id));
-                Ok(fill(a.done_comment, &[("number", &number)]))
+                Ok(Done::Comment { number })
             }
         }
     }
@@ -378,21 +410,27 @@ impl Service {
         }
     }
 
-    /// Rewrites the clicked card: the ticket, what was done and by whom.
-    async fn edit_card(&self, context: &FormContext, what: &str, agent: &AgentInfo, ctx: &Ctx<'_>) {
+    /// Rewrites the clicked card: the ticket, what was done and by whom. The card is a
+    /// notification, which others may read too: it stays in the org's language.
+    async fn edit_card(&self, context: &FormContext, did: &Done, agent: &AgentInfo, ctx: &Ctx<'_>) {
         let (Some(chat), Some(message)) = (&context.chat_id, &context.message_id) else {
             return;
         };
         let Some(z) = &self.router.shared.zoho else {
             return;
         };
+        let tx = texts(ctx.config.org.locale);
         let text = format!(
             "*#{}* {}\n{}",
             inert(&context.ticket_number, 20),
             inert(&context.subject, 150),
             fill(
-                ctx.tx.act.edited,
-                &[("what", what), ("agent", &inert(&agent.name, 60))]
+                tx.act.edited,
+                &[
+                    // The banner's sentence, without its full stop: the card goes on.
+                    ("what", did.text(tx).trim_end_matches(['.', '。'])),
+                    ("agent", &inert(&agent.name, 60))
+                ]
             ),
         );
         if let Err(e) = z.cliq.edit_message(chat, message, &text, false).await {
