@@ -248,6 +248,9 @@ pub fn verify(token: &str, jwks: &Jwks) -> Result<serde_json::Value, JwtError> {
         .keys
         .iter()
         .filter(|k| k.kty == "RSA")
+        // A key published for encryption, or for another algorithm, signs nothing here.
+        .filter(|k| k.use_.as_deref().is_none_or(|u| u == "sig"))
+        .filter(|k| k.alg.as_deref().is_none_or(|a| a == "RS256"))
         .filter(|k| header.kid.is_none() || k.kid == header.kid)
         .collect();
     if candidates.is_empty() {
@@ -403,6 +406,26 @@ mod tests {
         // Not even one key: still a set (of none), which verifies nothing.
         let none: Jwks = serde_json::from_value(serde_json::json!({"keys": []})).unwrap();
         assert!(none.keys.is_empty());
+    }
+
+    #[test]
+    fn a_key_published_for_encryption_or_another_algorithm_verifies_nothing() {
+        let k = key();
+        let claims = serde_json::json!({"iss": "orgId:1", "exp": 2_000_000_000});
+        let token = k.sign_jwt(&claims).unwrap();
+        for (field, value) in [("use", "enc"), ("alg", "RS512")] {
+            let mut jwk = serde_json::to_value(k.jwk().unwrap()).unwrap();
+            jwk[field] = value.into();
+            let jwks: Jwks = serde_json::from_value(serde_json::json!({"keys": [jwk]})).unwrap();
+            assert!(verify(&token, &jwks).is_err(), "{field} = {value}");
+        }
+        // Without `use` and `alg` (both optional in RFC 7517), the key still verifies.
+        let mut jwk = serde_json::to_value(k.jwk().unwrap()).unwrap();
+        jwk.as_object_mut()
+            .unwrap()
+            .retain(|f, _| f != "use" && f != "alg");
+        let jwks: Jwks = serde_json::from_value(serde_json::json!({"keys": [jwk]})).unwrap();
+        assert_eq!(verify(&token, &jwks).unwrap(), claims);
     }
 
     #[test]
