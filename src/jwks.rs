@@ -1,5 +1,6 @@
 //! Desk's signing keys, fetched from `zoho.jwks_url`, cached, and fetched again when a token
-//! names a key the cache does not hold (at most once per [`REFETCH_EVERY`], so forged `kid`s
+//! names a key the cache does not hold, or names none and fails the cached keys (at most once per
+//! [`REFETCH_EVERY`], so forged tokens
 //! cannot make deskcliq hammer Zoho).
 
 use std::collections::HashMap;
@@ -122,13 +123,25 @@ impl JwksCache {
         let known = keys
             .as_ref()
             .is_some_and(|k| kid.is_none() || k.keys.iter().any(|j| j.kid == kid));
-        let keys = match keys {
-            Some(k) if known => k,
+        let (mut keys, fetched) = match keys {
+            Some(k) if known => (k, false),
             // Unknown kid or nothing cached: fetch, unless we just did.
-            Some(k) if at.is_some_and(|t| t.elapsed() < REFETCH_EVERY) => k,
-            _ => self.fetch().await?,
+            Some(k) if at.is_some_and(|t| t.elapsed() < REFETCH_EVERY) => (k, false),
+            _ => (self.fetch().await?, true),
         };
-        let claims = jwt::verify(token, &keys)?;
+        let claims = match jwt::verify(token, &keys) {
+            // A token naming no key cannot tell that Desk rotated its keys: when the cached
+            // ones fail it, fetch once more (unless we just did; `fetch` keeps to its pace).
+            Err(JwtError::Signature) if kid.is_none() && !fetched => {
+                let newer = self.fetch().await?;
+                if Arc::ptr_eq(&newer, &keys) {
+                    return Err(JwtError::Signature.into());
+                }
+                keys = newer;
+                jwt::verify(token, &keys)?
+            }
+            verified => verified?,
+        };
         let mut st = self.keys();
         // Remembered only while the keys that verified it are the ones cached (a fetch may
         // have replaced them meanwhile).
@@ -172,6 +185,70 @@ mod tests {
         assert!(cache.verify(&token).await.is_err());
         let fresh = new.sign_jwt(&claims).expect("sign");
         assert_eq!(cache.verify(&fresh).await.expect("verified"), claims);
+    }
+
+    /// A token signed by `k` whose header names no key.
+    fn token_without_kid(k: &SigningKey, claims: &serde_json::Value) -> String {
+        use base64::Engine as _;
+        let b64 = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let input = format!(
+            "{}.{}",
+            b64(&serde_json::json!({"alg": "RS256", "typ": "JWT"})),
+            b64(claims)
+        );
+        let sig = k.sign_raw(input.as_bytes()).expect("sign");
+        format!(
+            "{input}.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig)
+        )
+    }
+
+    #[tokio::test]
+    async fn a_token_naming_no_key_is_verified_with_keys_desk_rotated_in() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let old = key(include_str!("sim/keys/desk-jwt.pkcs8.pem"), "old");
+        let new = key(include_str!("sim/keys/cliq-extension.pkcs8.pem"), "new");
+        // Desk's JWKS now holds only the new key.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let body = serde_json::json!({"keys": [new.jwk().expect("jwk")]}).to_string();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(answer.as_bytes()).await;
+            }
+        });
+        let cache = JwksCache::new(&format!("http://{addr}/.well-known/jwks.json"));
+        cache
+            .install(Ok(Jwks {
+                keys: vec![old.jwk().expect("jwk")],
+            }))
+            .expect("keys");
+        // The cached keys were fetched a while ago.
+        cache.keys().fetched_at = Some(Instant::now() - REFETCH_EVERY * 2);
+        let claims =
+            serde_json::json!({"iss": "orgId:1", "aud": "webhookId:2", "exp": 2_000_000_000});
+        let token = token_without_kid(&new, &claims);
+        assert_eq!(cache.verify(&token).await.expect("verified"), claims);
+        // A forged one right after costs no second fetch and is refused.
+        let forger = key(include_str!("sim/keys/desk-jwt.pkcs8.pem"), "x");
+        let before = cache.keys().fetched_at;
+        assert!(
+            cache
+                .verify(&token_without_kid(&forger, &claims))
+                .await
+                .is_err()
+        );
+        assert_eq!(cache.keys().fetched_at, before);
     }
 
     #[tokio::test]
