@@ -1,7 +1,6 @@
 //! Desk's signing keys, fetched from `zoho.jwks_url`, cached, and fetched again when a token
-//! names a key the cache does not hold, or names none and fails the cached keys (at most once per
-//! [`REFETCH_EVERY`], so forged tokens
-//! cannot make deskcliq hammer Zoho).
+//! names a key the cache does not hold, or names none and fails the cached keys (at most once
+//! per [`REFETCH_EVERY`], so forged tokens cannot make deskcliq hammer Zoho).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
