@@ -39,7 +39,11 @@ pub fn watchdog() {
     send(&[NotifyState::Watchdog]);
 }
 
-/// How often to send `WATCHDOG=1`: half of `WATCHDOG_USEC`, when systemd asks for it.
+/// How often to send `WATCHDOG=1`: half of `WATCHDOG_USEC`, when systemd asks for it. A
+/// `WATCHDOG_USEC` of 0 is no watchdog, as sd_watchdog_enabled(3) reads it (a zero period
+/// would panic the timer).
 pub fn watchdog_interval() -> Option<Duration> {
-    sd_notify::watchdog_enabled().map(|d| d / 2)
+    sd_notify::watchdog_enabled()
+        .filter(|d| !d.is_zero())
+        .map(|d| d / 2)
 }

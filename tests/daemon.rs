@@ -271,6 +271,16 @@ fn watchdog_pings_at_half_the_interval() {
 }
 
 #[test]
+fn a_zero_watchdog_usec_means_no_watchdog_and_the_daemon_runs_on() {
+    let mut d = Daemon::start_with("", &[("WATCHDOG_USEC", "0")], &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(d.get("/healthz").0, 200, "{}", d.stderr());
+    d.signal("TERM");
+    let status = d.wait_exit(Duration::from_secs(15));
+    assert!(status.success(), "exit {status}\n{}", d.stderr());
+}
+
+#[test]
 fn json_log_format_writes_one_json_object_per_line() {
     let mut d = Daemon::start_with("", &[], &["--log-format", "json"]);
     d.signal("TERM");

@@ -406,6 +406,33 @@ async fn uninstall_refuses_while_a_daemon_holds_the_store_then_removes_webhook_a
 }
 
 #[actix_rt::test]
+async fn purge_removes_the_store_itself_when_its_path_is_systemds_state_directory_link() {
+    let mut s = Setup::new().await;
+    s.install().await;
+    s.stop_daemon().await;
+    // systemd's DynamicUser=: /var/lib/deskcliq is a link to /var/lib/private/deskcliq.
+    let real = s.dir.path().join("state");
+    let link = s.dir.path().join("state-link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let text = s
+        .text
+        .replace(&real.display().to_string(), &link.display().to_string());
+    let config = s.config_from(&text);
+    assert_eq!(config.storage.path, link);
+    uninstall::run(&config, &uninstall::Options { purge: true })
+        .await
+        .unwrap();
+    assert!(
+        !real.exists(),
+        "--purge removes the store, not only the link to it"
+    );
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "nor leaves the link"
+    );
+}
+
+#[actix_rt::test]
 async fn uninstall_also_removes_the_webhook_it_registered_under_an_older_token() {
     let mut s = Setup::new().await;
     s.install().await;

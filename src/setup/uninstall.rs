@@ -55,10 +55,24 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Vec<String>, SetupEr
         // Taking the store's lock proves no daemon started meanwhile.
         let store = crate::store::Store::open(&config.storage.path)?;
         drop(store);
-        std::fs::remove_dir_all(&config.storage.path).map_err(|source| SetupError::Write {
-            path: config.storage.path.clone(),
+        // Under systemd's DynamicUser=, storage.path is a symbolic link to the real directory
+        // (/var/lib/deskcliq -> private/deskcliq): remove_dir_all would take only the link,
+        // which systemd recreates, and the old store would come back at the next start.
+        let path = &config.storage.path;
+        let real = std::fs::canonicalize(path).map_err(|source| SetupError::Write {
+            path: path.clone(),
             source,
         })?;
+        std::fs::remove_dir_all(&real).map_err(|source| SetupError::Write {
+            path: real.clone(),
+            source,
+        })?;
+        if real != *path && std::fs::symlink_metadata(path).is_ok() {
+            std::fs::remove_file(path).map_err(|source| SetupError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        }
         lines.push(format!(
             "- removed the store {}",
             config.storage.path.display()
