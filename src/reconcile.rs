@@ -191,6 +191,23 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         }
         _ => DuePass::Full,
     };
+    // Where the search for missed changes (step 2) looks: from the last run (a few minutes'
+    // overlap), not from the newest webhook, since a webhook missed while deskcliq was up is
+    // followed by later ones that would hide it; the diff against the snapshots makes the
+    // overlap harmless. None on a fresh store: nothing to compare with.
+    let newest_seen = meta
+        .get(&NEWEST_KEY.to_string())
+        .map_err(|e| e.to_string())?;
+    let last_reconciled = meta
+        .get(&RECONCILED_KEY.to_string())
+        .map_err(|e| e.to_string())?;
+    let missed_since = newest_seen.map(|since| match last_reconciled {
+        Some(last) => (last - chrono::Duration::minutes(5)).min(since),
+        None => since,
+    });
+    // Changes of the last two minutes may still be on their way as webhooks: left to them (and
+    // to the next run), so nothing is reported twice.
+    let until = now - WEBHOOK_LAG;
     let mut seen = Vec::new();
     match due {
         DuePass::Full => {
@@ -254,7 +271,13 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
                 tracing::warn!(ticket = %snap.id, error = %e, "cannot arm a ticket's alerts: retried at the next run");
                 continue;
             }
-            tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
+            // A change step 2 will search for is stored (and reported) there: stored now, it
+            // would look known already and never reach the "not listening" summary.
+            let reported_below = missed_since
+                .is_some_and(|since| t.modified_time.is_some_and(|m| m > since && m <= until));
+            if !reported_below {
+                tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
+            }
             report.changed += 1;
         }
     }
@@ -266,28 +289,12 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         .map_err(|e| e.to_string())?;
 
     // 2. Changes since the newest one seen: what the webhooks did not bring.
-    let Some(since) = meta
-        .get(&NEWEST_KEY.to_string())
-        .map_err(|e| e.to_string())?
-    else {
+    let Some(since) = missed_since else {
         // A fresh store: nothing to compare with; start listening from now.
         meta.insert(&NEWEST_KEY.to_string(), &now)
             .map_err(|e| e.to_string())?;
         return Ok(report);
     };
-    // From the last run (a few minutes' overlap), not from the newest webhook: a webhook missed
-    // while deskcliq was up is followed by later ones that would hide it. The diff against the
-    // snapshots makes the overlap harmless.
-    let since = match meta
-        .get(&RECONCILED_KEY.to_string())
-        .map_err(|e| e.to_string())?
-    {
-        Some(last) => (last - chrono::Duration::minutes(5)).min(since),
-        None => since,
-    };
-    // Changes of the last two minutes may still be on their way as webhooks: left to them (and
-    // to the next run), so nothing is reported twice.
-    let until = now - WEBHOOK_LAG;
     if until <= since {
         return Ok(report);
     }

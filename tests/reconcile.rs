@@ -86,6 +86,53 @@ async fn a_change_missed_while_not_listening_is_reported_once_in_a_summary() {
 }
 
 #[actix_rt::test]
+async fn a_missed_change_to_a_ticket_due_soon_is_reported_not_absorbed_by_the_due_pass() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(NewTicket {
+        subject: "due soon".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        due_date: Some(env.clock.now() + Span::minutes(50)),
+        ..Default::default()
+    });
+    env.settle().await;
+    webhooks(&env, false);
+    env.clock.advance(Span::minutes(1));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("On Hold".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.clock.advance(Span::minutes(3));
+    // The due-date pass reads the ticket too (it is due within the alerts' reach): it arms
+    // (here: cancels) its alerts, but the change is still reported as missed.
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.missed, 1, "{report:?}");
+    let msgs = env.settle().await;
+    let summary = msgs
+        .iter()
+        .find(|m| m.message["card"]["title"] == "While deskcliq was not listening")
+        .unwrap_or_else(|| panic!("no summary: {msgs:?}"));
+    assert!(
+        summary
+            .message
+            .to_string()
+            .contains(&format!("#{} due soon", t.ticket_number)),
+        "{}",
+        summary.message
+    );
+    // On Hold: its alerts are cancelled, and the change is not reported again.
+    env.clock.advance(Span::minutes(30));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(reconcile_once(&env.app().router).await.unwrap().missed, 0);
+    let after = env.settle().await;
+    assert_eq!(after.len(), msgs.len(), "{after:?}");
+}
+
+#[actix_rt::test]
 async fn a_single_missed_change_is_counted_in_the_singular() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(NewTicket {
