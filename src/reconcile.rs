@@ -321,15 +321,22 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         if stored.as_ref() == Some(&snap) {
             continue;
         }
+        // A ticket deskcliq never saw that Desk created before this window (older than the
+        // install) is not new: its earlier state is unknown, except that a ticket closed inside
+        // the window (its `closedTime` says so) was open before.
+        let created_before = stored.is_none() && t.created_time.is_some_and(|c| c <= since);
+        let closed_in_window = t.status_type == crate::desk::StatusType::Closed
+            && t.closed_time.is_some_and(|c| c > since);
         let event = InboxEvent {
-            event_type: if stored.is_some() {
+            event_type: if stored.is_some() || created_before {
                 "Ticket_Update".into()
             } else {
                 "Ticket_Add".into()
             },
             event_time: snap.modified_time,
             payload: ticket_json(&snap),
-            prev_state: None,
+            prev_state: (created_before && closed_in_window)
+                .then(|| serde_json::json!({"statusType": "Open"})),
             identity: format!(
                 "reconcile:{}:{}",
                 snap.id,

@@ -133,6 +133,41 @@ async fn a_missed_change_to_a_ticket_due_soon_is_reported_not_absorbed_by_the_du
 }
 
 #[actix_rt::test]
+async fn a_ticket_older_than_the_install_closed_while_not_listening_is_reported_closed_not_new() {
+    let env = Env::start("").await;
+    webhooks(&env, false);
+    // Created before deskcliq listened: no webhook ever brought it.
+    let t = env.sim.create_ticket(NewTicket {
+        subject: "old".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.clock.advance(Span::minutes(1));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("Closed".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.clock.advance(Span::minutes(3));
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.missed, 1, "{report:?}");
+    let msgs = env.settle().await;
+    let text = msgs
+        .iter()
+        .map(|m| m.message.to_string())
+        .collect::<String>();
+    assert!(
+        text.contains(&format!("#{} old — Ticket closed", t.ticket_number)),
+        "{text}"
+    );
+    assert!(!text.contains("New ticket"), "{text}");
+}
+
+#[actix_rt::test]
 async fn a_single_missed_change_is_counted_in_the_singular() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(NewTicket {
