@@ -103,6 +103,11 @@ pub(crate) fn apply(s: &mut TicketSnapshot, t: &Ticket) {
     if t.priority.is_some() {
         s.priority = t.priority.clone();
     }
+    // Only ever raised: an item that does not carry `isEscalated` reads as false, and must not
+    // clear a flag a webhook set (a later escalation would then be announced twice).
+    if t.is_escalated {
+        s.is_escalated = true;
+    }
     if t.web_url.is_some() {
         s.web_url = t.web_url.clone();
     }

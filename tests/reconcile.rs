@@ -168,6 +168,41 @@ async fn a_ticket_older_than_the_install_closed_while_not_listening_is_reported_
 }
 
 #[actix_rt::test]
+async fn an_escalation_missed_while_not_listening_is_reported() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(NewTicket {
+        subject: "hot".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.settle().await;
+    webhooks(&env, false);
+    env.clock.advance(Span::minutes(1));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            is_escalated: Some(true),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.clock.advance(Span::minutes(3));
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.missed, 1, "{report:?}");
+    let text = env
+        .settle()
+        .await
+        .iter()
+        .map(|m| m.message.to_string())
+        .collect::<String>();
+    assert!(
+        text.contains(&format!("#{} hot — Ticket escalated", t.ticket_number)),
+        "{text}"
+    );
+}
+
+#[actix_rt::test]
 async fn a_single_missed_change_is_counted_in_the_singular() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(NewTicket {
