@@ -103,6 +103,11 @@ pub(crate) fn apply(s: &mut TicketSnapshot, t: &Ticket) {
     if t.priority.is_some() {
         s.priority = t.priority.clone();
     }
+    // Only ever raised: an item that does not carry `isEscalated` reads as false, and must not
+    // clear a flag a webhook set (a later escalation would then be announced twice).
+    if t.is_escalated {
+        s.is_escalated = true;
+    }
     if t.web_url.is_some() {
         s.web_url = t.web_url.clone();
     }
@@ -191,6 +196,23 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         }
         _ => DuePass::Full,
     };
+    // Where the search for missed changes (step 2) looks: from the last run (a few minutes'
+    // overlap), not from the newest webhook, since a webhook missed while deskcliq was up is
+    // followed by later ones that would hide it; the diff against the snapshots makes the
+    // overlap harmless. None on a fresh store: nothing to compare with.
+    let newest_seen = meta
+        .get(&NEWEST_KEY.to_string())
+        .map_err(|e| e.to_string())?;
+    let last_reconciled = meta
+        .get(&RECONCILED_KEY.to_string())
+        .map_err(|e| e.to_string())?;
+    let missed_since = newest_seen.map(|since| match last_reconciled {
+        Some(last) => (last - chrono::Duration::minutes(5)).min(since),
+        None => since,
+    });
+    // Changes of the last two minutes may still be on their way as webhooks: left to them (and
+    // to the next run), so nothing is reported twice.
+    let until = now - WEBHOOK_LAG;
     let mut seen = Vec::new();
     match due {
         DuePass::Full => {
@@ -254,7 +276,13 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
                 tracing::warn!(ticket = %snap.id, error = %e, "cannot arm a ticket's alerts: retried at the next run");
                 continue;
             }
-            tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
+            // A change step 2 will search for is stored (and reported) there: stored now, it
+            // would look known already and never reach the "not listening" summary.
+            let reported_below = missed_since
+                .is_some_and(|since| t.modified_time.is_some_and(|m| m > since && m <= until));
+            if !reported_below {
+                tickets.insert(&snap.id, &snap).map_err(|e| e.to_string())?;
+            }
             report.changed += 1;
         }
     }
@@ -266,28 +294,12 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         .map_err(|e| e.to_string())?;
 
     // 2. Changes since the newest one seen: what the webhooks did not bring.
-    let Some(since) = meta
-        .get(&NEWEST_KEY.to_string())
-        .map_err(|e| e.to_string())?
-    else {
+    let Some(since) = missed_since else {
         // A fresh store: nothing to compare with; start listening from now.
         meta.insert(&NEWEST_KEY.to_string(), &now)
             .map_err(|e| e.to_string())?;
         return Ok(report);
     };
-    // From the last run (a few minutes' overlap), not from the newest webhook: a webhook missed
-    // while deskcliq was up is followed by later ones that would hide it. The diff against the
-    // snapshots makes the overlap harmless.
-    let since = match meta
-        .get(&RECONCILED_KEY.to_string())
-        .map_err(|e| e.to_string())?
-    {
-        Some(last) => (last - chrono::Duration::minutes(5)).min(since),
-        None => since,
-    };
-    // Changes of the last two minutes may still be on their way as webhooks: left to them (and
-    // to the next run), so nothing is reported twice.
-    let until = now - WEBHOOK_LAG;
     if until <= since {
         return Ok(report);
     }
@@ -314,15 +326,22 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         if stored.as_ref() == Some(&snap) {
             continue;
         }
+        // A ticket deskcliq never saw that Desk created before this window (older than the
+        // install) is not new: its earlier state is unknown, except that a ticket closed inside
+        // the window (its `closedTime` says so) was open before.
+        let created_before = stored.is_none() && t.created_time.is_some_and(|c| c <= since);
+        let closed_in_window = t.status_type == crate::desk::StatusType::Closed
+            && t.closed_time.is_some_and(|c| c > since);
         let event = InboxEvent {
-            event_type: if stored.is_some() {
+            event_type: if stored.is_some() || created_before {
                 "Ticket_Update".into()
             } else {
                 "Ticket_Add".into()
             },
             event_time: snap.modified_time,
             payload: ticket_json(&snap),
-            prev_state: None,
+            prev_state: (created_before && closed_in_window)
+                .then(|| serde_json::json!({"statusType": "Open"})),
             identity: format!(
                 "reconcile:{}:{}",
                 snap.id,

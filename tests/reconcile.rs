@@ -86,6 +86,123 @@ async fn a_change_missed_while_not_listening_is_reported_once_in_a_summary() {
 }
 
 #[actix_rt::test]
+async fn a_missed_change_to_a_ticket_due_soon_is_reported_not_absorbed_by_the_due_pass() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(NewTicket {
+        subject: "due soon".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        due_date: Some(env.clock.now() + Span::minutes(50)),
+        ..Default::default()
+    });
+    env.settle().await;
+    webhooks(&env, false);
+    env.clock.advance(Span::minutes(1));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("On Hold".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.clock.advance(Span::minutes(3));
+    // The due-date pass reads the ticket too (it is due within the alerts' reach): it arms
+    // (here: cancels) its alerts, but the change is still reported as missed.
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.missed, 1, "{report:?}");
+    let msgs = env.settle().await;
+    let summary = msgs
+        .iter()
+        .find(|m| m.message["card"]["title"] == "While deskcliq was not listening")
+        .unwrap_or_else(|| panic!("no summary: {msgs:?}"));
+    assert!(
+        summary
+            .message
+            .to_string()
+            .contains(&format!("#{} due soon", t.ticket_number)),
+        "{}",
+        summary.message
+    );
+    // On Hold: its alerts are cancelled, and the change is not reported again.
+    env.clock.advance(Span::minutes(30));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(reconcile_once(&env.app().router).await.unwrap().missed, 0);
+    let after = env.settle().await;
+    assert_eq!(after.len(), msgs.len(), "{after:?}");
+}
+
+#[actix_rt::test]
+async fn a_ticket_older_than_the_install_closed_while_not_listening_is_reported_closed_not_new() {
+    let env = Env::start("").await;
+    webhooks(&env, false);
+    // Created before deskcliq listened: no webhook ever brought it.
+    let t = env.sim.create_ticket(NewTicket {
+        subject: "old".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.clock.advance(Span::minutes(1));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("Closed".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.clock.advance(Span::minutes(3));
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.missed, 1, "{report:?}");
+    let msgs = env.settle().await;
+    let text = msgs
+        .iter()
+        .map(|m| m.message.to_string())
+        .collect::<String>();
+    assert!(
+        text.contains(&format!("#{} old — Ticket closed", t.ticket_number)),
+        "{text}"
+    );
+    assert!(!text.contains("New ticket"), "{text}");
+}
+
+#[actix_rt::test]
+async fn an_escalation_missed_while_not_listening_is_reported() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(NewTicket {
+        subject: "hot".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.settle().await;
+    webhooks(&env, false);
+    env.clock.advance(Span::minutes(1));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            is_escalated: Some(true),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.clock.advance(Span::minutes(3));
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.missed, 1, "{report:?}");
+    let text = env
+        .settle()
+        .await
+        .iter()
+        .map(|m| m.message.to_string())
+        .collect::<String>();
+    assert!(
+        text.contains(&format!("#{} hot — Ticket escalated", t.ticket_number)),
+        "{text}"
+    );
+}
+
+#[actix_rt::test]
 async fn a_single_missed_change_is_counted_in_the_singular() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(NewTicket {
