@@ -320,6 +320,16 @@ async fn counts_by_filter_field_and_agent() {
     };
     assert_eq!(desk.tickets_count(&support).await.unwrap(), 2);
     assert_eq!(desk.tickets_count(&CountQuery::default()).await.unwrap(), 3);
+    // An answer without a count is no figure at all, not zero.
+    z.sim.inject(Fault {
+        path_contains: "/ticketsCount".into(),
+        kind: FaultKind::Answer {
+            status: 200,
+            body: r#"{"message":"no count here"}"#.into(),
+        },
+        times: 1,
+    });
+    assert!(desk.tickets_count(&support).await.is_err());
     let by = desk
         .tickets_count_by_field(&["statusType", "overDue"], &CountQuery::default())
         .await

@@ -479,11 +479,21 @@ impl DeskClient {
 
     // ------------------------------------------------------------------ counts
 
-    /// `GET /ticketsCount`.
+    /// `GET /ticketsCount`. An answer without a readable `count` is an error, not 0: a
+    /// summary says a figure is unavailable rather than invent one. A 204 is none.
     pub async fn tickets_count(&self, q: &CountQuery) -> Result<u64, DeskError> {
         let call = get("/ticketsCount", q.to_query(), 3);
-        let v: Value = self.object(call).await?;
-        Ok(v.get("count").and_then(lenient::value_count).unwrap_or(0))
+        let r = self.send(&call).await?;
+        if r.status == 204 || r.body.is_empty() {
+            return Ok(0);
+        }
+        let v: Value = decode(&r.body, &call.path)?;
+        v.get("count")
+            .and_then(lenient::value_count)
+            .ok_or_else(|| DeskError::Decode {
+                what: call.path.clone(),
+                reason: "no readable `count` in the answer".into(),
+            })
     }
 
     /// `GET /ticketsCountByFieldValues?field=…`.

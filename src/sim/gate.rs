@@ -104,6 +104,14 @@ pub async fn faults(sim: &Inner, req: &HttpRequest, api: Api) -> Option<HttpResp
                 "You have exceeded the URL throttle limits.",
             ),
         }),
+        FaultKind::Answer { status, body } => Some(
+            HttpResponse::build(
+                actix_web::http::StatusCode::from_u16(status)
+                    .unwrap_or(actix_web::http::StatusCode::OK),
+            )
+            .content_type("application/json")
+            .body(body),
+        ),
         FaultKind::TooManyRequests { retry_after } => Some(match api {
             Api::Desk => HttpResponse::TooManyRequests()
                 .insert_header(("Retry-After", retry_after.to_string()))

@@ -476,6 +476,8 @@ pub enum FaultKind {
     Delay(Duration),
     /// The throttle answer (Cliq: 400 `request_limit_exceeded`; Desk: 429).
     Throttle,
+    /// Answer with this status and this JSON body as it is (an answer of an unexpected shape).
+    Answer { status: u16, body: String },
 }
 
 /// Random trouble on every request whose path contains `path_contains`: a share of server
