@@ -14,6 +14,36 @@ fn webhooks(env: &Env, on: bool) {
         .with(|st| st.desk.webhooks.iter_mut().for_each(|w| w.is_enabled = on));
 }
 
+/// A ticket ("seen") deskcliq took in, closed by Kim while no webhook came, then reconciled
+/// past the two minutes a webhook may still take: the ticket and every message so far.
+async fn closed_while_not_listening(
+    env: &Env,
+) -> (deskcliq::sim::SimTicket, Vec<deskcliq::sim::CliqRecord>) {
+    let t = env.sim.create_ticket(NewTicket {
+        subject: "seen".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.settle().await;
+    webhooks(env, false);
+    env.clock.advance(Span::minutes(1));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("Closed".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    // Past the two minutes a webhook may still take.
+    env.clock.advance(Span::minutes(3));
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.missed, 1, "{report:?}");
+    let msgs = env.settle().await;
+    (t, msgs)
+}
+
 #[actix_rt::test]
 async fn a_ticket_no_webhook_mentioned_is_found_and_alerted() {
     let env = Env::start("").await;
@@ -42,28 +72,7 @@ async fn a_ticket_no_webhook_mentioned_is_found_and_alerted() {
 #[actix_rt::test]
 async fn a_change_missed_while_not_listening_is_reported_once_in_a_summary() {
     let env = Env::start("").await;
-    let t = env.sim.create_ticket(NewTicket {
-        subject: "seen".into(),
-        department_id: SUPPORT.into(),
-        contact_email: "c@example.com".into(),
-        ..Default::default()
-    });
-    env.settle().await;
-    webhooks(&env, false);
-    env.clock.advance(Span::minutes(1));
-    env.sim.update_ticket(
-        &t.id,
-        TicketPatch {
-            status: Some("Closed".into()),
-            ..Default::default()
-        },
-        Some(KIM),
-    );
-    // Past the two minutes a webhook may still take.
-    env.clock.advance(Span::minutes(3));
-    let report = reconcile_once(&env.app().router).await.unwrap();
-    assert_eq!(report.missed, 1, "{report:?}");
-    let msgs = env.settle().await;
+    let (t, msgs) = closed_while_not_listening(&env).await;
     assert_eq!(msgs.len(), 2);
     let summary = &msgs[1];
     assert_eq!(summary.target, CliqTarget::Channel("support".into()));
@@ -205,27 +214,7 @@ async fn an_escalation_missed_while_not_listening_is_reported() {
 #[actix_rt::test]
 async fn a_single_missed_change_is_counted_in_the_singular() {
     let env = Env::start("").await;
-    let t = env.sim.create_ticket(NewTicket {
-        subject: "seen".into(),
-        department_id: SUPPORT.into(),
-        contact_email: "c@example.com".into(),
-        ..Default::default()
-    });
-    env.settle().await;
-    webhooks(&env, false);
-    env.clock.advance(Span::minutes(1));
-    env.sim.update_ticket(
-        &t.id,
-        TicketPatch {
-            status: Some("Closed".into()),
-            ..Default::default()
-        },
-        Some(KIM),
-    );
-    env.clock.advance(Span::minutes(3));
-    let report = reconcile_once(&env.app().router).await.unwrap();
-    assert_eq!(report.missed, 1, "{report:?}");
-    let msgs = env.settle().await;
+    let (_, msgs) = closed_while_not_listening(&env).await;
     let summary = msgs.last().unwrap();
     assert_eq!(
         summary.message["text"], "1 change was found by reconciliation",
