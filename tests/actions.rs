@@ -417,10 +417,7 @@ async fn a_rewritten_card_stays_in_the_org_language_while_the_banner_is_the_agen
 #[actix_rt::test]
 async fn a_rewritten_card_reads_as_one_sentence_without_a_stray_full_stop() {
     let env = Env::start("").await;
-    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
-    let key = format!("status:{}", t.id);
-    link_sato(&env, &card, &key).await;
-    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let (t, card, key) = status_form_opened_by_sato(&env).await;
     let done = close_from_support(&env, &key).await;
     let number = &t.ticket_number;
     // The banner is a sentence of its own.
@@ -438,6 +435,16 @@ async fn a_rewritten_card_reads_as_one_sentence_without_a_stray_full_stop() {
         )),
         "{last}"
     );
+}
+
+/// A "Printer on fire" ticket's card in #support, Sato linked and her status form open: the
+/// ticket, its card and the button key.
+async fn status_form_opened_by_sato(env: &Env) -> (SimTicket, CliqRecord, String) {
+    let (t, card) = ticket_with_card(env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(env, &card, &key).await;
+    click(env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    (t, card, key)
 }
 
 /// Sato submits the Change status form of `key` (opened from #support) with Closed.
@@ -633,10 +640,7 @@ async fn a_comment_is_private_by_default_and_a_double_submit_adds_it_once() {
 #[actix_rt::test]
 async fn a_revoked_grant_asks_to_reconnect_and_a_desk_validation_error_is_shown() {
     let env = Env::start("").await;
-    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
-    let key = format!("status:{}", t.id);
-    link_sato(&env, &card, &key).await;
-    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let (t, card, key) = status_form_opened_by_sato(&env).await;
     // A status the form did not offer is refused before Desk is asked.
     let refused = submit(
         &env,
@@ -689,10 +693,7 @@ async fn a_revoked_grant_asks_to_reconnect_and_a_desk_validation_error_is_shown(
 #[actix_rt::test]
 async fn a_change_desk_forbids_is_shown_in_desks_words_not_as_a_missing_ticket() {
     let env = Env::start("").await;
-    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
-    let key = format!("status:{}", t.id);
-    link_sato(&env, &card, &key).await;
-    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let (t, _, key) = status_form_opened_by_sato(&env).await;
     // Sato could read the ticket; Desk refuses him the change (his profile's permissions).
     env.sim.inject(Fault {
         path_contains: format!("/tickets/{}", t.id),
@@ -718,10 +719,7 @@ async fn a_change_desk_forbids_is_shown_in_desks_words_not_as_a_missing_ticket()
 #[actix_rt::test]
 async fn an_action_desk_throttles_is_refused_as_not_done_and_can_be_sent_again() {
     let env = Env::start("").await;
-    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
-    let key = format!("status:{}", t.id);
-    link_sato(&env, &card, &key).await;
-    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let (t, _, key) = status_form_opened_by_sato(&env).await;
     // The portal's API credits for today are gone: Desk refuses the change, it did not make it.
     env.sim.inject(Fault {
         path_contains: format!("/tickets/{}", t.id),
@@ -752,10 +750,7 @@ async fn an_action_desk_throttles_is_refused_as_not_done_and_can_be_sent_again()
 async fn an_action_cut_off_by_cliqs_time_limit_is_reported_as_maybe_done_and_not_left_in_progress()
 {
     let env = Env::start("").await;
-    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
-    let key = format!("status:{}", t.id);
-    link_sato(&env, &card, &key).await;
-    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let (t, _, key) = status_form_opened_by_sato(&env).await;
     // Desk takes longer to answer the change than Cliq waits for the callback.
     env.sim.inject(Fault {
         path_contains: format!("/tickets/{}", t.id),
