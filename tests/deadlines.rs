@@ -243,10 +243,13 @@ impl deskcliq::actors::deadline::AlertSink for Collect {
     }
 }
 
-#[actix_rt::test]
-async fn the_watcher_alone_fires_every_alert_of_100000_tickets_once_in_order() {
-    use deskcliq::deadlines::Timers;
-    use deskcliq::notify::model::TicketSnapshot;
+/// What the deadline watcher needs and nothing else: a fresh store, a manual clock at `t0`,
+/// no Zoho (the directory holding the store is kept alive by the caller).
+fn watcher_alone() -> (
+    tempfile::TempDir,
+    deskcliq::clock::Clock,
+    deskcliq::actors::Shared,
+) {
     let dir = tempfile::tempdir().unwrap();
     let clock = deskcliq::clock::Clock::manual(t0());
     let shared = deskcliq::actors::Shared {
@@ -255,6 +258,14 @@ async fn the_watcher_alone_fires_every_alert_of_100000_tickets_once_in_order() {
         clock: clock.clone(),
         zoho: None,
     };
+    (dir, clock, shared)
+}
+
+#[actix_rt::test]
+async fn the_watcher_alone_fires_every_alert_of_100000_tickets_once_in_order() {
+    use deskcliq::deadlines::Timers;
+    use deskcliq::notify::model::TicketSnapshot;
+    let (_dir, clock, shared) = watcher_alone();
     let tickets = shared
         .store
         .tree::<String, TicketSnapshot>(deskcliq::store::TreeName::Tickets);
@@ -299,14 +310,7 @@ async fn an_alert_due_while_its_ticket_was_being_put_on_hold_comes_when_it_reope
     use deskcliq::actors::deadline::fire_due_into;
     use deskcliq::deadlines::Timers;
     use deskcliq::notify::model::TicketSnapshot;
-    let dir = tempfile::tempdir().unwrap();
-    let clock = deskcliq::clock::Clock::manual(t0());
-    let shared = deskcliq::actors::Shared {
-        store: deskcliq::store::Store::open(&dir.path().join("state")).unwrap(),
-        metrics: std::sync::Arc::new(deskcliq::metrics::Metrics::new().unwrap()),
-        clock: clock.clone(),
-        zoho: None,
-    };
+    let (_dir, clock, shared) = watcher_alone();
     let tickets = shared
         .store
         .tree::<String, TicketSnapshot>(deskcliq::store::TreeName::Tickets);
