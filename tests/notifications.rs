@@ -404,10 +404,9 @@ async fn a_comment_on_a_ticket_deskcliq_never_saw_reaches_its_assignee_with_its_
     );
 }
 
-#[actix_rt::test]
-async fn activities_are_announced_to_their_owner_when_someone_else_created_them() {
-    let env = Env::start("").await;
-    let task = |owner: &str, creator: &str| SimTask {
+/// A task ("Call the customer back", open, no due date) owned by `owner`, made by `creator`.
+fn task(owner: &str, creator: &str) -> SimTask {
+    SimTask {
         id: String::new(),
         subject: "Call the customer back".into(),
         department_id: SUPPORT.into(),
@@ -423,7 +422,12 @@ async fn activities_are_announced_to_their_owner_when_someone_else_created_them(
         modified_time: 0,
         web_url: "https://desk.zoho.jp/x".into(),
         modified_by: serde_json::json!({"id": creator}),
-    };
+    }
+}
+
+#[actix_rt::test]
+async fn activities_are_announced_to_their_owner_when_someone_else_created_them() {
+    let env = Env::start("").await;
     env.sim.create_task(task(SATO, SATO));
     let t = env.sim.create_task(task(SATO, SUZUKI));
     let msgs = env.settle().await;
@@ -451,23 +455,7 @@ async fn activities_are_announced_to_their_owner_when_someone_else_created_them(
 #[actix_rt::test]
 async fn a_completed_activity_headline_starts_with_a_capital() {
     let env = Env::start("").await;
-    let task = env.sim.create_task(SimTask {
-        id: String::new(),
-        subject: "Call the customer back".into(),
-        department_id: SUPPORT.into(),
-        ticket_id: None,
-        owner_id: SATO.into(),
-        creator_id: SUZUKI.into(),
-        status: "Not Started".into(),
-        status_type: "Open".into(),
-        due_date: None,
-        completed_time: None,
-        reminder: vec![],
-        created_time: 0,
-        modified_time: 0,
-        web_url: "https://desk.zoho.jp/x".into(),
-        modified_by: serde_json::json!({"id": SUZUKI}),
-    });
+    let task = env.sim.create_task(task(SATO, SUZUKI));
     env.settle().await;
     let before = env.sim.cliq_messages().len();
     env.sim.complete_task(&task.id, SUZUKI);
@@ -489,21 +477,8 @@ async fn a_completed_task_card_shows_no_due_time_of_its_ticket() {
     let t = env.sim.create_ticket(nt);
     env.settle().await;
     let task = env.sim.create_task(SimTask {
-        id: String::new(),
-        subject: "Call the customer back".into(),
-        department_id: SUPPORT.into(),
         ticket_id: Some(t.id.clone()),
-        owner_id: SATO.into(),
-        creator_id: SUZUKI.into(),
-        status: "Not Started".into(),
-        status_type: "Open".into(),
-        due_date: None,
-        completed_time: None,
-        reminder: vec![],
-        created_time: 0,
-        modified_time: 0,
-        web_url: "https://desk.zoho.jp/x".into(),
-        modified_by: serde_json::json!({"id": SUZUKI}),
+        ..task(SATO, SUZUKI)
     });
     env.settle().await;
     let before = env.sim.cliq_messages().len();
@@ -863,21 +838,9 @@ async fn each_switch_turned_off_silences_only_its_change() {
             Some(KIM),
         );
         env.sim.create_task(SimTask {
-            id: String::new(),
             subject: "Call".into(),
-            department_id: SUPPORT.into(),
-            ticket_id: None,
-            owner_id: SATO.into(),
-            creator_id: KIM.into(),
-            status: "Not Started".into(),
-            status_type: "Open".into(),
-            due_date: None,
-            completed_time: None,
-            reminder: vec![],
-            created_time: 0,
-            modified_time: 0,
             web_url: String::new(),
-            modified_by: serde_json::json!({"id": KIM}),
+            ..task(SATO, KIM)
         });
         let all: Vec<String> = env
             .settle()
