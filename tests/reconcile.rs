@@ -14,6 +14,17 @@ fn webhooks(env: &Env, on: bool) {
         .with(|st| st.desk.webhooks.iter_mut().for_each(|w| w.is_enabled = on));
 }
 
+/// A minute on, Kim changes ticket `id` by `patch` (no webhook comes); past the two minutes
+/// a webhook may still take, reconciliation finds the one change: every message so far.
+async fn missed_by_kim(env: &Env, id: &str, patch: TicketPatch) -> Vec<deskcliq::sim::CliqRecord> {
+    env.clock.advance(Span::minutes(1));
+    env.sim.update_ticket(id, patch, Some(KIM));
+    env.clock.advance(Span::minutes(3));
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    assert_eq!(report.missed, 1, "{report:?}");
+    env.settle().await
+}
+
 /// A ticket ("seen") deskcliq took in, closed by Kim while no webhook came, then reconciled
 /// past the two minutes a webhook may still take: the ticket and every message so far.
 async fn closed_while_not_listening(
@@ -27,20 +38,15 @@ async fn closed_while_not_listening(
     });
     env.settle().await;
     webhooks(env, false);
-    env.clock.advance(Span::minutes(1));
-    env.sim.update_ticket(
+    let msgs = missed_by_kim(
+        env,
         &t.id,
         TicketPatch {
             status: Some("Closed".into()),
             ..Default::default()
         },
-        Some(KIM),
-    );
-    // Past the two minutes a webhook may still take.
-    env.clock.advance(Span::minutes(3));
-    let report = reconcile_once(&env.app().router).await.unwrap();
-    assert_eq!(report.missed, 1, "{report:?}");
-    let msgs = env.settle().await;
+    )
+    .await;
     (t, msgs)
 }
 
@@ -106,21 +112,17 @@ async fn a_missed_change_to_a_ticket_due_soon_is_reported_not_absorbed_by_the_du
     });
     env.settle().await;
     webhooks(&env, false);
-    env.clock.advance(Span::minutes(1));
-    env.sim.update_ticket(
+    // The due-date pass reads the ticket too (it is due within the alerts' reach): it arms
+    // (here: cancels) its alerts, but the change is still reported as missed.
+    let msgs = missed_by_kim(
+        &env,
         &t.id,
         TicketPatch {
             status: Some("On Hold".into()),
             ..Default::default()
         },
-        Some(KIM),
-    );
-    env.clock.advance(Span::minutes(3));
-    // The due-date pass reads the ticket too (it is due within the alerts' reach): it arms
-    // (here: cancels) its alerts, but the change is still reported as missed.
-    let report = reconcile_once(&env.app().router).await.unwrap();
-    assert_eq!(report.missed, 1, "{report:?}");
-    let msgs = env.settle().await;
+    )
+    .await;
     let summary = msgs
         .iter()
         .find(|m| m.message["card"]["title"] == "While deskcliq was not listening")
@@ -152,19 +154,15 @@ async fn a_ticket_older_than_the_install_closed_while_not_listening_is_reported_
         contact_email: "c@example.com".into(),
         ..Default::default()
     });
-    env.clock.advance(Span::minutes(1));
-    env.sim.update_ticket(
+    let msgs = missed_by_kim(
+        &env,
         &t.id,
         TicketPatch {
             status: Some("Closed".into()),
             ..Default::default()
         },
-        Some(KIM),
-    );
-    env.clock.advance(Span::minutes(3));
-    let report = reconcile_once(&env.app().router).await.unwrap();
-    assert_eq!(report.missed, 1, "{report:?}");
-    let msgs = env.settle().await;
+    )
+    .await;
     let text = msgs
         .iter()
         .map(|m| m.message.to_string())
@@ -187,24 +185,18 @@ async fn an_escalation_missed_while_not_listening_is_reported() {
     });
     env.settle().await;
     webhooks(&env, false);
-    env.clock.advance(Span::minutes(1));
-    env.sim.update_ticket(
+    let text = missed_by_kim(
+        &env,
         &t.id,
         TicketPatch {
             is_escalated: Some(true),
             ..Default::default()
         },
-        Some(KIM),
-    );
-    env.clock.advance(Span::minutes(3));
-    let report = reconcile_once(&env.app().router).await.unwrap();
-    assert_eq!(report.missed, 1, "{report:?}");
-    let text = env
-        .settle()
-        .await
-        .iter()
-        .map(|m| m.message.to_string())
-        .collect::<String>();
+    )
+    .await
+    .iter()
+    .map(|m| m.message.to_string())
+    .collect::<String>();
     assert!(
         text.contains(&format!("#{} hot — Ticket escalated", t.ticket_number)),
         "{text}"
