@@ -5,8 +5,26 @@ mod common;
 use std::sync::Arc;
 
 use chrono::Duration;
-use common::sim::{Zoho, oauth, secret, token_manager};
+use common::sim::{Zoho, oauth, oauth_at, secret, token_manager};
 use deskcliq::oauth::{MAX_REFRESHES, TokenError, TokenManager};
+
+/// A token manager of grant `name` with refresh token `refresh`, on `z`'s store and clock.
+fn manager(
+    z: &Zoho,
+    client: deskcliq::oauth::OAuthClient,
+    name: &str,
+    refresh: &str,
+) -> TokenManager {
+    TokenManager::new(
+        client,
+        name,
+        secret(refresh),
+        z.store.clone(),
+        z.clock.clone(),
+        Arc::clone(&z.metrics),
+    )
+    .unwrap()
+}
 
 #[actix_rt::test]
 async fn the_access_token_is_cached_in_the_store_across_a_restart() {
@@ -173,15 +191,12 @@ async fn an_empty_html_401_from_cliq_refreshes_the_token_once_and_retries() {
 #[actix_rt::test]
 async fn a_bad_refresh_token_is_a_clear_error_without_the_secret() {
     let z = Zoho::start().await;
-    let tm = TokenManager::new(
+    let tm = manager(
+        &z,
         oauth(&z.sim),
         "service",
-        secret("1000.not-a-real-refresh-token"),
-        z.store.clone(),
-        z.clock.clone(),
-        Arc::clone(&z.metrics),
-    )
-    .unwrap();
+        "1000.not-a-real-refresh-token",
+    );
     let err = tm.access_token().await.unwrap_err().to_string();
     assert!(err.contains("invalid_code"), "{err}");
     assert!(!err.contains("not-a-real-refresh-token"), "{err}");
@@ -198,17 +213,12 @@ async fn a_failing_refresh_is_shared_by_its_waiters_not_repeated() {
         deskcliq::sim::CLIENT_ID,
         secret(deskcliq::sim::CLIENT_SECRET),
     );
-    let tm = Arc::new(
-        TokenManager::new(
-            dead,
-            "service",
-            secret(deskcliq::sim::SERVICE_REFRESH_TOKEN),
-            z.store.clone(),
-            z.clock.clone(),
-            Arc::clone(&z.metrics),
-        )
-        .unwrap(),
-    );
+    let tm = Arc::new(manager(
+        &z,
+        dead,
+        "service",
+        deskcliq::sim::SERVICE_REFRESH_TOKEN,
+    ));
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let tm = tm.clone();
@@ -234,17 +244,7 @@ async fn a_new_refresh_token_is_used_at_once_not_the_old_grants_cached_token() {
     const NEW_GRANT: &str = "1000.sim-service-refresh-token-2";
     z.sim
         .with(|st| st.add_grant(NEW_GRANT, "70000001", "deskcliq-service@example.co.jp"));
-    let restarted = || {
-        TokenManager::new(
-            oauth(&z.sim),
-            "service",
-            secret(NEW_GRANT),
-            z.store.clone(),
-            z.clock.clone(),
-            Arc::clone(&z.metrics),
-        )
-        .unwrap()
-    };
+    let restarted = || manager(&z, oauth(&z.sim), "service", NEW_GRANT);
     let new = restarted().access_token().await.unwrap();
     assert_ne!(new, old, "the old grant's access token was used");
     let grant_of = |t: &str| {
@@ -356,20 +356,12 @@ async fn an_expiry_given_in_milliseconds_still_means_an_hour() {
         serde_json::json!({"expires_in": 3600000, "token_type": "Bearer"}),
     ] {
         let (url, calls) = token_host(body, usize::MAX).await;
-        let tm = TokenManager::new(
-            deskcliq::oauth::OAuthClient::new(
-                deskcliq::zoho_http::client(),
-                &url,
-                deskcliq::sim::CLIENT_ID,
-                secret(deskcliq::sim::CLIENT_SECRET),
-            ),
+        let tm = manager(
+            &z,
+            oauth_at(&url),
             &format!("test:{url}"),
-            secret(deskcliq::sim::SERVICE_REFRESH_TOKEN),
-            z.store.clone(),
-            z.clock.clone(),
-            Arc::clone(&z.metrics),
-        )
-        .unwrap();
+            deskcliq::sim::SERVICE_REFRESH_TOKEN,
+        );
         let first = tm.access_token().await.unwrap();
         z.clock.advance(Duration::minutes(54));
         assert_eq!(tm.access_token().await.unwrap(), first);
@@ -384,20 +376,12 @@ async fn an_expiry_given_in_milliseconds_still_means_an_hour() {
 async fn a_failed_refresh_ahead_of_expiry_keeps_the_token_until_it_expires() {
     let z = Zoho::start().await;
     let (url, calls) = token_host(serde_json::json!({"expires_in": 3600}), 1).await;
-    let tm = TokenManager::new(
-        deskcliq::oauth::OAuthClient::new(
-            deskcliq::zoho_http::client(),
-            &url,
-            deskcliq::sim::CLIENT_ID,
-            secret(deskcliq::sim::CLIENT_SECRET),
-        ),
+    let tm = manager(
+        &z,
+        oauth_at(&url),
         "service",
-        secret(deskcliq::sim::SERVICE_REFRESH_TOKEN),
-        z.store.clone(),
-        z.clock.clone(),
-        Arc::clone(&z.metrics),
-    )
-    .unwrap();
+        deskcliq::sim::SERVICE_REFRESH_TOKEN,
+    );
     let first = tm.access_token().await.unwrap();
     // Four minutes before expiry the accounts server is down: the token still works.
     z.clock.advance(Duration::minutes(56));

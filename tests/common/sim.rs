@@ -30,9 +30,14 @@ pub fn secret(s: &str) -> Secret {
 }
 
 pub fn oauth(sim: &Simulator) -> OAuthClient {
+    oauth_at(&sim.base_url())
+}
+
+/// The client of an accounts server at `url`, with the simulator's client id and secret.
+pub fn oauth_at(url: &str) -> OAuthClient {
     OAuthClient::new(
         deskcliq::zoho_http::client(),
-        &sim.base_url(),
+        url,
         sim::CLIENT_ID,
         secret(sim::CLIENT_SECRET),
     )
