@@ -187,7 +187,11 @@ pub fn classify(
                         to: new.status.clone(),
                     });
                 }
-                if prev.assignee_id != new.assignee_id {
+                // With no agent before or after, the team holding the ticket is its owner.
+                let team_changed = prev.assignee_id.is_none()
+                    && new.assignee_id.is_none()
+                    && prev.team_id != new.team_id;
+                if prev.assignee_id != new.assignee_id || team_changed {
                     push(ChangeKind::OwnerChanged {
                         from: prev.assignee_id.clone(),
                         to: new.assignee_id.clone(),

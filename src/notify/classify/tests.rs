@@ -228,6 +228,46 @@ fn an_owner_change_to_or_from_a_team_names_the_team() {
 }
 
 #[test]
+fn a_ticket_handed_from_one_team_to_another_or_from_no_one_to_a_team_is_an_owner_change() {
+    // No agent before or after: the team is the owner that changed.
+    let e = one(
+        r#"[{"eventType":"Ticket_Update","payload":{"id":"1","assigneeId":null,"teamId":"31","team":{"id":"31","name":"Level 3"},"modifiedBy":"9"},"prevState":{"id":"1","teamId":"30","team":{"id":"30","name":"Level 2"}}}]"#,
+    );
+    let c = classify(&e, None, |_| None, None);
+    assert_eq!(
+        c.changes[0].kind,
+        ChangeKind::OwnerChanged {
+            from: None,
+            to: None,
+            from_team: Some("Level 2".into()),
+            to_team: Some("Level 3".into()),
+        }
+    );
+    let e = one(
+        r#"[{"eventType":"Ticket_Update","payload":{"id":"1","assigneeId":null,"teamId":"30","modifiedBy":"9"},"prevState":{"id":"1","teamId":null}}]"#,
+    );
+    let c = classify(&e, None, |_| None, None);
+    assert_eq!(
+        c.changes[0].kind,
+        ChangeKind::OwnerChanged {
+            from: None,
+            to: None,
+            from_team: None,
+            to_team: Some(String::new()),
+        }
+    );
+}
+
+#[test]
+fn an_agent_moving_between_teams_keeps_the_ticket_and_is_no_owner_change() {
+    let e = one(
+        r#"[{"eventType":"Ticket_Update","payload":{"id":"1","assigneeId":"7","teamId":"31","modifiedBy":"9"},"prevState":{"id":"1","assigneeId":"7","teamId":"30"}}]"#,
+    );
+    let c = classify(&e, None, |_| None, None);
+    assert!(c.changes.is_empty(), "{:?}", c.changes);
+}
+
+#[test]
 fn a_mention_written_by_a_customer_mentions_no_one() {
     // A help-center user's comment (commenter type END_USER, as a string or, as in Zoho's
     // examples, a one-item array) is announced, but its mention markup is only text.
