@@ -273,6 +273,23 @@ async fn a_run_missed_while_down_is_caught_up_once_if_recent() {
 }
 
 #[actix_rt::test]
+async fn a_run_that_fails_on_a_store_error_is_sent_once_the_store_recovers() {
+    let env = Env::start(NOON).await;
+    env.app().store.inject_fault(true);
+    // The run at 12:00 fails (settling would wait for a store that takes writes).
+    env.clock.advance(Span::hours(2) + Span::seconds(1));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    env.app().store.inject_fault(false);
+    assert!(summaries(&env.sim.cliq_messages()).is_empty());
+    // The token refresh that failed with the store is not tried again for 5 s (real time).
+    tokio::time::sleep(Duration::from_millis(5500)).await;
+    let msgs = tick(&env, Span::minutes(1) + Span::seconds(1)).await;
+    assert_eq!(summaries(&msgs).len(), 3, "{:?}", summaries(&msgs));
+    // Once, not again.
+    assert_eq!(summaries(&tick(&env, Span::minutes(5)).await).len(), 3);
+}
+
+#[actix_rt::test]
 async fn a_run_missed_long_ago_is_not_caught_up() {
     let mut env = Env::start(NOON).await;
     tick(&env, Span::hours(1)).await;

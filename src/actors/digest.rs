@@ -19,6 +19,9 @@ use crate::pipeline::Router;
 use crate::store::TreeName;
 
 const TICK: Duration = Duration::from_secs(1);
+/// How long after a failed run (a store error) it is tried again, while still within
+/// `digest.catch_up_hours` of its time.
+const RETRY_AFTER: chrono::Duration = chrono::Duration::minutes(1);
 /// Where the daemon records that it is up (to tell a run missed while it was down).
 pub const ALIVE_KEY: &str = "digest_alive";
 
@@ -28,6 +31,8 @@ pub struct DigestActor {
     router: Option<Arc<Router>>,
     next: Option<DateTime<Utc>>,
     caught_up: bool,
+    /// A run that failed, and when to try it again.
+    retry: Option<(DateTime<Utc>, DateTime<Utc>)>,
     busy: bool,
     ticker: Option<actix::SpawnHandle>,
     starts: u32,
@@ -42,6 +47,7 @@ impl DigestActor {
             router: None,
             next: None,
             caught_up: false,
+            retry: None,
             busy: false,
             ticker: None,
             starts: 0,
@@ -106,7 +112,13 @@ impl DigestActor {
         } else {
             None
         };
-        let run = run.or_else(|| self.next.filter(|n| *n <= now));
+        let run = run
+            .or_else(|| {
+                let (instant, _) = self.retry.filter(|(_, at)| *at <= now)?;
+                self.retry = None;
+                Some(instant)
+            })
+            .or_else(|| self.next.filter(|n| *n <= now));
         let Some(instant) = run else {
             // Up, with nothing due: a run before now was not missed.
             let _ = self
@@ -138,7 +150,19 @@ impl DigestActor {
                         .tree::<String, DateTime<Utc>>(TreeName::Meta)
                         .insert(&ALIVE_KEY.to_string(), &instant);
                 }
-                Err(e) => tracing::error!(error = %e, "daily summary failed"),
+                // Tried again while it is recent enough to be caught up: the summaries
+                // already queued are not queued twice.
+                Err(e) => {
+                    let now = act.shared.clock.now();
+                    let fresh = now - instant
+                        < chrono::Duration::hours(i64::from(act.config.digest.catch_up_hours));
+                    if fresh {
+                        tracing::error!(error = %e, run = %instant, "daily summary failed: trying again in a minute");
+                        act.retry = Some((instant, now + RETRY_AFTER));
+                    } else {
+                        tracing::error!(error = %e, run = %instant, "daily summary failed: too late to try again");
+                    }
+                }
             }
         }));
     }
