@@ -191,7 +191,6 @@ impl App {
             store: store.clone(),
             config: config_rx,
             ready: ready.clone(),
-            store_healthy: Arc::new(AtomicBool::new(true)),
             clock: clock.clone(),
             jwks: Arc::new(crate::jwks::JwksCache::new(&config.zoho.urls.jwks)),
             webhook_id: webhook_id.clone(),

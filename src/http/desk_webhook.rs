@@ -140,7 +140,6 @@ pub async fn handle(
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot store webhook events: answering 503 so Desk retries");
-            state.store_healthy.store(false, Ordering::SeqCst);
             text(S::SERVICE_UNAVAILABLE, "store unusable")
         }
     }

@@ -26,8 +26,6 @@ pub struct AppState {
     pub config: watch::Receiver<Arc<Config>>,
     /// False until start-up has finished and again once shutdown begins.
     pub ready: Arc<AtomicBool>,
-    /// False after a write to the store failed (disk full): readiness says so.
-    pub store_healthy: Arc<AtomicBool>,
     pub clock: crate::clock::Clock,
     /// Desk's signing keys.
     pub jwks: Arc<crate::jwks::JwksCache>,
