@@ -430,30 +430,36 @@ fn take_lock(dir: &Path) -> Result<File, StoreError> {
 }
 
 /// Who holds the store at `dir`: `None` when nobody does (or there is no store), else the
-/// holder's pid when it wrote one. Takes nothing: a free lock is released at once.
-pub fn holder(dir: &Path) -> Option<Option<u32>> {
-    let file = match File::options()
-        .read(true)
-        .write(true)
-        .open(dir.join(LOCK_FILE))
-    {
+/// holder's pid when it wrote one. Takes nothing: a free lock is released at once. An error
+/// when the lock cannot be looked at (another user's store): nobody can tell then.
+pub fn holder(dir: &Path) -> Result<Option<Option<u32>>, StoreError> {
+    let lock_path = dir.join(LOCK_FILE);
+    let file = match File::options().read(true).write(true).open(&lock_path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        // Cannot look: assume someone holds it rather than act on a live store.
-        Err(_) => return Some(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StoreError::Lock {
+                path: lock_path,
+                source,
+            });
+        }
     };
     match file.try_lock() {
         Ok(()) => {
             let _ = file.unlock();
-            None
+            Ok(None)
         }
-        Err(_) => {
+        Err(TryLockError::Error(source)) => Err(StoreError::Lock {
+            path: lock_path,
+            source,
+        }),
+        Err(TryLockError::WouldBlock) => {
             let mut text = String::new();
             let pid = (&file)
                 .read_to_string(&mut text)
                 .ok()
                 .and_then(|_| text.trim().parse().ok());
-            Some(pid)
+            Ok(Some(pid))
         }
     }
 }

@@ -80,7 +80,7 @@ impl Setup {
         // The actors let go of the store once their mailboxes close.
         let path = self.config().storage.path;
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        while deskcliq::store::holder(&path).is_some() {
+        while !matches!(deskcliq::store::holder(&path), Ok(None)) {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "the store stays locked"
@@ -429,6 +429,31 @@ async fn purge_removes_the_store_itself_when_its_path_is_systemds_state_director
     assert!(
         std::fs::symlink_metadata(&link).is_err(),
         "nor leaves the link"
+    );
+}
+
+#[actix_rt::test]
+async fn uninstall_that_cannot_look_at_the_lock_says_so_rather_than_that_the_daemon_runs() {
+    let mut s = Setup::new().await;
+    s.install().await;
+    s.stop_daemon().await;
+    let config = s.config();
+    // Tests run as root: a lock file that cannot be opened for writing stands in for another
+    // user's store.
+    let lock = config.storage.path.join("deskcliq.lock");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+    let err = uninstall::run(&config, &uninstall::Options { purge: false })
+        .await
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("cannot tell whether"), "{err}");
+    assert!(err.contains("deskcliq.lock"), "names the file: {err}");
+    assert!(!err.contains("stop the service"), "{err}");
+    assert_eq!(
+        s.sim.with(|st| st.desk.webhooks.len()),
+        1,
+        "nothing removed"
     );
 }
 

@@ -10,12 +10,21 @@ pub struct Options {
 }
 
 pub async fn run(config: &Config, opts: &Options) -> Result<Vec<String>, SetupError> {
-    if let Some(pid) = crate::store::holder(&config.storage.path) {
-        return Err(SetupError::Refused(format!(
-            "a deskcliq daemon is running on {}{}: stop the service first (systemctl stop deskcliq)",
-            config.storage.path.display(),
-            pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
-        )));
+    match crate::store::holder(&config.storage.path) {
+        Ok(None) => {}
+        Ok(Some(pid)) => {
+            return Err(SetupError::Refused(format!(
+                "a deskcliq daemon is running on {}{}: stop the service first (systemctl stop deskcliq)",
+                config.storage.path.display(),
+                pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+            )));
+        }
+        // Not "running": the admin would stop a service that is not the trouble.
+        Err(e) => {
+            return Err(SetupError::Refused(format!(
+                "cannot tell whether a deskcliq daemon is running: {e}; run uninstall as root or as the service's user"
+            )));
+        }
     }
     let z = Zoho::connect(config)?;
     let mut lines = Vec::new();
