@@ -890,6 +890,80 @@ async fn a_rating_for_an_agent_without_a_cliq_user_goes_nowhere() {
 }
 
 #[actix_rt::test]
+async fn an_edit_that_adds_a_mention_dms_only_the_newly_mentioned() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));
+    env.settle().await;
+    let c = env
+        .sim
+        .add_comment(&t.id, KIM, "zsu[@user:55667789]zsu please look", false)
+        .unwrap();
+    let before = env.settle().await.len();
+    env.sim
+        .edit_comment(
+            &c.id,
+            "zsu[@user:55667789]zsu please look, zsu[@user:55667788]zsu too",
+        )
+        .unwrap();
+    let new: Vec<_> = env.settle().await[before..].to_vec();
+    let targets: Vec<CliqTarget> = new.iter().map(|m| m.target.clone()).collect();
+    // The edit itself to the channel (unassigned); a DM only to the one newly named.
+    assert_eq!(targets.len(), 2, "{new:?}");
+    assert!(targets.contains(&channel("support")), "{new:?}");
+    assert!(targets.contains(&dm(SATO_ZUID)), "{new:?}");
+    let mention = new.iter().find(|m| m.target == dm(SATO_ZUID)).unwrap();
+    assert!(
+        mention.message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Alex Kim mentioned you"),
+        "{mention:?}"
+    );
+    // Edited again without a new name: no DM at all.
+    let before = env.sim.cliq_messages().len();
+    env.sim
+        .edit_comment(&c.id, "zsu[@user:55667789]zsu zsu[@user:55667788]zsu done")
+        .unwrap();
+    let new: Vec<_> = env.settle().await[before..].to_vec();
+    assert!(
+        new.iter()
+            .all(|m| matches!(m.target, CliqTarget::Channel(_))),
+        "{new:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn an_owner_newly_mentioned_in_an_edit_gets_one_dm() {
+    for (switches, expected) in [
+        ("", "Comment edited"),
+        (
+            "[notify.ticket]\ncomment_edited = false\n",
+            "Alex Kim mentioned you",
+        ),
+    ] {
+        let env = Env::start(switches).await;
+        let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+        env.settle().await;
+        let c = env
+            .sim
+            .add_comment(&t.id, KIM, "first draft", false)
+            .unwrap();
+        let before = env.settle().await.len();
+        env.sim
+            .edit_comment(&c.id, "zsu[@user:55667788]zsu please look")
+            .unwrap();
+        let new: Vec<_> = env.settle().await[before..].to_vec();
+        assert_eq!(
+            new.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
+            [dm(SATO_ZUID)],
+            "{switches}: {new:?}"
+        );
+        let text = new[0].message["text"].as_str().unwrap();
+        assert!(text.contains(expected), "{switches}: {text}");
+    }
+}
+
+#[actix_rt::test]
 async fn a_mention_of_someone_not_an_agent_dms_nobody() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(new_ticket("x", SUPPORT, None));

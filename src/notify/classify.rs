@@ -249,20 +249,31 @@ pub fn classify(
                 owner.clone(),
                 dep.clone(),
             ));
-            if event.event_type == "Ticket_Comment_Add" && !by_customer(p) {
+            let edited = event.event_type != "Ticket_Comment_Add";
+            // A mention is keyed by its comment, whether it came with the comment or with an
+            // edit of it: an edit DMs only those it newly names (the others' DMs are
+            // remembered, see `outbox::REMEMBER`). An edit naming no comment DMs no one: it
+            // would DM everyone it names again.
+            let comment = text(p, "id").map(|id| format!("comment:{id}"));
+            if !by_customer(p) && (!edited || comment.is_some()) {
                 for zuid in mentions(&content) {
                     // The ticket's owner goes with a mention: the owner may hear of the
                     // comment itself already (see `route::targets`).
-                    out.changes.push(change(
+                    let mut mention = change(
                         ChangeKind::Mentioned {
                             zuid,
                             excerpt: content.clone(),
+                            edited,
                         },
                         &ticket,
                         actor.clone(),
                         owner.clone(),
                         dep.clone(),
-                    ));
+                    );
+                    if let Some(comment) = &comment {
+                        mention.event = comment.clone();
+                    }
+                    out.changes.push(mention);
                 }
             }
         }

@@ -181,6 +181,9 @@ pub enum ChangeKind {
     Mentioned {
         zuid: String,
         excerpt: String,
+        /// Found in an edit of the comment, not in the comment as first written.
+        #[serde(default)]
+        edited: bool,
     },
     ActivityCreated {
         kind: ActivityKind,

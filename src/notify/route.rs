@@ -106,7 +106,7 @@ pub fn targets(change: &Change, config: &Config, agents: &Agents) -> Vec<Target>
         return Vec::new();
     }
     let dm_on = config.notify.dm.enabled;
-    if let ChangeKind::Mentioned { zuid, .. } = &change.kind {
+    if let ChangeKind::Mentioned { zuid, edited, .. } = &change.kind {
         // Only agents of this portal are DMed (a comment can name any number), never the one
         // who wrote it.
         let Some(agent) = agents.by_zuid(zuid) else {
@@ -116,10 +116,15 @@ pub fn targets(change: &Change, config: &Config, agents: &Agents) -> Vec<Target>
         if actor_zuid == Some(zuid.as_str()) {
             return Vec::new();
         }
-        // The owner hears of the comment itself by DM already, when comments are announced;
-        // otherwise the mention is how they hear of it.
+        // The owner hears of the comment (or its edit) itself by DM already, when those are
+        // announced; otherwise the mention is how they hear of it.
+        let comment_announced = if *edited {
+            config.notify.ticket.comment_edited
+        } else {
+            config.notify.ticket.comment_added
+        };
         if dm_on
-            && config.notify.ticket.comment_added
+            && comment_announced
             && change.owner.as_deref() == Some(agent.id.as_str())
             && change.actor != change.owner
         {
