@@ -380,6 +380,86 @@ async fn change_status_runs_as_the_agent_edits_the_card_and_its_echo_is_silent()
     assert_eq!(records.len(), before, "{:?}", &records[before..]);
 }
 
+/// The outbox's persisted send budget (posts in the last minute, lockout).
+fn budget(env: &Env) -> deskcliq::actors::outbox::Budget {
+    env.app()
+        .store
+        .tree::<String, deskcliq::actors::outbox::Budget>(deskcliq::store::TreeName::Budget)
+        .get(&"cliq".to_string())
+        .unwrap()
+        .unwrap_or_default()
+}
+
+#[actix_rt::test]
+async fn a_card_edit_counts_in_the_cliq_budget() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    env.settle().await;
+    let posts = budget(&env).sent.len();
+    assert_eq!(close_from_support(&env, &key).await["status"], "success");
+    let records = env.settle().await;
+    let edited = records
+        .iter()
+        .find(|r| r.message_id == card.message_id)
+        .unwrap();
+    assert_eq!(edited.edits.len(), 1);
+    assert_eq!(budget(&env).sent.len(), posts + 1, "the edit is counted");
+}
+
+#[actix_rt::test]
+async fn no_card_is_edited_while_cliq_has_deskcliq_locked_out() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    env.settle().await;
+    // Cliq throttled a post a moment ago: ten minutes of silence.
+    let mut locked = budget(&env);
+    locked.locked_until = Some(env.clock.now() + chrono::Duration::minutes(10));
+    env.app()
+        .store
+        .tree::<String, deskcliq::actors::outbox::Budget>(deskcliq::store::TreeName::Budget)
+        .insert(&"cliq".to_string(), &locked)
+        .unwrap();
+    let done = close_from_support(&env, &key).await;
+    assert_eq!(done["status"], "success", "the change is made: {done}");
+    assert_eq!(
+        env.sim.with(|st| st.ticket(&t.id).cloned()).unwrap().status,
+        "Closed"
+    );
+    let records = env.settle().await;
+    let edited = records
+        .iter()
+        .find(|r| r.message_id == card.message_id)
+        .unwrap();
+    assert!(edited.edits.is_empty(), "{:?}", edited.edits);
+}
+
+#[actix_rt::test]
+async fn a_throttled_card_edit_locks_the_outbox_out_too() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    env.settle().await;
+    env.sim.inject(Fault {
+        path_contains: "/messages/".into(),
+        kind: FaultKind::Throttle,
+        times: 1,
+    });
+    assert_eq!(close_from_support(&env, &key).await["status"], "success");
+    let until = budget(&env).locked_until.expect("locked out");
+    assert!(
+        until >= env.clock.now() + chrono::Duration::minutes(9),
+        "{until}"
+    );
+}
+
 #[actix_rt::test]
 async fn a_rewritten_card_stays_in_the_org_language_while_the_banner_is_the_agents() {
     let env = Env::start("").await;

@@ -273,6 +273,63 @@ fn lockout(retry_after: Option<Duration>) -> chrono::Duration {
         .map_or(LOCKOUT, |d| d.clamp(LOCKOUT, LOCKOUT_MAX))
 }
 
+/// Sends nothing until [`lockout`] has passed, and returns when that is.
+fn lock_out(
+    store: &Store,
+    now: DateTime<Utc>,
+    retry_after: Option<Duration>,
+) -> Result<DateTime<Utc>, StoreError> {
+    let until = now + lockout(retry_after);
+    let b =
+        store
+            .tree::<String, Budget>(TreeName::Budget)
+            .update(&BUDGET_KEY.to_string(), |old| {
+                let mut b = old.unwrap_or_default();
+                b.locked_until = Some(b.locked_until.map_or(until, |t| t.max(until)));
+                b
+            })?;
+    Ok(b.locked_until.unwrap_or(until))
+}
+
+/// Takes one post of the send budget for a request made outside the queue (a card rewritten
+/// after a quick action), so that Cliq sees no more than the budget from deskcliq in any
+/// window: refused during a lockout or with the window's budget spent. Made durable as the
+/// queue's posts are. Returns whether the request may go.
+pub async fn take_budget(
+    store: &Store,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let taken = std::cell::Cell::new(false);
+    store
+        .tree::<String, Budget>(TreeName::Budget)
+        .update(&BUDGET_KEY.to_string(), |old| {
+            let mut b = old.unwrap_or_default();
+            b.sent.retain(|t| *t > now - WINDOW);
+            let free = b.locked_until.is_none_or(|t| t <= now) && b.sent.len() < limit as usize;
+            taken.set(free);
+            if free {
+                b.sent.push(now);
+            }
+            b
+        })?;
+    if taken.get() {
+        store.flush().await?;
+    }
+    Ok(taken.get())
+}
+
+/// Cliq throttled a request made outside the queue: the queue is locked out as for its own.
+pub async fn throttled_elsewhere(
+    store: &Store,
+    now: DateTime<Utc>,
+    retry_after: Option<Duration>,
+) -> Result<DateTime<Utc>, StoreError> {
+    let until = lock_out(store, now, retry_after)?;
+    store.flush().await?;
+    Ok(until)
+}
+
 fn backoff(attempts: u32) -> chrono::Duration {
     use backon::BackoffBuilder as _;
     let delay = backon::ExponentialBuilder::default()
@@ -429,9 +486,14 @@ async fn pump(
             batch[0].1.message.clone()
         };
         // The post is counted before it is sent, and made durable: a crash cannot give back
-        // budget that Cliq has already counted.
-        budget.sent.push(now);
-        budgets.insert(&BUDGET_KEY.to_string(), &budget)?;
+        // budget that Cliq has already counted. Counted into the stored window, which a card
+        // edit (see `take_budget`) may have added to meanwhile.
+        budgets.update(&BUDGET_KEY.to_string(), |old| {
+            let mut b = old.unwrap_or_default();
+            b.sent.retain(|t| *t > now - WINDOW);
+            b.sent.push(now);
+            b
+        })?;
         store.flush().await?;
         let result = match &target {
             Target::Channel(channel) => cliq.post_raw_to_channel(channel, &message).await,
@@ -455,9 +517,7 @@ async fn pump(
                 tracing::debug!(target = %target.label(), messages = batch.len(), "posted to Cliq");
             }
             Err(CliqError::Throttled { code, retry_after }) => {
-                let until = now + lockout(retry_after);
-                budget.locked_until = Some(until);
-                budgets.insert(&BUDGET_KEY.to_string(), &budget)?;
+                let until = lock_out(store, now, retry_after)?;
                 store.flush().await?;
                 metrics
                     .deliveries_total

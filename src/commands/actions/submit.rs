@@ -433,8 +433,42 @@ impl Service {
                 ]
             ),
         );
-        if let Err(e) = z.cliq.edit_message(chat, message, &text, false).await {
-            tracing::warn!(error = %e, "cannot edit the clicked card");
+        // Within the outbox's budget and lockout: the agent's banner says what was done even
+        // when the card cannot be rewritten.
+        let shared = &self.router.shared;
+        let limit = ctx.config.limits.cliq_posts_per_minute;
+        match crate::actors::outbox::take_budget(&shared.store, limit, self.now()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    "the clicked card is not rewritten: Cliq's budget is spent or deskcliq is locked out"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the clicked card is not rewritten: cannot count it in the budget");
+                return;
+            }
+        }
+        match z.cliq.edit_message(chat, message, &text, false).await {
+            Ok(()) => {}
+            Err(crate::cliq::CliqError::Throttled { code, retry_after }) => {
+                match crate::actors::outbox::throttled_elsewhere(
+                    &shared.store,
+                    self.now(),
+                    retry_after,
+                )
+                .await
+                {
+                    Ok(until) => {
+                        tracing::error!(%code, %until, "Cliq throttled a card edit: sending nothing until then")
+                    }
+                    Err(e) => {
+                        tracing::error!(%code, error = %e, "Cliq throttled a card edit; cannot record the lockout")
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot edit the clicked card"),
         }
     }
 }
