@@ -179,6 +179,8 @@ pub struct Department {
 pub struct Team {
     #[serde(deserialize_with = "lenient::id_req")]
     pub id: String,
+    /// "" when Desk says null (Team.json allows it).
+    #[serde(deserialize_with = "lenient::text_or_empty")]
     pub name: String,
     pub description: Option<String>,
     #[serde(deserialize_with = "lenient::id")]
@@ -194,6 +196,8 @@ pub struct Team {
 pub struct Comment {
     #[serde(deserialize_with = "lenient::id_req")]
     pub id: String,
+    /// "" when Desk says null (TicketComment.json allows it).
+    #[serde(deserialize_with = "lenient::text_or_empty")]
     pub content: String,
     pub content_type: Option<String>,
     #[serde(deserialize_with = "lenient::flag")]
@@ -436,5 +440,23 @@ mod tests {
             serde_json::from_str(r#"[{"id":"7","name":null,"isEnabled":true}]"#).expect("deps");
         assert_eq!(deps[0].name, "");
         assert!(deps[0].is_enabled);
+    }
+
+    #[test]
+    fn a_team_without_a_name_and_a_comment_without_content_are_read() {
+        // Team.json and TicketComment.json allow null for both: the assign form's team list
+        // and the answer to a comment just added must not fail on it.
+        let teams: Vec<Team> = serde_json::from_str(
+            r#"[{"id":"5","name":null,"derivedAgents":["1"]},{"id":"6","name":"Tier 2"}]"#,
+        )
+        .expect("teams");
+        assert_eq!(teams[0].name, "");
+        assert_eq!(teams[0].derived_agents, ["1"]);
+        assert_eq!(teams[1].name, "Tier 2");
+        let c: Comment = serde_json::from_str(
+            r#"{"id":"9","content":null,"isPublic":false,"commentedTime":"2026-11-25T01:00:00.000Z"}"#,
+        )
+        .expect("comment");
+        assert_eq!((c.id.as_str(), c.content.as_str()), ("9", ""));
     }
 }
