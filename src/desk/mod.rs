@@ -1,7 +1,7 @@
 //! The Desk client: typed calls for everything deskcliq reads and writes in Desk, with the
-//! `orgId` header and service token on every call, 204 read as an empty list, Zoho's error
-//! bodies as typed errors, back-off on 429, at most `limits.desk_concurrency` calls in
-//! flight, and every credit spent counted.
+//! `orgId` (header and query parameter) and service token on every call, 204 read as an
+//! empty list, Zoho's error bodies as typed errors, back-off on 429, at most
+//! `limits.desk_concurrency` calls in flight, and every credit spent counted.
 
 pub mod lenient;
 mod requests;
@@ -154,11 +154,14 @@ impl DeskClient {
                         DeskError::Call(CallError::Transport("client closed".into()))
                     })?;
                 zoho_http::send_authed(&self.tokens, |auth| {
+                    // `orgId` is a header in Desk's API reference and a query parameter in
+                    // its OpenAPI files (Common.json): sent as both, any reading accepts it.
                     let mut rb = self
                         .http
                         .request(call.method.clone(), &url)
                         .header("Authorization", auth)
-                        .header("orgId", &self.org_id);
+                        .header("orgId", &self.org_id)
+                        .query(&[("orgId", self.org_id.as_str())]);
                     if !call.query.is_empty() {
                         rb = rb.query(&call.query);
                     }
