@@ -572,8 +572,11 @@ async fn every_credit_spent_is_counted_and_kept_per_day() {
 /// What a recording Desk saw of each request: method and path, query string, `orgId` header.
 type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>;
 
-/// A Desk on loopback that records every request and answers it with an empty list (204).
-async fn recording_desk() -> (String, Seen, actix_web::dev::ServerHandle) {
+/// A Desk on loopback that records every request and answers each with `body` (200), or
+/// with an empty list (204) when there is none.
+async fn recording_desk(
+    body: Option<&'static str>,
+) -> (String, Seen, actix_web::dev::ServerHandle) {
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
     let seen: Seen = Default::default();
     let s = seen.clone();
@@ -590,7 +593,10 @@ async fn recording_desk() -> (String, Seen, actix_web::dev::ServerHandle) {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_string),
                 ));
-                HttpResponse::NoContent().finish()
+                match body {
+                    Some(b) => HttpResponse::Ok().content_type("application/json").body(b),
+                    None => HttpResponse::NoContent().finish(),
+                }
             }
         }))
     })
@@ -610,7 +616,7 @@ async fn every_desk_call_names_the_org_in_its_header_and_its_query() {
     // Desk's API reference puts `orgId` in a header, its OpenAPI files (Common.json) in the
     // query: a Desk built from either must find it.
     let z = Zoho::start().await;
-    let (url, seen, handle) = recording_desk().await;
+    let (url, seen, handle) = recording_desk(None).await;
     let org = deskcliq::sim::DESK_ORG_ID;
     let desk = DeskClient::new(
         &url,
@@ -641,6 +647,37 @@ async fn every_desk_call_names_the_org_in_its_header_and_its_query() {
             "{call}?{query}"
         );
     }
+    handle.stop(false).await;
+}
+
+#[actix_rt::test]
+async fn a_list_whose_data_is_null_or_holds_nulls_is_read_as_what_it_holds() {
+    // Webhook.json and TicketComment.json type their lists as array-or-null, with items
+    // object-or-null: an answer of that shape is an empty list, not an error.
+    let z = Zoho::start().await;
+    let client = |url: &str| {
+        DeskClient::new(
+            url,
+            deskcliq::sim::DESK_ORG_ID,
+            2,
+            z.tokens.clone(),
+            z.metrics.clone(),
+            z.store.clone(),
+            z.clock.clone(),
+        )
+    };
+    let (url, _, handle) = recording_desk(Some(r#"{"data":null}"#)).await;
+    let desk = client(&url);
+    assert!(desk.list_webhooks().await.unwrap().is_empty());
+    assert!(desk.list_comments("1", 0, 10).await.unwrap().is_empty());
+    let found = desk.search_tickets(&TicketSearch::default()).await.unwrap();
+    assert_eq!((found.tickets.len(), found.count), (0, 0));
+    handle.stop(false).await;
+    let (url, _, handle) =
+        recording_desk(Some(r#"{"data":[null,{"id":"7","content":"hi"}]}"#)).await;
+    let comments = client(&url).list_comments("1", 0, 10).await.unwrap();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].id, "7");
     handle.stop(false).await;
 }
 

@@ -250,7 +250,7 @@ impl DeskClient {
         }
         let v: Value = decode(&r.body, &call.path)?;
         match v.get(key) {
-            Some(items) => decode_value(items.clone(), &call.path),
+            Some(items) => decode_items(items, &call.path),
             None => Err(DeskError::Decode {
                 what: call.path.clone(),
                 reason: format!("no `{key}` in the answer"),
@@ -283,10 +283,7 @@ impl DeskClient {
             return Ok(SearchResult::default());
         }
         let v: Value = decode(&r.body, &call.path)?;
-        let tickets: Vec<Ticket> = decode_value(
-            v.get("data").cloned().unwrap_or(Value::Array(vec![])),
-            &call.path,
-        )?;
+        let tickets: Vec<Ticket> = decode_items(v.get("data").unwrap_or(&Value::Null), &call.path)?;
         let count = v
             .get("count")
             .and_then(lenient::value_count)
@@ -709,6 +706,20 @@ fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, DeskError> 
         what: what.to_string(),
         reason: e.to_string(),
     })
+}
+
+/// The items of a list answer. Zoho's schemas allow `"data": null` and null items (none
+/// there): both are read as nothing rather than as an error.
+fn decode_items<T: DeserializeOwned>(items: &Value, what: &str) -> Result<Vec<T>, DeskError> {
+    match items {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => items
+            .iter()
+            .filter(|i| !i.is_null())
+            .map(|i| decode_value(i.clone(), what))
+            .collect(),
+        other => decode_value(other.clone(), what),
+    }
 }
 
 fn decode_value<T: DeserializeOwned>(v: Value, what: &str) -> Result<T, DeskError> {
