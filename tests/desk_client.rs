@@ -681,6 +681,36 @@ async fn a_list_whose_data_is_null_or_holds_nulls_is_read_as_what_it_holds() {
     handle.stop(false).await;
 }
 
+#[actix_rt::test]
+async fn listing_every_agent_ends_when_desk_repeats_a_full_page() {
+    // A Desk that does not move on with `from` (it answers the same 200 agents to every
+    // page) must not be asked forever: the walk stops at the first page with nothing new.
+    let z = Zoho::start().await;
+    let agents: Vec<String> = (0..200)
+        .map(|i| format!(r#"{{"id":"{}","emailId":"a{i}@example.com"}}"#, 1000 + i))
+        .collect();
+    let body: &'static str = Box::leak(format!(r#"{{"data":[{}]}}"#, agents.join(",")).into());
+    let (url, seen, handle) = recording_desk(Some(body)).await;
+    let desk = DeskClient::new(
+        &url,
+        deskcliq::sim::DESK_ORG_ID,
+        2,
+        z.tokens.clone(),
+        z.metrics.clone(),
+        z.store.clone(),
+        z.clock.clone(),
+    );
+    let all = tokio::time::timeout(Duration::from_secs(30), desk.all_agents())
+        .await
+        .expect("the walk ends")
+        .unwrap();
+    assert_eq!(all.len(), 200);
+    let calls = seen.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[1].1.contains("from=200"), "{calls:?}");
+    handle.stop(false).await;
+}
+
 #[test]
 fn zoho_sample_ticket_decodes_leniently() {
     let t: Ticket = serde_json::from_value(fixture("ticket_epoch_and_strings.json")).unwrap();

@@ -367,17 +367,29 @@ impl DeskClient {
         self.list(get("/agents", query, 3), "data").await
     }
 
-    /// Every agent, page by page.
+    /// Every agent, page by page, until a short page, or a full page that brings no agent
+    /// not seen already (a Desk that does not move on would otherwise be asked forever).
     pub async fn all_agents(&self) -> Result<Vec<Agent>, DeskError> {
         const PAGE: u32 = 200;
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut from = 0u32;
         loop {
-            let page = self.list_agents(out.len() as u32, PAGE).await?;
+            let page = self.list_agents(from, PAGE).await?;
             let n = page.len();
-            out.extend(page);
+            let before = out.len();
+            out.extend(page.into_iter().filter(|a| seen.insert(a.id.clone())));
             if n < PAGE as usize {
                 return Ok(out);
             }
+            if out.len() == before {
+                tracing::warn!(
+                    from,
+                    "Desk answered a page of agents already listed; stopping there"
+                );
+                return Ok(out);
+            }
+            from = from.saturating_add(PAGE);
         }
     }
 
