@@ -33,10 +33,12 @@ impl StatusType {
 }
 
 impl<'de> Deserialize<'de> for StatusType {
+    /// `null` (which Zoho's list and search schemas allow) is `Other("")`: not said, which
+    /// is not `Open` (see [`Ticket::status_kind`]).
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(lenient::text(d)?
             .map(|s| StatusType::parse(&s))
-            .unwrap_or_default())
+            .unwrap_or_else(|| StatusType::Other(String::new())))
     }
 }
 
@@ -130,6 +132,25 @@ pub struct Ticket {
     pub team: Option<NamedRef>,
     pub department: Option<NamedRef>,
     pub cf: Option<Value>,
+}
+
+impl Ticket {
+    /// The kind of status the ticket is in: its `statusType`, or, where Desk left that null
+    /// or empty, what its status name says when that is a system one (Open, On Hold,
+    /// Closed); `None` when neither tells.
+    pub fn status_kind(&self) -> Option<StatusType> {
+        match &self.status_type {
+            StatusType::Other(s) if s.trim().is_empty() => {
+                match self.status.as_deref().map(StatusType::parse) {
+                    Some(k @ (StatusType::Open | StatusType::OnHold | StatusType::Closed)) => {
+                        Some(k)
+                    }
+                    _ => None,
+                }
+            }
+            k => Some(k.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
