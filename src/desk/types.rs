@@ -429,17 +429,34 @@ impl Rating {
             })
         };
         let rating = s(&["rating", "ratingValue", "happinessRating"])?;
+        let ticket_id = s(&["ticketId", "ticket.id"]);
+        let ticket_number = s(&["ticketNumber", "ticket.ticketNumber"]);
+        let rated_time = ["ratedTime", "createdTime", "time"]
+            .iter()
+            .find_map(|k| v.get(*k).and_then(lenient::value_time));
+        // The list's items are not documented to carry an id: without one, a rating is
+        // known by its ticket, time and value (an empty id would make every rating after
+        // the first look already announced).
+        let id = s(&["id"]).unwrap_or_else(|| {
+            format!(
+                "{}:{}:{}",
+                ticket_id
+                    .as_deref()
+                    .or(ticket_number.as_deref())
+                    .unwrap_or(""),
+                rated_time.map(|t| t.timestamp_millis()).unwrap_or(0),
+                rating.trim().to_ascii_lowercase()
+            )
+        });
         Some(Rating {
-            id: s(&["id"]).unwrap_or_default(),
+            id,
             rating: RatingValue::parse(&rating),
             feedback: s(&["feedback", "comment", "reason"]),
-            ticket_id: s(&["ticketId", "ticket.id"]),
-            ticket_number: s(&["ticketNumber", "ticket.ticketNumber"]),
+            ticket_id,
+            ticket_number,
             department_id: s(&["departmentId", "department.id"]),
             agent_id: s(&["agentId", "agent.id", "assigneeId"]),
-            rated_time: ["ratedTime", "createdTime", "time"]
-                .iter()
-                .find_map(|k| v.get(*k).and_then(lenient::value_time)),
+            rated_time,
         })
     }
 }
@@ -461,6 +478,27 @@ mod tests {
             serde_json::from_str(r#"[{"id":"7","name":null,"isEnabled":true}]"#).expect("deps");
         assert_eq!(deps[0].name, "");
         assert!(deps[0].is_enabled);
+    }
+
+    #[test]
+    fn ratings_without_an_id_are_told_apart_by_ticket_time_and_value() {
+        let rating = |json: &str| Rating::from_json(&serde_json::from_str(json).expect("json"));
+        let a = rating(
+            r#"{"rating":"good","ticket":{"id":"11"},"ratedTime":"2026-11-25T01:00:00.000Z"}"#,
+        )
+        .expect("a");
+        let b = rating(
+            r#"{"rating":"bad","ticket":{"id":"12"},"ratedTime":"2026-11-25T01:05:00.000Z"}"#,
+        )
+        .expect("b");
+        let a_again =
+            rating(r#"{"rating":"good","ticketId":"11","ratedTime":"2026-11-25T01:00:00.000Z"}"#)
+                .expect("a again");
+        assert!(!a.id.is_empty());
+        assert_ne!(a.id, b.id);
+        assert_eq!(a.id, a_again.id, "the same rating read twice is one");
+        let with_id = rating(r#"{"id":"77","rating":"okay","ticketId":"11"}"#).expect("id");
+        assert_eq!(with_id.id, "77");
     }
 
     #[test]
