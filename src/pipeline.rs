@@ -505,7 +505,13 @@ pub async fn poll_once(router: &Router) -> Result<usize, String> {
             .await
             .map_err(|e| e.to_string())?;
         let n = batch.len();
-        ratings.extend(batch);
+        // Desk's reference documents no time filter for this list (desk-api.md [?]): a Desk
+        // that ignores `startTime` answers with older ratings too, which are history, not news.
+        ratings.extend(
+            batch
+                .into_iter()
+                .filter(|r| r.rated_time.is_none_or(|t| since.is_none_or(|s| t >= s))),
+        );
         if n < 100 {
             break;
         }

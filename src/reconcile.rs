@@ -91,11 +91,15 @@ pub(crate) fn apply(s: &mut TicketSnapshot, t: &Ticket) {
     if let Some(v) = &t.status {
         s.status = v.clone();
     }
-    s.status_type = match t.status_type {
-        crate::desk::StatusType::Closed => "Closed".into(),
-        crate::desk::StatusType::OnHold => "On Hold".into(),
-        _ => "Open".into(),
-    };
+    match t.status_kind() {
+        Some(crate::desk::StatusType::Closed) => s.status_type = "Closed".into(),
+        Some(crate::desk::StatusType::OnHold) => s.status_type = "On Hold".into(),
+        Some(_) => s.status_type = "Open".into(),
+        // Desk did not say (a null `statusType` and a custom status): what is known stays;
+        // a ticket never seen is taken as open.
+        None if s.status_type.is_empty() => s.status_type = "Open".into(),
+        None => {}
+    }
     s.department_id = t.department_id.clone().or(s.department_id.take());
     s.assignee_id = t.assignee_id.clone();
     s.team_id = t.team_id.clone();
@@ -256,7 +260,7 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
     for t in seen {
         let stored = tickets.get(&t.id).map_err(|e| e.to_string())?;
         // A closed ticket deskcliq never knew has nothing to arm or cancel.
-        if (stored.is_none() && t.status_type == crate::desk::StatusType::Closed)
+        if (stored.is_none() && t.status_kind() == Some(crate::desk::StatusType::Closed))
             || older_than(stored.as_ref(), &t)
         {
             continue;
@@ -330,7 +334,7 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         // install) is not new: its earlier state is unknown, except that a ticket closed inside
         // the window (its `closedTime` says so) was open before.
         let created_before = stored.is_none() && t.created_time.is_some_and(|c| c <= since);
-        let closed_in_window = t.status_type == crate::desk::StatusType::Closed
+        let closed_in_window = t.status_kind() == Some(crate::desk::StatusType::Closed)
             && t.closed_time.is_some_and(|c| c > since);
         let event = InboxEvent {
             event_type: if stored.is_some() || created_before {
@@ -469,5 +473,44 @@ mod tests {
         assert!(!older_than(Some(&stored), &item(Some(11))));
         assert!(!older_than(Some(&stored), &item(None)));
         assert!(!older_than(None, &item(Some(9))));
+    }
+
+    #[test]
+    fn a_ticket_whose_status_type_desk_left_null_keeps_what_its_status_says() {
+        // Zoho's list and search schemas allow `"statusType": null`: that is not "Open".
+        let item = |json: &str| -> Ticket { serde_json::from_str(json).expect("ticket") };
+        let on_hold = || TicketSnapshot {
+            id: "1".into(),
+            status: "On Hold".into(),
+            status_type: "On Hold".into(),
+            ..Default::default()
+        };
+        // A custom status and no type: what is known stays (no SLA alerts for On Hold).
+        let mut s = on_hold();
+        apply(
+            &mut s,
+            &item(r#"{"id":"1","status":"Waiting on vendor","statusType":null}"#),
+        );
+        assert_eq!(s.status_type, "On Hold");
+        // A system status name says it.
+        let mut s = on_hold();
+        apply(
+            &mut s,
+            &item(r#"{"id":"1","status":"Closed","statusType":null}"#),
+        );
+        assert_eq!(s.status_type, "Closed");
+        // A type given still wins, and a ticket never seen is taken as open.
+        let mut s = on_hold();
+        apply(
+            &mut s,
+            &item(r#"{"id":"1","status":"Open","statusType":"Open"}"#),
+        );
+        assert_eq!(s.status_type, "Open");
+        let mut s = TicketSnapshot::default();
+        apply(
+            &mut s,
+            &item(r#"{"id":"2","status":"Custom","statusType":null}"#),
+        );
+        assert_eq!(s.status_type, "Open");
     }
 }

@@ -569,6 +569,148 @@ async fn every_credit_spent_is_counted_and_kept_per_day() {
     assert_eq!(desk.credits_on(z.clock.now().date_naive()), 7);
 }
 
+/// What a recording Desk saw of each request: method and path, query string, `orgId` header.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>;
+
+/// A Desk on loopback that records every request and answers each with `body` (200), or
+/// with an empty list (204) when there is none.
+async fn recording_desk(
+    body: Option<&'static str>,
+) -> (String, Seen, actix_web::dev::ServerHandle) {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    let seen: Seen = Default::default();
+    let s = seen.clone();
+    let server = HttpServer::new(move || {
+        let s = s.clone();
+        App::new().default_service(web::to(move |req: HttpRequest| {
+            let s = s.clone();
+            async move {
+                s.lock().unwrap().push((
+                    format!("{} {}", req.method(), req.path()),
+                    req.query_string().to_string(),
+                    req.headers()
+                        .get("orgId")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string),
+                ));
+                match body {
+                    Some(b) => HttpResponse::Ok().content_type("application/json").body(b),
+                    None => HttpResponse::NoContent().finish(),
+                }
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    (format!("http://{addr}"), seen, handle)
+}
+
+#[actix_rt::test]
+async fn every_desk_call_names_the_org_in_its_header_and_its_query() {
+    // Desk's API reference puts `orgId` in a header, its OpenAPI files (Common.json) in the
+    // query: a Desk built from either must find it.
+    let z = Zoho::start().await;
+    let (url, seen, handle) = recording_desk(None).await;
+    let org = deskcliq::sim::DESK_ORG_ID;
+    let desk = DeskClient::new(
+        &url,
+        org,
+        2,
+        z.tokens.clone(),
+        z.metrics.clone(),
+        z.store.clone(),
+        z.clock.clone(),
+    );
+    assert!(desk.list_departments(false).await.unwrap().is_empty());
+    let found = desk
+        .search_tickets(&TicketSearch {
+            ticket_number: Some("115".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(found.tickets.is_empty());
+    assert!(desk.list_webhooks().await.unwrap().is_empty());
+    desk.delete_webhook("77").await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    for (call, query, header) in &seen {
+        assert_eq!(header.as_deref(), Some(org), "{call}");
+        assert!(
+            query.split('&').any(|kv| kv == format!("orgId={org}")),
+            "{call}?{query}"
+        );
+    }
+    handle.stop(false).await;
+}
+
+#[actix_rt::test]
+async fn a_list_whose_data_is_null_or_holds_nulls_is_read_as_what_it_holds() {
+    // Webhook.json and TicketComment.json type their lists as array-or-null, with items
+    // object-or-null: an answer of that shape is an empty list, not an error.
+    let z = Zoho::start().await;
+    let client = |url: &str| {
+        DeskClient::new(
+            url,
+            deskcliq::sim::DESK_ORG_ID,
+            2,
+            z.tokens.clone(),
+            z.metrics.clone(),
+            z.store.clone(),
+            z.clock.clone(),
+        )
+    };
+    let (url, _, handle) = recording_desk(Some(r#"{"data":null}"#)).await;
+    let desk = client(&url);
+    assert!(desk.list_webhooks().await.unwrap().is_empty());
+    assert!(desk.list_comments("1", 0, 10).await.unwrap().is_empty());
+    let found = desk.search_tickets(&TicketSearch::default()).await.unwrap();
+    assert_eq!((found.tickets.len(), found.count), (0, 0));
+    handle.stop(false).await;
+    let (url, _, handle) =
+        recording_desk(Some(r#"{"data":[null,{"id":"7","content":"hi"}]}"#)).await;
+    let comments = client(&url).list_comments("1", 0, 10).await.unwrap();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].id, "7");
+    handle.stop(false).await;
+}
+
+#[actix_rt::test]
+async fn listing_every_agent_ends_when_desk_repeats_a_full_page() {
+    // A Desk that does not move on with `from` (it answers the same 200 agents to every
+    // page) must not be asked forever: the walk stops at the first page with nothing new.
+    let z = Zoho::start().await;
+    let agents: Vec<String> = (0..200)
+        .map(|i| format!(r#"{{"id":"{}","emailId":"a{i}@example.com"}}"#, 1000 + i))
+        .collect();
+    let body: &'static str = Box::leak(format!(r#"{{"data":[{}]}}"#, agents.join(",")).into());
+    let (url, seen, handle) = recording_desk(Some(body)).await;
+    let desk = DeskClient::new(
+        &url,
+        deskcliq::sim::DESK_ORG_ID,
+        2,
+        z.tokens.clone(),
+        z.metrics.clone(),
+        z.store.clone(),
+        z.clock.clone(),
+    );
+    let all = tokio::time::timeout(Duration::from_secs(30), desk.all_agents())
+        .await
+        .expect("the walk ends")
+        .unwrap();
+    assert_eq!(all.len(), 200);
+    let calls = seen.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[1].1.contains("from=200"), "{calls:?}");
+    handle.stop(false).await;
+}
+
 #[test]
 fn zoho_sample_ticket_decodes_leniently() {
     let t: Ticket = serde_json::from_value(fixture("ticket_epoch_and_strings.json")).unwrap();

@@ -528,6 +528,53 @@ async fn a_reload_shortening_rating_poll_minutes_polls_from_the_last_poll() {
 }
 
 #[actix_rt::test]
+async fn a_rating_older_than_the_last_poll_is_not_announced_when_desk_ignores_the_time_window() {
+    // The ratings list's time filter is not in Zoho's documents: a Desk that ignores it
+    // answers with last month's ratings too. Only the new one is news.
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+    env.settle().await;
+    let meta = env
+        .app()
+        .router
+        .shared
+        .store
+        .tree::<String, chrono::DateTime<chrono::Utc>>(deskcliq::store::TreeName::Meta);
+    let since = env.clock.now();
+    meta.insert(&"ratings_since".to_string(), &since).unwrap();
+    env.sim.with(|st| {
+        st.desk.ratings_time_filter = false;
+        st.add_rating(
+            &t.id,
+            "bad",
+            Some("last month"),
+            since - chrono::Duration::days(30),
+        );
+    });
+    env.clock.advance(chrono::Duration::minutes(1));
+    let now = env.clock.now();
+    env.sim
+        .with(|st| st.add_rating(&t.id, "good", Some("today"), now));
+    assert_eq!(
+        deskcliq::pipeline::poll_once(&env.app().router)
+            .await
+            .unwrap(),
+        1
+    );
+    let msgs = env.settle().await;
+    assert!(
+        msgs.iter().any(|m| m.message.to_string().contains("today")),
+        "{msgs:?}"
+    );
+    assert!(
+        !msgs
+            .iter()
+            .any(|m| m.message.to_string().contains("last month")),
+        "{msgs:?}"
+    );
+}
+
+#[actix_rt::test]
 async fn a_new_rating_is_a_dm_to_the_tickets_agent() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));

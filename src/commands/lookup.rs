@@ -271,7 +271,7 @@ impl Lookups {
             let mut due = self
                 .due_within(desk, departments, (from, to), now, spend)
                 .await?;
-            due.retain(|t| t.status_type == crate::desk::StatusType::Open);
+            due.retain(|t| t.status_kind().unwrap_or_default() == crate::desk::StatusType::Open);
             due.reverse();
             found.extend(due);
             if found.len() >= 3 {
@@ -293,7 +293,7 @@ impl Lookups {
         spend: &mut Spend,
     ) -> Result<Vec<Ticket>, DeskError> {
         let mut due = self.due_within(desk, departments, day, now, spend).await?;
-        due.retain(|t| t.status_type != crate::desk::StatusType::Closed);
+        due.retain(|t| t.status_kind() != Some(crate::desk::StatusType::Closed));
         due.truncate(3);
         Ok(due)
     }

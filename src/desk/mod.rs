@@ -1,7 +1,7 @@
 //! The Desk client: typed calls for everything deskcliq reads and writes in Desk, with the
-//! `orgId` header and service token on every call, 204 read as an empty list, Zoho's error
-//! bodies as typed errors, back-off on 429, at most `limits.desk_concurrency` calls in
-//! flight, and every credit spent counted.
+//! `orgId` (header and query parameter) and service token on every call, 204 read as an
+//! empty list, Zoho's error bodies as typed errors, back-off on 429, at most
+//! `limits.desk_concurrency` calls in flight, and every credit spent counted.
 
 pub mod lenient;
 mod requests;
@@ -154,11 +154,14 @@ impl DeskClient {
                         DeskError::Call(CallError::Transport("client closed".into()))
                     })?;
                 zoho_http::send_authed(&self.tokens, |auth| {
+                    // `orgId` is a header in Desk's API reference and a query parameter in
+                    // its OpenAPI files (Common.json): sent as both, any reading accepts it.
                     let mut rb = self
                         .http
                         .request(call.method.clone(), &url)
                         .header("Authorization", auth)
-                        .header("orgId", &self.org_id);
+                        .header("orgId", &self.org_id)
+                        .query(&[("orgId", self.org_id.as_str())]);
                     if !call.query.is_empty() {
                         rb = rb.query(&call.query);
                     }
@@ -247,7 +250,7 @@ impl DeskClient {
         }
         let v: Value = decode(&r.body, &call.path)?;
         match v.get(key) {
-            Some(items) => decode_value(items.clone(), &call.path),
+            Some(items) => decode_items(items, &call.path),
             None => Err(DeskError::Decode {
                 what: call.path.clone(),
                 reason: format!("no `{key}` in the answer"),
@@ -280,10 +283,7 @@ impl DeskClient {
             return Ok(SearchResult::default());
         }
         let v: Value = decode(&r.body, &call.path)?;
-        let tickets: Vec<Ticket> = decode_value(
-            v.get("data").cloned().unwrap_or(Value::Array(vec![])),
-            &call.path,
-        )?;
+        let tickets: Vec<Ticket> = decode_items(v.get("data").unwrap_or(&Value::Null), &call.path)?;
         let count = v
             .get("count")
             .and_then(lenient::value_count)
@@ -367,17 +367,29 @@ impl DeskClient {
         self.list(get("/agents", query, 3), "data").await
     }
 
-    /// Every agent, page by page.
+    /// Every agent, page by page, until a short page, or a full page that brings no agent
+    /// not seen already (a Desk that does not move on would otherwise be asked forever).
     pub async fn all_agents(&self) -> Result<Vec<Agent>, DeskError> {
         const PAGE: u32 = 200;
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut from = 0u32;
         loop {
-            let page = self.list_agents(out.len() as u32, PAGE).await?;
+            let page = self.list_agents(from, PAGE).await?;
             let n = page.len();
-            out.extend(page);
+            let before = out.len();
+            out.extend(page.into_iter().filter(|a| seen.insert(a.id.clone())));
             if n < PAGE as usize {
                 return Ok(out);
             }
+            if out.len() == before {
+                tracing::warn!(
+                    from,
+                    "Desk answered a page of agents already listed; stopping there"
+                );
+                return Ok(out);
+            }
+            from = from.saturating_add(PAGE);
         }
     }
 
@@ -706,6 +718,20 @@ fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, DeskError> 
         what: what.to_string(),
         reason: e.to_string(),
     })
+}
+
+/// The items of a list answer. Zoho's schemas allow `"data": null` and null items (none
+/// there): both are read as nothing rather than as an error.
+fn decode_items<T: DeserializeOwned>(items: &Value, what: &str) -> Result<Vec<T>, DeskError> {
+    match items {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => items
+            .iter()
+            .filter(|i| !i.is_null())
+            .map(|i| decode_value(i.clone(), what))
+            .collect(),
+        other => decode_value(other.clone(), what),
+    }
 }
 
 fn decode_value<T: DeserializeOwned>(v: Value, what: &str) -> Result<T, DeskError> {

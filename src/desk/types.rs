@@ -33,10 +33,12 @@ impl StatusType {
 }
 
 impl<'de> Deserialize<'de> for StatusType {
+    /// `null` (which Zoho's list and search schemas allow) is `Other("")`: not said, which
+    /// is not `Open` (see [`Ticket::status_kind`]).
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(lenient::text(d)?
             .map(|s| StatusType::parse(&s))
-            .unwrap_or_default())
+            .unwrap_or_else(|| StatusType::Other(String::new())))
     }
 }
 
@@ -132,6 +134,25 @@ pub struct Ticket {
     pub cf: Option<Value>,
 }
 
+impl Ticket {
+    /// The kind of status the ticket is in: its `statusType`, or, where Desk left that null
+    /// or empty, what its status name says when that is a system one (Open, On Hold,
+    /// Closed); `None` when neither tells.
+    pub fn status_kind(&self) -> Option<StatusType> {
+        match &self.status_type {
+            StatusType::Other(s) if s.trim().is_empty() => {
+                match self.status.as_deref().map(StatusType::parse) {
+                    Some(k @ (StatusType::Open | StatusType::OnHold | StatusType::Closed)) => {
+                        Some(k)
+                    }
+                    _ => None,
+                }
+            }
+            k => Some(k.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Agent {
@@ -179,6 +200,8 @@ pub struct Department {
 pub struct Team {
     #[serde(deserialize_with = "lenient::id_req")]
     pub id: String,
+    /// "" when Desk says null (Team.json allows it).
+    #[serde(deserialize_with = "lenient::text_or_empty")]
     pub name: String,
     pub description: Option<String>,
     #[serde(deserialize_with = "lenient::id")]
@@ -194,6 +217,8 @@ pub struct Team {
 pub struct Comment {
     #[serde(deserialize_with = "lenient::id_req")]
     pub id: String,
+    /// "" when Desk says null (TicketComment.json allows it).
+    #[serde(deserialize_with = "lenient::text_or_empty")]
     pub content: String,
     pub content_type: Option<String>,
     #[serde(deserialize_with = "lenient::flag")]
@@ -404,17 +429,34 @@ impl Rating {
             })
         };
         let rating = s(&["rating", "ratingValue", "happinessRating"])?;
+        let ticket_id = s(&["ticketId", "ticket.id"]);
+        let ticket_number = s(&["ticketNumber", "ticket.ticketNumber"]);
+        let rated_time = ["ratedTime", "createdTime", "time"]
+            .iter()
+            .find_map(|k| v.get(*k).and_then(lenient::value_time));
+        // The list's items are not documented to carry an id: without one, a rating is
+        // known by its ticket, time and value (an empty id would make every rating after
+        // the first look already announced).
+        let id = s(&["id"]).unwrap_or_else(|| {
+            format!(
+                "{}:{}:{}",
+                ticket_id
+                    .as_deref()
+                    .or(ticket_number.as_deref())
+                    .unwrap_or(""),
+                rated_time.map(|t| t.timestamp_millis()).unwrap_or(0),
+                rating.trim().to_ascii_lowercase()
+            )
+        });
         Some(Rating {
-            id: s(&["id"]).unwrap_or_default(),
+            id,
             rating: RatingValue::parse(&rating),
             feedback: s(&["feedback", "comment", "reason"]),
-            ticket_id: s(&["ticketId", "ticket.id"]),
-            ticket_number: s(&["ticketNumber", "ticket.ticketNumber"]),
+            ticket_id,
+            ticket_number,
             department_id: s(&["departmentId", "department.id"]),
             agent_id: s(&["agentId", "agent.id", "assigneeId"]),
-            rated_time: ["ratedTime", "createdTime", "time"]
-                .iter()
-                .find_map(|k| v.get(*k).and_then(lenient::value_time)),
+            rated_time,
         })
     }
 }
@@ -436,5 +478,44 @@ mod tests {
             serde_json::from_str(r#"[{"id":"7","name":null,"isEnabled":true}]"#).expect("deps");
         assert_eq!(deps[0].name, "");
         assert!(deps[0].is_enabled);
+    }
+
+    #[test]
+    fn ratings_without_an_id_are_told_apart_by_ticket_time_and_value() {
+        let rating = |json: &str| Rating::from_json(&serde_json::from_str(json).expect("json"));
+        let a = rating(
+            r#"{"rating":"good","ticket":{"id":"11"},"ratedTime":"2026-11-25T01:00:00.000Z"}"#,
+        )
+        .expect("a");
+        let b = rating(
+            r#"{"rating":"bad","ticket":{"id":"12"},"ratedTime":"2026-11-25T01:05:00.000Z"}"#,
+        )
+        .expect("b");
+        let a_again =
+            rating(r#"{"rating":"good","ticketId":"11","ratedTime":"2026-11-25T01:00:00.000Z"}"#)
+                .expect("a again");
+        assert!(!a.id.is_empty());
+        assert_ne!(a.id, b.id);
+        assert_eq!(a.id, a_again.id, "the same rating read twice is one");
+        let with_id = rating(r#"{"id":"77","rating":"okay","ticketId":"11"}"#).expect("id");
+        assert_eq!(with_id.id, "77");
+    }
+
+    #[test]
+    fn a_team_without_a_name_and_a_comment_without_content_are_read() {
+        // Team.json and TicketComment.json allow null for both: the assign form's team list
+        // and the answer to a comment just added must not fail on it.
+        let teams: Vec<Team> = serde_json::from_str(
+            r#"[{"id":"5","name":null,"derivedAgents":["1"]},{"id":"6","name":"Tier 2"}]"#,
+        )
+        .expect("teams");
+        assert_eq!(teams[0].name, "");
+        assert_eq!(teams[0].derived_agents, ["1"]);
+        assert_eq!(teams[1].name, "Tier 2");
+        let c: Comment = serde_json::from_str(
+            r#"{"id":"9","content":null,"isPublic":false,"commentedTime":"2026-11-25T01:00:00.000Z"}"#,
+        )
+        .expect("comment");
+        assert_eq!((c.id.as_str(), c.content.as_str()), ("9", ""));
     }
 }

@@ -298,6 +298,9 @@ pub struct Desk {
     pub threads: Vec<SimThread>,
     pub tasks: Vec<SimTask>,
     pub ratings: Vec<SimRating>,
+    /// Whether the ratings list honours `startTime` / `endTime`. Zoho documents no time
+    /// filter for it (desk-api.md [?]): false plays a Desk that ignores them.
+    pub ratings_time_filter: bool,
     pub webhooks: Vec<SimWebhook>,
     /// The portal's ticket statuses, in order: (name, status type `Open` | `On Hold` | `Closed`).
     pub statuses: Vec<(String, String)>,

@@ -143,6 +143,7 @@ impl State {
                 threads: Vec::new(),
                 tasks: Vec::new(),
                 ratings: Vec::new(),
+                ratings_time_filter: true,
                 webhooks: Vec::new(),
                 statuses: DEFAULT_STATUSES
                     .iter()

@@ -346,9 +346,13 @@ pub(super) async fn customer_happiness(
         {
             return Err(bad_param("rating"));
         }
-        let start = q.get("startTime").and_then(|s| s.parse::<i64>().ok());
-        let end = q.get("endTime").and_then(|s| s.parse::<i64>().ok());
         let st = sim.state();
+        let time = |k: &str| {
+            q.get(k)
+                .and_then(|s| s.parse::<i64>().ok())
+                .filter(|_| st.desk.ratings_time_filter)
+        };
+        let (start, end) = (time("startTime"), time("endTime"));
         let items = st
             .desk
             .ratings
