@@ -36,6 +36,15 @@ fn s(v: &Value) -> Option<String> {
     }
 }
 
+/// The snapshot's name for the kind of status `raw` (a `statusType`) is.
+fn kind_name(raw: &str) -> &'static str {
+    match crate::desk::StatusType::parse(raw) {
+        crate::desk::StatusType::Closed => "Closed",
+        crate::desk::StatusType::OnHold => "On Hold",
+        _ => "Open",
+    }
+}
+
 fn id(v: &Value) -> Option<String> {
     s(v).filter(|x| !x.is_empty())
 }
@@ -45,6 +54,7 @@ impl TicketSnapshot {
     /// keep their value, `null` clears, an unreadable time keeps its value.
     pub fn apply(&mut self, v: &Value) {
         let Some(o) = v.as_object() else { return };
+        let mut type_unsaid = false;
         for (k, val) in o {
             match k.as_str() {
                 "id" => self.id = id(val).unwrap_or_default(),
@@ -53,12 +63,11 @@ impl TicketSnapshot {
                 "status" => self.status = s(val).unwrap_or_default(),
                 "statusType" => {
                     let raw = s(val).or_else(|| val.as_array().and_then(|a| a.first()).and_then(s));
-                    self.status_type =
-                        match crate::desk::StatusType::parse(&raw.unwrap_or_default()) {
-                            crate::desk::StatusType::Closed => "Closed".into(),
-                            crate::desk::StatusType::OnHold => "On Hold".into(),
-                            _ => "Open".into(),
-                        }
+                    match raw.filter(|r| !r.trim().is_empty()) {
+                        Some(raw) => self.status_type = kind_name(&raw).into(),
+                        // Null (Zoho's ticket schemas allow it) is not "Open": see below.
+                        None => type_unsaid = true,
+                    }
                 }
                 "departmentId" => self.department_id = id(val),
                 "assigneeId" => self.assignee_id = id(val),
@@ -78,6 +87,18 @@ impl TicketSnapshot {
                 }
                 "modifiedBy" => self.modified_by = id(val).or_else(|| val.get("id").and_then(id)),
                 "createdBy" => self.created_by = id(val).or_else(|| val.get("id").and_then(id)),
+                _ => {}
+            }
+        }
+        // No status type given: a system status name tells it; a custom one keeps what was
+        // known (`reconcile::apply` reads Desk's answers the same way).
+        if type_unsaid {
+            use crate::desk::StatusType as K;
+            match K::parse(&self.status) {
+                K::Open | K::OnHold | K::Closed => {
+                    self.status_type = kind_name(&self.status).into()
+                }
+                _ if self.status_type.is_empty() => self.status_type = "Open".into(),
                 _ => {}
             }
         }
@@ -283,6 +304,26 @@ mod tests {
 
     fn due(json: Value) -> Option<DateTime<Utc>> {
         TicketSnapshot::from_json(&json).due_date
+    }
+
+    #[test]
+    fn a_null_status_type_is_read_from_a_system_status_or_else_kept() {
+        let mut t = TicketSnapshot::from_json(&serde_json::json!({
+            "id": "1", "status": "On Hold", "statusType": "On Hold"
+        }));
+        // A custom status with no type: still on hold (no SLA clock), not "Open".
+        t.apply(&serde_json::json!({"statusType": null, "status": "Waiting for parts"}));
+        assert_eq!(t.status_type, "On Hold");
+        // A system status name says it, whichever key comes first.
+        t.apply(&serde_json::json!({"statusType": null, "status": "Closed"}));
+        assert_eq!(t.status_type, "Closed");
+        t.apply(&serde_json::json!({"status": "Open", "statusType": ""}));
+        assert_eq!(t.status_type, "Open");
+        // A ticket first seen that way is open.
+        let fresh = TicketSnapshot::from_json(&serde_json::json!({
+            "id": "2", "status": "Waiting for parts", "statusType": null
+        }));
+        assert_eq!(fresh.status_type, "Open");
     }
 
     #[test]
