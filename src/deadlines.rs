@@ -177,7 +177,11 @@ impl<'a> Timers<'a> {
     }
 
     pub fn armed_for(&self, id: &str) -> Result<Armed, StoreError> {
-        Ok(self.armed().get(&id.to_string())?.unwrap_or_default())
+        // Unreadable: what was alerted is unknown; the record is rewritten from here.
+        Ok(self
+            .armed()
+            .get_readable(&id.to_string())?
+            .unwrap_or_default())
     }
 
     /// Replaces the timers of record `id` with `timers`; returns the change in the count.

@@ -249,6 +249,8 @@ struct Inner {
     /// Group commit: one flush makes every commit asked for before it durable.
     committer: commit::Committer,
     pairs: Arc<[std::sync::Mutex<()>; PAIR_LOCKS]>,
+    /// Records that could not be read and were set aside (see [`Tree::get_readable`]).
+    corrupt: Arc<AtomicU64>,
     /// Held open for the life of the store: the OS lock is the "one daemon per directory" rule.
     _lock: File,
 }
@@ -295,6 +297,7 @@ impl Store {
                 blobs,
                 path: path.to_path_buf(),
                 pairs: Arc::new(std::array::from_fn(|_| std::sync::Mutex::new(()))),
+                corrupt: Arc::default(),
                 _lock: lock,
             }),
         };
@@ -333,9 +336,16 @@ impl Store {
             db: self.inner.db.clone(),
             fault: self.inner.fault.clone(),
             pairs: self.inner.pairs.clone(),
+            corrupt: self.inner.corrupt.clone(),
             name,
             _types: PhantomData,
         }
+    }
+
+    /// Records that could not be read (bad JSON, a shape this build does not know) and were
+    /// set aside rather than stop the work behind them: see [`Tree::get_readable`].
+    pub fn corrupt_records(&self) -> u64 {
+        self.inner.corrupt.load(Ordering::Relaxed)
     }
 
     /// A new id, unique and increasing across restarts.
@@ -464,6 +474,7 @@ pub struct Tree<K, V> {
     fault: Arc<Fault>,
     /// Held while a pair is written (see [`Tree::insert_pair_if_absent`]), one per key hash.
     pairs: Arc<[std::sync::Mutex<()>; PAIR_LOCKS]>,
+    corrupt: Arc<AtomicU64>,
     name: TreeName,
     _types: PhantomData<fn() -> (K, V)>,
 }
@@ -494,6 +505,57 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
             Some(bytes) => self.decode_value(&bytes).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Like [`Tree::get`], but a record that cannot be read is logged, counted
+    /// ([`Store::corrupt_records`]) and taken as absent, for callers that overwrite it: one
+    /// bad record must not stop the router, the outbox or the timers for good.
+    pub fn get_readable(&self, key: &K) -> Result<Option<V>, StoreError> {
+        match self.get(key) {
+            Err(e @ StoreError::Corrupt { .. }) => {
+                self.set_aside(&e);
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
+    fn set_aside(&self, e: &StoreError) {
+        self.corrupt.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(tree = self.name.as_str(), error = %e, "a stored record cannot be read: set aside");
+    }
+
+    /// The first `n` records in key order that can be read. A record whose value cannot be
+    /// read is removed, logged and counted ([`Store::corrupt_records`]) instead of being
+    /// returned as an error every time: a queue (the inbox, the outbox, the timers) goes on
+    /// past it.
+    pub fn first_readable(&self, n: usize) -> Result<Vec<(K, V)>, StoreError> {
+        let mut out = Vec::with_capacity(n.min(64));
+        if n == 0 {
+            return Ok(out);
+        }
+        let tree = self.sled()?;
+        for item in tree.iter() {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            let key = K::decode(&k).ok_or_else(|| StoreError::Corrupt {
+                tree: self.name.as_str(),
+                reason: "undecodable key".into(),
+            });
+            match key.and_then(|key| Ok((key, self.decode_value(&v)?))) {
+                Ok(record) => {
+                    out.push(record);
+                    if out.len() >= n {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    self.fault.check()?;
+                    tree.remove(&k).map_err(|e| self.err(e))?;
+                    self.set_aside(&e);
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub fn insert(&self, key: &K, value: &V) -> Result<(), StoreError> {
