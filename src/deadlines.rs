@@ -230,9 +230,10 @@ impl<'a> Timers<'a> {
         self.replace(&t.id, armed, timers)
     }
 
-    /// The earliest timer.
+    /// The earliest timer. One that cannot be read is set aside (see
+    /// [`crate::store::Tree::first_readable`]): it would stop every timer behind it.
     pub fn next(&self) -> Result<Option<(String, Timer)>, StoreError> {
-        Ok(self.timers().first(1)?.into_iter().next())
+        Ok(self.timers().first_readable(1)?.into_iter().next())
     }
 
     /// Marks as fired, without an alert of their own, the other SLA timers of `id` for `due`
