@@ -520,42 +520,52 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
         }
     }
 
-    fn set_aside(&self, e: &StoreError) {
+    /// Logs and counts ([`Store::corrupt_records`]) a record of this tree that cannot be
+    /// read, for a caller that handles it in its own way.
+    pub fn set_aside(&self, e: &StoreError) {
         self.corrupt.fetch_add(1, Ordering::Relaxed);
         tracing::error!(tree = self.name.as_str(), error = %e, "a stored record cannot be read: set aside");
     }
 
-    /// The first `n` records in key order that can be read. A record whose value cannot be
-    /// read is removed, logged and counted ([`Store::corrupt_records`]) instead of being
-    /// returned as an error every time: a queue (the inbox, the outbox, the timers) goes on
-    /// past it.
+    /// The first `n` records in key order that can be read (see [`Tree::iter_readable`]).
     pub fn first_readable(&self, n: usize) -> Result<Vec<(K, V)>, StoreError> {
-        let mut out = Vec::with_capacity(n.min(64));
-        if n == 0 {
-            return Ok(out);
-        }
+        self.iter_readable()?.take(n).collect()
+    }
+
+    /// The records in key order, like [`Tree::iter`], except that a record that cannot be
+    /// read is removed, logged and counted ([`Store::corrupt_records`]) instead of being an
+    /// error every time it is reached: a queue (the inbox, the outbox, the timers) goes on
+    /// past it.
+    pub fn iter_readable(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<(K, V), StoreError>> + '_, StoreError> {
         let tree = self.sled()?;
-        for item in tree.iter() {
-            let (k, v) = item.map_err(|e| self.err(e))?;
+        Ok(tree.iter().filter_map(move |item| {
+            let (k, v) = match item {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(self.err(e))),
+            };
             let key = K::decode(&k).ok_or_else(|| StoreError::Corrupt {
                 tree: self.name.as_str(),
                 reason: "undecodable key".into(),
             });
             match key.and_then(|key| Ok((key, self.decode_value(&v)?))) {
-                Ok(record) => {
-                    out.push(record);
-                    if out.len() >= n {
-                        break;
-                    }
-                }
+                Ok(record) => Some(Ok(record)),
                 Err(e) => {
-                    self.fault.check()?;
-                    tree.remove(&k).map_err(|e| self.err(e))?;
+                    if let Err(fault) = self.fault.check() {
+                        return Some(Err(fault));
+                    }
+                    // Only the value read: one written meanwhile under that key is kept.
+                    if let Err(removing) =
+                        tree.compare_and_swap(&k, Some(&v), None as Option<&[u8]>)
+                    {
+                        return Some(Err(self.err(removing)));
+                    }
                     self.set_aside(&e);
+                    None
                 }
             }
-        }
-        Ok(out)
+        }))
     }
 
     pub fn insert(&self, key: &K, value: &V) -> Result<(), StoreError> {

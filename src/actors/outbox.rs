@@ -322,7 +322,7 @@ fn report_depth(
     metrics.outbox_depth.set(queue.len()? as i64);
     metrics.outbox_oldest_age_seconds.set(
         queue
-            .first(1)?
+            .first_readable(1)?
             .first()
             .map(|(_, q)| (now - q.enqueued_at).num_milliseconds() as f64 / 1000.0)
             .unwrap_or(0.0),
@@ -350,7 +350,21 @@ async fn pump(
             return Ok(None);
         }
         let now = shared.clock.now();
-        let mut budget = budgets.get(&BUDGET_KEY.to_string())?.unwrap_or_default();
+        let mut budget = match budgets.get(&BUDGET_KEY.to_string()) {
+            Ok(budget) => budget.unwrap_or_default(),
+            // Unreadable: what went out lately is unknown, so the window counts as spent now
+            // (written, so the next round reads it): a minute of silence, never a lockout.
+            Err(e @ StoreError::Corrupt { .. }) => {
+                budgets.set_aside(&e);
+                let spent = Budget {
+                    sent: vec![now; limit],
+                    locked_until: None,
+                };
+                budgets.insert(&BUDGET_KEY.to_string(), &spent)?;
+                spent
+            }
+            Err(e) => return Err(e),
+        };
         // Cliq counts a post when it arrives, deskcliq when it sends: a second of margin keeps
         // the two windows from ever seeing one post more than the budget.
         budget.sent.retain(|t| *t > now - WINDOW);
@@ -374,7 +388,8 @@ async fn pump(
         let mut group: Vec<(u64, Queued)> = Vec::new();
         let mut ready = 0;
         let mut first_waiting: Option<DateTime<Utc>> = None;
-        for (read, item) in queue.iter()?.enumerate() {
+        // A message that cannot be read is set aside, not an error every round forever.
+        for (read, item) in queue.iter_readable()?.enumerate() {
             let (seq, q) = item?;
             if ready > available && (group.len() >= SUMMARY_ROWS || read >= SCAN_MAX) {
                 break;
@@ -411,7 +426,10 @@ async fn pump(
         let mut keys = std::collections::HashSet::new();
         let mut batch: Vec<(u64, Queued)> = Vec::with_capacity(group.len());
         for (seq, q) in group {
-            let settled = matches!(marks.get(&q.key)?, Some(Mark::Sent(_) | Mark::Dead(_)));
+            let settled = matches!(
+                marks.get_readable(&q.key)?,
+                Some(Mark::Sent(_) | Mark::Dead(_))
+            );
             if settled || !keys.insert(q.key.clone()) {
                 queue.remove(&seq)?;
                 continue;
