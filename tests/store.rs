@@ -310,6 +310,34 @@ fn pruning_forgets_old_log_entries_closed_tickets_and_spent_alert_records() {
     assert_eq!(armed_ids, ["pending"]);
 }
 
+#[test]
+fn pruning_forgets_dead_letters_a_month_after_they_were_queued() {
+    use chrono::{Duration, TimeZone, Utc};
+    use deskcliq::actors::outbox::Queued;
+    use deskcliq::notify::model::Target;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+    let dead = store.tree::<String, (Queued, String)>(TreeName::Dead);
+    for (key, days) in [("refused-long-ago", 31), ("refused-lately", 29)] {
+        let q = Queued {
+            key: key.into(),
+            target: Target::Channel("gone".into()),
+            message: serde_json::json!({ "text": key }),
+            line: key.into(),
+            enqueued_at: now - Duration::days(days),
+            attempts: 0,
+            not_before: None,
+            whole: false,
+        };
+        dead.insert(&q.key, &(q.clone(), "HTTP 400 no_such_channel".into()))
+            .unwrap();
+    }
+    deskcliq::actors::outbox::prune(&store, now).unwrap();
+    let kept: Vec<String> = dead.all().unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kept, ["refused-lately"]);
+}
+
 #[actix_rt::test]
 async fn a_record_too_large_for_the_log_is_synced_to_disk_before_its_commit_is_ok() {
     let dir = tempfile::tempdir().unwrap();

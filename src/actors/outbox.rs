@@ -30,6 +30,9 @@ use crate::store::{Store, StoreError, TreeName};
 pub const LOCKOUT: chrono::Duration = chrono::Duration::minutes(10);
 /// How long delivered keys are remembered (Desk's duplicates come well within this).
 pub const REMEMBER: chrono::Duration = chrono::Duration::days(7);
+/// How long a message Cliq refused for good is kept in the `dead` tree, from when it was
+/// queued.
+pub const DEAD_KEPT: chrono::Duration = chrono::Duration::days(30);
 /// A message's line in a summary card is at most this long; a card holds as many lines as fit
 /// in Cliq's characters of slides ([`summary_capacity`]).
 const LINE_MAX: usize = 150;
@@ -534,6 +537,15 @@ pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     for (k, m) in marks.all()? {
         if matches!(m, Mark::Sent(t) | Mark::Dead(t) if t < now - REMEMBER) {
             marks.remove(&k)?;
+            n += 1;
+        }
+    }
+    // Dead letters, a month after they were queued: Cliq refused them for good, the log
+    // said why, and nothing reads them again.
+    let dead = store.tree::<String, (Queued, String)>(TreeName::Dead);
+    for (k, (q, _)) in dead.all()? {
+        if q.enqueued_at < now - DEAD_KEPT {
+            dead.remove(&k)?;
             n += 1;
         }
     }
