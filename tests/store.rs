@@ -338,6 +338,43 @@ fn pruning_forgets_dead_letters_a_month_after_they_were_queued() {
     assert_eq!(kept, ["refused-lately"]);
 }
 
+#[test]
+fn pruning_forgets_the_reminder_records_of_activities_it_forgot() {
+    use chrono::{Duration, TimeZone, Utc};
+    use deskcliq::deadlines::Armed;
+    use deskcliq::notify::classify::ActivitySnapshot;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+    let activities = store.tree::<String, ActivitySnapshot>(TreeName::Activities);
+    let armed = store.tree::<String, Armed>(TreeName::Armed);
+    for (id, closed, days) in [("done-long-ago", true, 40), ("still-open", false, 40)] {
+        activities
+            .insert(
+                &id.to_string(),
+                &ActivitySnapshot {
+                    closed,
+                    modified: Some(now - Duration::days(days)),
+                    deleted: false,
+                },
+            )
+            .unwrap();
+        // Its reminder went out: the record remembers it, with nothing armed.
+        armed
+            .insert(
+                &id.to_string(),
+                &Armed {
+                    reminded: vec![(now - Duration::days(days)).timestamp_millis()],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    }
+    deskcliq::actors::outbox::prune(&store, now).unwrap();
+    let kept: Vec<String> = armed.all().unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kept, ["still-open"]);
+}
+
 #[actix_rt::test]
 async fn a_record_too_large_for_the_log_is_synced_to_disk_before_its_commit_is_ok() {
     let dir = tempfile::tempdir().unwrap();

@@ -572,9 +572,12 @@ pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
             n += 1;
         }
     }
-    // Alert records of due dates long past, with nothing left armed.
+    // Alert records with nothing left armed: of due dates long past, or of activities
+    // forgotten above (an activity's record has no due date, only the reminders it sent).
     for (id, a) in armed.all()? {
-        if a.keys.is_empty() && a.due.is_some_and(|d| d < now - chrono::Duration::days(1)) {
+        let spent = a.due.is_some_and(|d| d < now - chrono::Duration::days(1))
+            || (a.due.is_none() && !activities.contains(&id)? && !tickets.contains(&id)?);
+        if a.keys.is_empty() && spent {
             armed.remove(&id)?;
             n += 1;
         }
