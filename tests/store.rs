@@ -375,6 +375,34 @@ fn pruning_forgets_the_reminder_records_of_activities_it_forgot() {
     assert_eq!(kept, ["still-open"]);
 }
 
+#[test]
+fn pruning_goes_on_past_a_record_it_cannot_read() {
+    use chrono::{Duration, TimeZone, Utc};
+    use deskcliq::actors::outbox::Mark;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+    let long_ago = now - Duration::days(8);
+    let marks = store.tree::<String, Mark>(TreeName::Delivered);
+    marks
+        .insert(&"b-sent-long-ago".to_string(), &Mark::Sent(long_ago))
+        .unwrap();
+    let seen = store.tree::<String, i64>(TreeName::Events);
+    seen.insert(&"b-seen-long-ago".to_string(), &long_ago.timestamp_millis())
+        .unwrap();
+    // Ahead of them in each tree, a record that cannot be read.
+    for tree in [TreeName::Delivered, TreeName::Events] {
+        store
+            .tree::<String, String>(tree)
+            .insert(&"a-garbled".to_string(), &"?".to_string())
+            .unwrap();
+    }
+    deskcliq::actors::outbox::prune(&store, now).unwrap();
+    assert!(marks.is_empty().unwrap());
+    assert!(seen.is_empty().unwrap());
+    assert_eq!(store.corrupt_records(), 2);
+}
+
 #[actix_rt::test]
 async fn a_record_too_large_for_the_log_is_synced_to_disk_before_its_commit_is_ok() {
     let dir = tempfile::tempdir().unwrap();

@@ -530,11 +530,14 @@ async fn pump(
     Ok(None)
 }
 
-/// Forgets delivered keys older than [`REMEMBER`] and seen webhook events likewise.
+/// Forgets delivered keys older than [`REMEMBER`] and seen webhook events likewise. A record
+/// that cannot be read is set aside on the way (see [`crate::store::Tree::iter_readable`]):
+/// it must not stop every later prune, or the trees would grow for good.
 pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let marks = store.tree::<String, Mark>(TreeName::Delivered);
     let mut n = 0;
-    for (k, m) in marks.all()? {
+    for item in marks.iter_readable()? {
+        let (k, m) = item?;
         if matches!(m, Mark::Sent(t) | Mark::Dead(t) if t < now - REMEMBER) {
             marks.remove(&k)?;
             n += 1;
@@ -543,7 +546,8 @@ pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     // Dead letters, a month after they were queued: Cliq refused them for good, the log
     // said why, and nothing reads them again.
     let dead = store.tree::<String, (Queued, String)>(TreeName::Dead);
-    for (k, (q, _)) in dead.all()? {
+    for item in dead.iter_readable()? {
+        let (k, (q, _)) = item?;
         if q.enqueued_at < now - DEAD_KEPT {
             dead.remove(&k)?;
             n += 1;
@@ -554,10 +558,11 @@ pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let month = chrono::Duration::days(30);
     let tickets = store.tree::<String, crate::notify::model::TicketSnapshot>(TreeName::Tickets);
     let armed = store.tree::<String, crate::deadlines::Armed>(TreeName::Armed);
-    for (id, t) in tickets.all()? {
+    for item in tickets.iter_readable()? {
+        let (id, t) = item?;
         if t.status_type == "Closed" && t.modified_time.is_none_or(|m| m < now - month) {
             tickets.remove(&id)?;
-            if armed.get(&id)?.is_some_and(|a| a.keys.is_empty()) {
+            if armed.get_readable(&id)?.is_some_and(|a| a.keys.is_empty()) {
                 armed.remove(&id)?;
             }
             n += 1;
@@ -566,7 +571,8 @@ pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     // Closed activities untouched for a month.
     let activities =
         store.tree::<String, crate::notify::classify::ActivitySnapshot>(TreeName::Activities);
-    for (id, a) in activities.all()? {
+    for item in activities.iter_readable()? {
+        let (id, a) = item?;
         if a.closed && a.modified.is_none_or(|m| m < now - month) {
             activities.remove(&id)?;
             n += 1;
@@ -574,7 +580,8 @@ pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     }
     // Alert records with nothing left armed: of due dates long past, or of activities
     // forgotten above (an activity's record has no due date, only the reminders it sent).
-    for (id, a) in armed.all()? {
+    for item in armed.iter_readable()? {
+        let (id, a) = item?;
         let spent = a.due.is_some_and(|d| d < now - chrono::Duration::days(1))
             || (a.due.is_none() && !activities.contains(&id)? && !tickets.contains(&id)?);
         if a.keys.is_empty() && spent {
@@ -584,7 +591,8 @@ pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     }
     let seen = store.tree::<String, i64>(TreeName::Events);
     let cutoff = (now - REMEMBER).timestamp_millis();
-    for (k, at) in seen.all()? {
+    for item in seen.iter_readable()? {
+        let (k, at) = item?;
         if at < cutoff {
             seen.remove(&k)?;
             n += 1;
