@@ -338,6 +338,53 @@ async fn an_unreadable_message_mark_or_budget_record_does_not_stop_the_outbox() 
 }
 
 #[actix_rt::test]
+async fn a_stop_waits_for_the_post_in_flight_to_be_marked_sent() {
+    use deskcliq::actors::outbox::{Budget, Mark};
+    let mut env = Env::start("").await;
+    // Cliq takes the post but answers only after a while.
+    env.sim.inject(Fault {
+        path_contains: "/channelsbyname/".into(),
+        kind: FaultKind::Delay(Duration::from_millis(1500)),
+        times: 1,
+    });
+    env.sim.create_ticket(NewTicket {
+        subject: "in flight at the stop".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.drained().await;
+    // The post is counted in the budget (and made durable) just before it is sent.
+    let store = env.app().store.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while store
+        .tree::<String, Budget>(TreeName::Budget)
+        .get(&"cliq".to_string())
+        .unwrap()
+        .is_none_or(|b| b.sent.is_empty())
+    {
+        assert!(tokio::time::Instant::now() < deadline, "nothing was posted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    env.app.take().unwrap().stop().await.unwrap();
+    // Stopped: the post Cliq answered is marked sent in the store, not left to go again.
+    let marks: Vec<Mark> = store
+        .tree::<String, Mark>(TreeName::Delivered)
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    assert!(matches!(marks.as_slice(), [Mark::Sent(_)]), "{marks:?}");
+    assert!(
+        store
+            .tree::<u64, serde_json::Value>(TreeName::Outbox)
+            .is_empty()
+            .unwrap()
+    );
+}
+
+#[actix_rt::test]
 async fn a_throttle_answer_stops_all_sending_for_ten_minutes() {
     let env = Env::start("").await;
     env.sim.inject(Fault {

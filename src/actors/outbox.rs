@@ -136,6 +136,9 @@ pub struct Outbox {
     ticker: Option<actix::SpawnHandle>,
     /// Set on shutdown: a pump in progress stops before its next post.
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// Held by the pump in progress: shutdown waits for it, so a post Cliq took is marked
+    /// sent before the store's last flush (else it would be posted again after the restart).
+    pumping: Arc<tokio::sync::Mutex<()>>,
     starts: u32,
     handled: u64,
     /// When the queue was last counted for the depth metric.
@@ -155,6 +158,7 @@ impl Outbox {
             busy: false,
             ticker: None,
             stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            pumping: Arc::default(),
             starts: 0,
             handled: 0,
             depth_at: Arc::default(),
@@ -175,6 +179,9 @@ impl Outbox {
             }
             self.idle = None;
         }
+        let Ok(pumping) = self.pumping.clone().try_lock_owned() else {
+            return;
+        };
         self.busy = true;
         let fut = pump(
             self.shared.clone(),
@@ -183,7 +190,8 @@ impl Outbox {
             self.stopping.clone(),
             self.depth_at.clone(),
         );
-        ctx.spawn(fut.into_actor(self).map(|result, act, _| {
+        ctx.spawn(fut.into_actor(self).map(move |result, act, _| {
+            drop(pumping);
             act.busy = false;
             match result {
                 Ok(idle) => act.idle = idle.map(|until| (until, std::time::Instant::now())),
@@ -250,9 +258,9 @@ impl Handler<Reconfigure> for Outbox {
 }
 
 impl Handler<Shutdown> for Outbox {
-    type Result = ();
+    type Result = actix::ResponseFuture<()>;
 
-    fn handle(&mut self, _msg: Shutdown, ctx: &mut Self::Context) {
+    fn handle(&mut self, _msg: Shutdown, ctx: &mut Self::Context) -> Self::Result {
         // The queue is in the store; stop sending so the store can be flushed and closed.
         self.cliq = None;
         self.stopping
@@ -260,7 +268,13 @@ impl Handler<Shutdown> for Outbox {
         if let Some(t) = self.ticker.take() {
             ctx.cancel_future(t);
         }
-        tracing::debug!("outbox shut down");
+        // The reply waits for the post in flight, if any, to be marked (it stops before the
+        // next one): the store's final flush then covers it.
+        let pumping = self.pumping.clone();
+        Box::pin(async move {
+            let _idle = pumping.lock().await;
+            tracing::debug!("outbox shut down");
+        })
     }
 }
 
