@@ -403,6 +403,41 @@ fn pruning_goes_on_past_a_record_it_cannot_read() {
     assert_eq!(store.corrupt_records(), 2);
 }
 
+#[test]
+fn pruning_quick_action_records_goes_on_past_one_it_cannot_read() {
+    use chrono::{Duration, TimeZone, Utc};
+    use deskcliq::commands::actions::FormContext;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+    let forms = store.tree::<String, FormContext>(TreeName::Forms);
+    forms
+        .insert(
+            &"sato|status:1".to_string(),
+            &FormContext {
+                ticket_id: "1".into(),
+                ticket_number: "101".into(),
+                subject: "opened long ago".into(),
+                department_id: "d".into(),
+                chat_id: None,
+                message_id: None,
+                to: None,
+                from: None,
+                channel: None,
+                choices: Vec::new(),
+                created: now - Duration::days(2),
+            },
+        )
+        .unwrap();
+    store
+        .tree::<String, String>(TreeName::Forms)
+        .insert(&"a-garbled".to_string(), &"?".to_string())
+        .unwrap();
+    deskcliq::commands::actions::prune(&store, now).unwrap();
+    assert!(forms.is_empty().unwrap());
+    assert_eq!(store.corrupt_records(), 1);
+}
+
 #[actix_rt::test]
 async fn a_record_too_large_for_the_log_is_synced_to_disk_before_its_commit_is_ok() {
     let dir = tempfile::tempdir().unwrap();
