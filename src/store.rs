@@ -18,6 +18,8 @@ mod commit;
 pub const SCHEMA_VERSION: u32 = 1;
 
 const LOCK_FILE: &str = "deskcliq.lock";
+/// What [`Store::has_room`] writes: room for sled to start a new segment of its log.
+const ROOM_PROBE: usize = 1 << 20;
 const SCHEMA_KEY: &str = "schema_version";
 /// Locks behind [`Tree::insert_pair_if_absent`].
 const PAIR_LOCKS: usize = 16;
@@ -251,6 +253,8 @@ struct Inner {
     pairs: Arc<[std::sync::Mutex<()>; PAIR_LOCKS]>,
     /// Records that could not be read and were set aside (see [`Tree::get_readable`]).
     corrupt: Arc<AtomicU64>,
+    /// Set by the first I/O error sled reports (see [`Store::needs_reopen`]).
+    broken: Arc<std::sync::atomic::AtomicBool>,
     /// Held open for the life of the store: the OS lock is the "one daemon per directory" rule.
     _lock: File,
 }
@@ -288,16 +292,23 @@ impl Store {
                 source,
             })?;
         let blobs = Arc::new(blobs::Blobs::new(&path.join("db")));
+        let broken = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let store = Store {
             inner: Arc::new(Inner {
-                committer: commit::Committer::start(db.clone(), blobs.clone(), fault.clone())
-                    .map_err(StoreError::CommitterStart)?,
+                committer: commit::Committer::start(
+                    db.clone(),
+                    blobs.clone(),
+                    fault.clone(),
+                    broken.clone(),
+                )
+                .map_err(StoreError::CommitterStart)?,
                 fault,
                 db,
                 blobs,
                 path: path.to_path_buf(),
                 pairs: Arc::new(std::array::from_fn(|_| std::sync::Mutex::new(()))),
                 corrupt: Arc::default(),
+                broken,
                 _lock: lock,
             }),
         };
@@ -337,6 +348,7 @@ impl Store {
             fault: self.inner.fault.clone(),
             pairs: self.inner.pairs.clone(),
             corrupt: self.inner.corrupt.clone(),
+            broken: self.inner.broken.clone(),
             name,
             _types: PhantomData,
         }
@@ -346,6 +358,24 @@ impl Store {
     /// set aside rather than stop the work behind them: see [`Tree::get_readable`].
     pub fn corrupt_records(&self) -> u64 {
         self.inner.corrupt.load(Ordering::Relaxed)
+    }
+
+    /// True once sled has reported an I/O error (a full disk): sled 0.34 keeps failing every
+    /// write from then on, even after space is freed, until the store is opened again.
+    pub fn needs_reopen(&self) -> bool {
+        self.inner.broken.load(Ordering::SeqCst)
+    }
+
+    /// Whether the store's directory can take a write again: a scratch file of
+    /// [`ROOM_PROBE`] bytes is written, synced and removed.
+    pub fn has_room(&self) -> bool {
+        let probe = self.inner.path.join(".room-probe");
+        let wrote = File::create(&probe).and_then(|mut f| {
+            f.write_all(&vec![0u8; ROOM_PROBE])?;
+            f.sync_all()
+        });
+        let _ = std::fs::remove_file(&probe);
+        wrote.is_ok()
     }
 
     /// A new id, unique and increasing across restarts.
@@ -475,6 +505,7 @@ pub struct Tree<K, V> {
     /// Held while a pair is written (see [`Tree::insert_pair_if_absent`]), one per key hash.
     pairs: Arc<[std::sync::Mutex<()>; PAIR_LOCKS]>,
     corrupt: Arc<AtomicU64>,
+    broken: Arc<std::sync::atomic::AtomicBool>,
     name: TreeName,
     _types: PhantomData<fn() -> (K, V)>,
 }
@@ -487,6 +518,9 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
     }
 
     fn err(&self, source: sled::Error) -> StoreError {
+        if matches!(source, sled::Error::Io(_)) {
+            self.broken.store(true, Ordering::SeqCst);
+        }
         StoreError::Sled {
             tree: self.name.as_str(),
             source,
