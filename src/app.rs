@@ -53,10 +53,19 @@ impl App {
         crate::stats::covered_from(&store, clock.now(), false)?;
         // Down for more than a minute: creates and closes of that time may be missing from the
         // log, so figures of windows before now come from Desk.
-        let alive = store
-            .tree::<String, chrono::DateTime<chrono::Utc>>(crate::store::TreeName::Meta)
-            .get(&crate::actors::digest::ALIVE_KEY.to_string())?;
-        if alive.is_some_and(|t| clock.now() - t > chrono::Duration::minutes(1)) {
+        let meta =
+            store.tree::<String, chrono::DateTime<chrono::Utc>>(crate::store::TreeName::Meta);
+        let down_long = match meta.get(&crate::actors::digest::ALIVE_KEY.to_string()) {
+            Ok(alive) => alive.is_some_and(|t| clock.now() - t > chrono::Duration::minutes(1)),
+            // Unreadable: how long deskcliq was down is unknown, so the log may have a gap
+            // (the record is written anew while running). Not a reason to refuse to start.
+            Err(e @ crate::store::StoreError::Corrupt { .. }) => {
+                meta.set_aside(&e);
+                true
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if down_long {
             crate::stats::covered_from(&store, clock.now(), true)?;
         }
 

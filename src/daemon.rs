@@ -33,7 +33,15 @@ pub enum DaemonError {
     Runtime(std::io::Error),
     #[error("Zoho clients: {0}")]
     Zoho(String),
+    #[error(
+        "the store at {0} failed on a disk error, which sled does not recover from in place: \
+         the disk has room again, so deskcliq exits for systemd to start it again on the store"
+    )]
+    StoreNeedsReopen(PathBuf),
 }
+
+/// How often a store broken by a disk error is checked for room to write again.
+const REOPEN_CHECK: Duration = Duration::from_secs(2);
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(config_path: &Path) -> Result<(), DaemonError> {
@@ -83,6 +91,7 @@ async fn serve(path: PathBuf, env: LoadEnv, config: Config) -> Result<(), Daemon
     systemd::ready(&status);
 
     let mut watchdog = systemd::watchdog_interval().map(tokio::time::interval);
+    let mut reopen_check = tokio::time::interval(REOPEN_CHECK);
     let reason = loop {
         tokio::select! {
             _ = signals.hup.recv() => {
@@ -91,6 +100,13 @@ async fn serve(path: PathBuf, env: LoadEnv, config: Config) -> Result<(), Daemon
             }
             _ = signals.term.recv() => break "SIGTERM",
             _ = signals.int.recv() => break "SIGINT",
+            // Webhooks are answered 503 while the disk is full; once it has room, only a new
+            // process gets a working store (systemd's Restart=on-failure starts it).
+            _ = reopen_check.tick() => {
+                if app.store.needs_reopen() && app.store.has_room() {
+                    break "store";
+                }
+            }
             _ = tick(&mut watchdog) => {
                 if app.responsive(Duration::from_secs(1)).await {
                     systemd::watchdog();
@@ -103,6 +119,15 @@ async fn serve(path: PathBuf, env: LoadEnv, config: Config) -> Result<(), Daemon
 
     tracing::info!(signal = reason, "shutting down");
     systemd::stopping();
+    if reason == "store" {
+        let path = app.store.path().to_path_buf();
+        // The final flush fails like every write since the disk error: nothing is lost by it,
+        // as nothing was acknowledged or sent without a flush that succeeded.
+        if let Err(e) = app.stop().await {
+            tracing::warn!(error = %e, "stopping with a broken store");
+        }
+        return Err(DaemonError::StoreNeedsReopen(path));
+    }
     app.stop().await?;
     tracing::info!("stopped");
     Ok(())

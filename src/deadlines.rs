@@ -177,7 +177,11 @@ impl<'a> Timers<'a> {
     }
 
     pub fn armed_for(&self, id: &str) -> Result<Armed, StoreError> {
-        Ok(self.armed().get(&id.to_string())?.unwrap_or_default())
+        // Unreadable: what was alerted is unknown; the record is rewritten from here.
+        Ok(self
+            .armed()
+            .get_readable(&id.to_string())?
+            .unwrap_or_default())
     }
 
     /// Replaces the timers of record `id` with `timers`; returns the change in the count.
@@ -226,9 +230,10 @@ impl<'a> Timers<'a> {
         self.replace(&t.id, armed, timers)
     }
 
-    /// The earliest timer.
+    /// The earliest timer. One that cannot be read is set aside (see
+    /// [`crate::store::Tree::first_readable`]): it would stop every timer behind it.
     pub fn next(&self) -> Result<Option<(String, Timer)>, StoreError> {
-        Ok(self.timers().first(1)?.into_iter().next())
+        Ok(self.timers().first_readable(1)?.into_iter().next())
     }
 
     /// Marks as fired, without an alert of their own, the other SLA timers of `id` for `due`

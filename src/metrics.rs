@@ -19,6 +19,7 @@ pub struct Metrics {
     pub actor_restarts_total: IntCounterVec,
     pub store_size_bytes: IntGauge,
     pub store_flushes_total: IntCounter,
+    pub store_corrupt_records_total: IntCounter,
     pub router_yield_seconds_total: Counter,
     pub store_schema_version: IntGauge,
     pub build_info: IntGaugeVec,
@@ -80,6 +81,10 @@ impl Metrics {
             store_flushes_total: IntCounter::with_opts(opts(
                 "store_flushes_total",
                 "Flushes to disk made to acknowledge webhooks (one covers every delivery waiting)",
+            ))?,
+            store_corrupt_records_total: IntCounter::with_opts(opts(
+                "store_corrupt_records_total",
+                "Stored records that could not be read and were set aside (logged)",
             ))?,
             router_yield_seconds_total: Counter::with_opts(opts(
                 "router_yield_seconds_total",
@@ -197,6 +202,8 @@ impl Metrics {
         m.registry.register(Box::new(m.store_size_bytes.clone()))?;
         m.registry
             .register(Box::new(m.store_flushes_total.clone()))?;
+        m.registry
+            .register(Box::new(m.store_corrupt_records_total.clone()))?;
         m.registry
             .register(Box::new(m.store_schema_version.clone()))?;
         m.registry.register(Box::new(m.build_info.clone()))?;

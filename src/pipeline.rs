@@ -160,7 +160,9 @@ impl Router {
         let inbox = self.shared.store.tree::<u64, InboxEvent>(TreeName::Inbox);
         let mut handled = 0;
         loop {
-            let batch = inbox.first(64)?;
+            // A record that cannot be read is set aside (logged, counted), not taken again
+            // and again: it would hold up every event behind it.
+            let batch = inbox.first_readable(64)?;
             if batch.is_empty() {
                 return Ok(handled);
             }
@@ -211,9 +213,15 @@ impl Router {
         if event.event_type.starts_with("Ticket_Comment") {
             self.learn_ticket_of_comment(&event.payload).await?;
         }
-        let stored = if is_ticket { tickets.get(&id)? } else { None };
+        // A snapshot that cannot be read counts as unknown (and is replaced below), rather
+        // than keep this event, and every one behind it, in the inbox for good.
+        let stored = if is_ticket {
+            tickets.get_readable(&id)?
+        } else {
+            None
+        };
         let activity = if !is_ticket {
-            activities.get(&id)?
+            activities.get_readable(&id)?
         } else {
             None
         };

@@ -127,7 +127,8 @@ pub fn record(store: &Store, entry: &LogEntry) -> Result<(), StoreError> {
 /// The log is complete from `since` on (first start; after a gap, from when it was found).
 pub fn covered_from(store: &Store, since: DateTime<Utc>, reset: bool) -> Result<(), StoreError> {
     let meta = store.tree::<String, DateTime<Utc>>(TreeName::Meta);
-    if reset || meta.get(&COVERED_SINCE.to_string())?.is_none() {
+    // Unreadable counts as absent: the log covers from now on (earlier figures from Desk).
+    if reset || meta.get_readable(&COVERED_SINCE.to_string())?.is_none() {
         meta.insert(&COVERED_SINCE.to_string(), &since)?;
     }
     Ok(())

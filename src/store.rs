@@ -18,6 +18,8 @@ mod commit;
 pub const SCHEMA_VERSION: u32 = 1;
 
 const LOCK_FILE: &str = "deskcliq.lock";
+/// What [`Store::has_room`] writes: room for sled to start a new segment of its log.
+const ROOM_PROBE: usize = 1 << 20;
 const SCHEMA_KEY: &str = "schema_version";
 /// Locks behind [`Tree::insert_pair_if_absent`].
 const PAIR_LOCKS: usize = 16;
@@ -249,6 +251,10 @@ struct Inner {
     /// Group commit: one flush makes every commit asked for before it durable.
     committer: commit::Committer,
     pairs: Arc<[std::sync::Mutex<()>; PAIR_LOCKS]>,
+    /// Records that could not be read and were set aside (see [`Tree::get_readable`]).
+    corrupt: Arc<AtomicU64>,
+    /// Set by the first I/O error sled reports (see [`Store::needs_reopen`]).
+    broken: Arc<std::sync::atomic::AtomicBool>,
     /// Held open for the life of the store: the OS lock is the "one daemon per directory" rule.
     _lock: File,
 }
@@ -286,15 +292,23 @@ impl Store {
                 source,
             })?;
         let blobs = Arc::new(blobs::Blobs::new(&path.join("db")));
+        let broken = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let store = Store {
             inner: Arc::new(Inner {
-                committer: commit::Committer::start(db.clone(), blobs.clone(), fault.clone())
-                    .map_err(StoreError::CommitterStart)?,
+                committer: commit::Committer::start(
+                    db.clone(),
+                    blobs.clone(),
+                    fault.clone(),
+                    broken.clone(),
+                )
+                .map_err(StoreError::CommitterStart)?,
                 fault,
                 db,
                 blobs,
                 path: path.to_path_buf(),
                 pairs: Arc::new(std::array::from_fn(|_| std::sync::Mutex::new(()))),
+                corrupt: Arc::default(),
+                broken,
                 _lock: lock,
             }),
         };
@@ -333,9 +347,35 @@ impl Store {
             db: self.inner.db.clone(),
             fault: self.inner.fault.clone(),
             pairs: self.inner.pairs.clone(),
+            corrupt: self.inner.corrupt.clone(),
+            broken: self.inner.broken.clone(),
             name,
             _types: PhantomData,
         }
+    }
+
+    /// Records that could not be read (bad JSON, a shape this build does not know) and were
+    /// set aside rather than stop the work behind them: see [`Tree::get_readable`].
+    pub fn corrupt_records(&self) -> u64 {
+        self.inner.corrupt.load(Ordering::Relaxed)
+    }
+
+    /// True once sled has reported an I/O error (a full disk): sled 0.34 keeps failing every
+    /// write from then on, even after space is freed, until the store is opened again.
+    pub fn needs_reopen(&self) -> bool {
+        self.inner.broken.load(Ordering::SeqCst)
+    }
+
+    /// Whether the store's directory can take a write again: a scratch file of
+    /// [`ROOM_PROBE`] bytes is written, synced and removed.
+    pub fn has_room(&self) -> bool {
+        let probe = self.inner.path.join(".room-probe");
+        let wrote = File::create(&probe).and_then(|mut f| {
+            f.write_all(&vec![0u8; ROOM_PROBE])?;
+            f.sync_all()
+        });
+        let _ = std::fs::remove_file(&probe);
+        wrote.is_ok()
     }
 
     /// A new id, unique and increasing across restarts.
@@ -470,6 +510,8 @@ pub struct Tree<K, V> {
     fault: Arc<Fault>,
     /// Held while a pair is written (see [`Tree::insert_pair_if_absent`]), one per key hash.
     pairs: Arc<[std::sync::Mutex<()>; PAIR_LOCKS]>,
+    corrupt: Arc<AtomicU64>,
+    broken: Arc<std::sync::atomic::AtomicBool>,
     name: TreeName,
     _types: PhantomData<fn() -> (K, V)>,
 }
@@ -482,6 +524,9 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
     }
 
     fn err(&self, source: sled::Error) -> StoreError {
+        if matches!(source, sled::Error::Io(_)) {
+            self.broken.store(true, Ordering::SeqCst);
+        }
         StoreError::Sled {
             tree: self.name.as_str(),
             source,
@@ -500,6 +545,67 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
             Some(bytes) => self.decode_value(&bytes).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Like [`Tree::get`], but a record that cannot be read is logged, counted
+    /// ([`Store::corrupt_records`]) and taken as absent, for callers that overwrite it: one
+    /// bad record must not stop the router, the outbox or the timers for good.
+    pub fn get_readable(&self, key: &K) -> Result<Option<V>, StoreError> {
+        match self.get(key) {
+            Err(e @ StoreError::Corrupt { .. }) => {
+                self.set_aside(&e);
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
+    /// Logs and counts ([`Store::corrupt_records`]) a record of this tree that cannot be
+    /// read, for a caller that handles it in its own way.
+    pub fn set_aside(&self, e: &StoreError) {
+        self.corrupt.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(tree = self.name.as_str(), error = %e, "a stored record cannot be read: set aside");
+    }
+
+    /// The first `n` records in key order that can be read (see [`Tree::iter_readable`]).
+    pub fn first_readable(&self, n: usize) -> Result<Vec<(K, V)>, StoreError> {
+        self.iter_readable()?.take(n).collect()
+    }
+
+    /// The records in key order, like [`Tree::iter`], except that a record that cannot be
+    /// read is removed, logged and counted ([`Store::corrupt_records`]) instead of being an
+    /// error every time it is reached: a queue (the inbox, the outbox, the timers) goes on
+    /// past it.
+    pub fn iter_readable(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<(K, V), StoreError>> + '_, StoreError> {
+        let tree = self.sled()?;
+        Ok(tree.iter().filter_map(move |item| {
+            let (k, v) = match item {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(self.err(e))),
+            };
+            let key = K::decode(&k).ok_or_else(|| StoreError::Corrupt {
+                tree: self.name.as_str(),
+                reason: "undecodable key".into(),
+            });
+            match key.and_then(|key| Ok((key, self.decode_value(&v)?))) {
+                Ok(record) => Some(Ok(record)),
+                Err(e) => {
+                    if let Err(fault) = self.fault.check() {
+                        return Some(Err(fault));
+                    }
+                    // Only the value read: one written meanwhile under that key is kept.
+                    if let Err(removing) =
+                        tree.compare_and_swap(&k, Some(&v), None as Option<&[u8]>)
+                    {
+                        return Some(Err(self.err(removing)));
+                    }
+                    self.set_aside(&e);
+                    None
+                }
+            }
+        }))
     }
 
     pub fn insert(&self, key: &K, value: &V) -> Result<(), StoreError> {

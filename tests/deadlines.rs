@@ -352,6 +352,54 @@ async fn an_alert_due_while_its_ticket_was_being_put_on_hold_comes_when_it_reope
 }
 
 #[actix_rt::test]
+async fn an_unreadable_timer_or_ticket_record_does_not_stop_the_alerts_behind_it() {
+    use deskcliq::actors::deadline::fire_due_into;
+    use deskcliq::deadlines::Timers;
+    use deskcliq::notify::model::TicketSnapshot;
+    use deskcliq::store::TreeName;
+    let (_dir, clock, shared) = watcher_alone();
+    let tickets = shared
+        .store
+        .tree::<String, TicketSnapshot>(TreeName::Tickets);
+    let timers = Timers::new(&shared.store);
+    let due = t0() + Span::minutes(90);
+    for id in ["garbled", "good"] {
+        let t = TicketSnapshot {
+            id: id.into(),
+            status_type: "Open".into(),
+            due_date: Some(due),
+            ..Default::default()
+        };
+        tickets.insert(&t.id, &t).unwrap();
+        timers.track_ticket(&t, &[60], t0()).unwrap();
+    }
+    // The earliest timer of all cannot be read, nor can the snapshot of the next one's ticket.
+    shared
+        .store
+        .tree::<String, String>(TreeName::Deadlines)
+        .insert(&"0000000000000000|lost|sla".to_string(), &"?".to_string())
+        .unwrap();
+    shared
+        .store
+        .tree::<String, String>(TreeName::Tickets)
+        .insert(&"garbled".to_string(), &"?".to_string())
+        .unwrap();
+    clock.advance(Span::minutes(30) + Span::seconds(1));
+    let sink = Collect::default();
+    fire_due_into(&shared, &sink).await.unwrap();
+    let sent: Vec<String> = sink
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(e, _)| e.clone())
+        .collect();
+    assert_eq!(sent, [format!("sla:good:{}:60", due.timestamp_millis())]);
+    assert_eq!(shared.store.corrupt_records(), 2);
+    assert!(timers.next().unwrap().is_none());
+}
+
+#[actix_rt::test]
 async fn after_downtime_an_alert_for_a_ticket_already_past_due_is_dropped_and_counted() {
     let mut env = Env::start("").await;
     due_ticket(&env, 90, None);

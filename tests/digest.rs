@@ -290,6 +290,26 @@ async fn a_run_that_fails_on_a_store_error_is_sent_once_the_store_recovers() {
 }
 
 #[actix_rt::test]
+async fn a_store_whose_summary_records_cannot_be_read_still_starts() {
+    use deskcliq::store::TreeName;
+    let mut env = Env::start(NOON).await;
+    for key in ["log_covered_since", deskcliq::actors::digest::ALIVE_KEY] {
+        env.app()
+            .store
+            .tree::<String, String>(TreeName::Meta)
+            .insert(&key.to_string(), &"garbled".to_string())
+            .unwrap();
+    }
+    env.restart().await;
+    assert_eq!(env.app().store.corrupt_records(), 2);
+    // The summaries go on: the day's figures come from Desk, the log having a gap.
+    assert_eq!(
+        summaries(&tick(&env, Span::hours(2) + Span::seconds(1)).await).len(),
+        3
+    );
+}
+
+#[actix_rt::test]
 async fn a_run_missed_long_ago_is_not_caught_up() {
     let mut env = Env::start(NOON).await;
     tick(&env, Span::hours(1)).await;

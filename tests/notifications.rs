@@ -685,6 +685,107 @@ async fn an_event_left_twice_in_the_inbox_by_a_crash_is_posted_once() {
     assert_eq!(posted.len(), 1, "{msgs:?}");
 }
 
+fn ticket_add(
+    env: &Env,
+    id: &str,
+    number: &str,
+    subject: &str,
+) -> deskcliq::notify::event::InboxEvent {
+    let body = serde_json::json!([{
+        "eventType": "Ticket_Add",
+        "orgId": deskcliq::sim::DESK_ORG_ID,
+        "eventTime": env.clock.now().timestamp_millis().to_string(),
+        "payload": {
+            "id": id, "ticketNumber": number, "subject": subject,
+            "departmentId": SUPPORT, "status": "Open", "statusType": "Open",
+            "dueDate": "2026-11-25T05:00:00.000Z",
+            "modifiedTime": "2026-11-25T01:00:00.000Z", "createdTime": "2026-11-25T01:00:00.000Z"
+        }
+    }]);
+    deskcliq::notify::event::parse_body(body.to_string().as_bytes())
+        .unwrap()
+        .remove(0)
+}
+
+#[actix_rt::test]
+async fn an_unreadable_inbox_record_is_set_aside_and_the_events_behind_it_are_routed() {
+    use deskcliq::notify::event::InboxEvent;
+    use deskcliq::store::TreeName;
+    let env = Env::start("").await;
+    let store = env.app().store.clone();
+    // A record this build cannot read (bad JSON, or a shape it does not know), then a good one.
+    store
+        .tree::<u64, String>(TreeName::Inbox)
+        .insert(&store.next_id().unwrap(), &"not an event".to_string())
+        .unwrap();
+    let event = ticket_add(&env, "1892000000777003", "778", "behind a bad record");
+    store
+        .tree::<u64, InboxEvent>(TreeName::Inbox)
+        .insert(&store.next_id().unwrap(), &event)
+        .unwrap();
+    env.app().router.wake.notify_one();
+    let msgs = env.settle().await;
+    assert!(
+        msgs.iter()
+            .any(|m| m.message.to_string().contains("behind a bad record")),
+        "{msgs:?}"
+    );
+    assert_eq!(store.corrupt_records(), 1);
+    let metrics = reqwest::get(format!("http://{}/metrics", env.app().addrs[0]))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("deskcliq_store_corrupt_records_total 1"),
+        "{metrics}"
+    );
+}
+
+#[actix_rt::test]
+async fn an_unreadable_ticket_or_alert_record_is_replaced_and_routing_goes_on() {
+    use deskcliq::notify::event::InboxEvent;
+    use deskcliq::notify::model::TicketSnapshot;
+    use deskcliq::store::TreeName;
+    let env = Env::start("").await;
+    let store = env.app().store.clone();
+    let id = "1892000000777004".to_string();
+    for tree in [TreeName::Tickets, TreeName::Armed] {
+        store
+            .tree::<String, String>(tree)
+            .insert(&id, &"garbled".to_string())
+            .unwrap();
+    }
+    let event = ticket_add(&env, &id, "779", "over a bad snapshot");
+    store
+        .tree::<u64, InboxEvent>(TreeName::Inbox)
+        .insert(&store.next_id().unwrap(), &event)
+        .unwrap();
+    env.app().router.wake.notify_one();
+    let msgs = env.settle().await;
+    assert!(
+        msgs.iter()
+            .any(|m| m.message.to_string().contains("over a bad snapshot")),
+        "{msgs:?}"
+    );
+    let snap = store
+        .tree::<String, TicketSnapshot>(TreeName::Tickets)
+        .get(&id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(snap.number, "779");
+    // Its SLA alerts were armed over the unreadable record.
+    assert!(
+        store
+            .tree::<String, deskcliq::deadlines::Armed>(TreeName::Armed)
+            .get(&id)
+            .unwrap()
+            .is_some_and(|a| !a.keys.is_empty())
+    );
+    assert_eq!(store.corrupt_records(), 2);
+}
+
 #[actix_rt::test]
 async fn customer_text_cannot_ping_mention_or_link() {
     let env = Env::start("").await;

@@ -282,6 +282,109 @@ async fn a_copy_left_by_a_crash_between_queueing_and_marking_is_posted_once() {
 }
 
 #[actix_rt::test]
+async fn an_unreadable_message_mark_or_budget_record_does_not_stop_the_outbox() {
+    use deskcliq::actors::outbox::Queued;
+    use deskcliq::notify::model::Target;
+    let env = Env::start("").await;
+    let store = env.app().store.clone();
+    let garbled = "garbled".to_string();
+    // An unreadable message ahead of a good one, an unreadable mark for the good one's key and
+    // an unreadable send budget.
+    store
+        .tree::<u64, String>(TreeName::Outbox)
+        .insert(&store.next_id().unwrap(), &garbled)
+        .unwrap();
+    store
+        .tree::<String, String>(TreeName::Delivered)
+        .insert(&"good".to_string(), &garbled)
+        .unwrap();
+    store
+        .tree::<String, String>(TreeName::Budget)
+        .insert(&"cliq".to_string(), &garbled)
+        .unwrap();
+    store
+        .tree::<u64, Queued>(TreeName::Outbox)
+        .insert(
+            &store.next_id().unwrap(),
+            &Queued {
+                key: "good".into(),
+                target: Target::Channel("support".into()),
+                message: serde_json::json!({ "text": "behind bad records" }),
+                line: "behind bad records".into(),
+                enqueued_at: env.clock.now(),
+                attempts: 0,
+                not_before: None,
+                whole: false,
+            },
+        )
+        .unwrap();
+    env.app().router.wake_outbox();
+    let mut rounds = 0;
+    while !outbox_empty(&env).await {
+        env.clock.advance(Span::seconds(5));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        rounds += 1;
+        assert!(rounds < 100, "outbox never emptied");
+    }
+    let all = env.settle().await;
+    assert_eq!(
+        all.iter()
+            .filter(|m| m.message.to_string().contains("behind bad records"))
+            .count(),
+        1,
+        "{all:?}"
+    );
+    assert_eq!(store.corrupt_records(), 3);
+}
+
+#[actix_rt::test]
+async fn a_stop_waits_for_the_post_in_flight_to_be_marked_sent() {
+    use deskcliq::actors::outbox::{Budget, Mark};
+    let mut env = Env::start("").await;
+    // Cliq takes the post but answers only after a while.
+    env.sim.inject(Fault {
+        path_contains: "/channelsbyname/".into(),
+        kind: FaultKind::Delay(Duration::from_millis(1500)),
+        times: 1,
+    });
+    env.sim.create_ticket(NewTicket {
+        subject: "in flight at the stop".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.drained().await;
+    // The post is counted in the budget (and made durable) just before it is sent.
+    let store = env.app().store.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while store
+        .tree::<String, Budget>(TreeName::Budget)
+        .get(&"cliq".to_string())
+        .unwrap()
+        .is_none_or(|b| b.sent.is_empty())
+    {
+        assert!(tokio::time::Instant::now() < deadline, "nothing was posted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    env.app.take().unwrap().stop().await.unwrap();
+    // Stopped: the post Cliq answered is marked sent in the store, not left to go again.
+    let marks: Vec<Mark> = store
+        .tree::<String, Mark>(TreeName::Delivered)
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    assert!(matches!(marks.as_slice(), [Mark::Sent(_)]), "{marks:?}");
+    assert!(
+        store
+            .tree::<u64, serde_json::Value>(TreeName::Outbox)
+            .is_empty()
+            .unwrap()
+    );
+}
+
+#[actix_rt::test]
 async fn a_throttle_answer_stops_all_sending_for_ten_minutes() {
     let env = Env::start("").await;
     env.sim.inject(Fault {

@@ -226,6 +226,105 @@ async fn a_full_disk_answers_webhooks_503_and_recovers_when_it_clears() {
     );
 }
 
+/// A real full disk: the state directory on a small tmpfs. `None` where mounting is not
+/// allowed (the test then says so and proves nothing).
+fn small_disk(dir: &std::path::Path) -> Option<Unmount> {
+    std::fs::create_dir_all(dir).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    mounted.then(|| Unmount(dir.to_path_buf()))
+}
+
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Fills the file system holding `dir` to the last byte it takes.
+fn fill(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::io::Write as _;
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    for size in [1 << 16, 1 << 12, 1 << 9, 1] {
+        let chunk = vec![0u8; size];
+        while f.write_all(&chunk).is_ok() {}
+    }
+    let _ = f.sync_all();
+    path
+}
+
+#[actix_rt::test]
+async fn a_real_full_disk_answers_503_and_once_it_has_room_a_restart_reopens_the_store() {
+    let (sim, dir, config, webhook_id) = setup("").await;
+    let state = dir.path().join("state");
+    let Some(_unmount) = small_disk(&state) else {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    };
+    let (mut child, addr) = start(dir.path(), &config).await;
+    point_webhook(&sim, &webhook_id, addr);
+    let before = sim.create_ticket(new_ticket(1));
+    let first = sim.wait_deliveries(1, Duration::from_secs(10)).await;
+    assert_eq!(first[0].status, Some(200));
+    let filler = fill(&state);
+    // sled fails once its log needs a page the disk no longer has.
+    let mut refused = false;
+    for n in 2..200 {
+        sim.create_ticket(new_ticket(n));
+        let all = sim.wait_deliveries(n, Duration::from_secs(10)).await;
+        if all.last().and_then(|d| d.status) == Some(503) {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the full disk never refused a delivery");
+    std::fs::remove_file(&filler).unwrap();
+    // Room again: the daemon leaves, for systemd's Restart=on-failure to start it anew.
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("deskcliq did not leave once the disk had room");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .await
+    .unwrap();
+    assert!(!status.success(), "{status}");
+    let (mut again, addr) = start(dir.path(), &config).await;
+    point_webhook(&sim, &webhook_id, addr);
+    let after = sim.create_ticket(new_ticket(1000));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let wanted = [before.ticket_number.clone(), after.ticket_number.clone()];
+    loop {
+        let counts = posted(&sim, &wanted);
+        if wanted.iter().all(|n| counts.contains_key(n)) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not posted after the restart: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    again.kill().unwrap();
+    again.wait().unwrap();
+}
+
 #[actix_rt::test]
 async fn cliq_errors_timeouts_and_throttles_still_deliver_everything_and_nothing_is_sent_during_a_lockout()
  {

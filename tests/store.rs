@@ -310,6 +310,134 @@ fn pruning_forgets_old_log_entries_closed_tickets_and_spent_alert_records() {
     assert_eq!(armed_ids, ["pending"]);
 }
 
+#[test]
+fn pruning_forgets_dead_letters_a_month_after_they_were_queued() {
+    use chrono::{Duration, TimeZone, Utc};
+    use deskcliq::actors::outbox::Queued;
+    use deskcliq::notify::model::Target;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+    let dead = store.tree::<String, (Queued, String)>(TreeName::Dead);
+    for (key, days) in [("refused-long-ago", 31), ("refused-lately", 29)] {
+        let q = Queued {
+            key: key.into(),
+            target: Target::Channel("gone".into()),
+            message: serde_json::json!({ "text": key }),
+            line: key.into(),
+            enqueued_at: now - Duration::days(days),
+            attempts: 0,
+            not_before: None,
+            whole: false,
+        };
+        dead.insert(&q.key, &(q.clone(), "HTTP 400 no_such_channel".into()))
+            .unwrap();
+    }
+    deskcliq::actors::outbox::prune(&store, now).unwrap();
+    let kept: Vec<String> = dead.all().unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kept, ["refused-lately"]);
+}
+
+#[test]
+fn pruning_forgets_the_reminder_records_of_activities_it_forgot() {
+    use chrono::{Duration, TimeZone, Utc};
+    use deskcliq::deadlines::Armed;
+    use deskcliq::notify::classify::ActivitySnapshot;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+    let activities = store.tree::<String, ActivitySnapshot>(TreeName::Activities);
+    let armed = store.tree::<String, Armed>(TreeName::Armed);
+    for (id, closed, days) in [("done-long-ago", true, 40), ("still-open", false, 40)] {
+        activities
+            .insert(
+                &id.to_string(),
+                &ActivitySnapshot {
+                    closed,
+                    modified: Some(now - Duration::days(days)),
+                    deleted: false,
+                },
+            )
+            .unwrap();
+        // Its reminder went out: the record remembers it, with nothing armed.
+        armed
+            .insert(
+                &id.to_string(),
+                &Armed {
+                    reminded: vec![(now - Duration::days(days)).timestamp_millis()],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    }
+    deskcliq::actors::outbox::prune(&store, now).unwrap();
+    let kept: Vec<String> = armed.all().unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kept, ["still-open"]);
+}
+
+#[test]
+fn pruning_goes_on_past_a_record_it_cannot_read() {
+    use chrono::{Duration, TimeZone, Utc};
+    use deskcliq::actors::outbox::Mark;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+    let long_ago = now - Duration::days(8);
+    let marks = store.tree::<String, Mark>(TreeName::Delivered);
+    marks
+        .insert(&"b-sent-long-ago".to_string(), &Mark::Sent(long_ago))
+        .unwrap();
+    let seen = store.tree::<String, i64>(TreeName::Events);
+    seen.insert(&"b-seen-long-ago".to_string(), &long_ago.timestamp_millis())
+        .unwrap();
+    // Ahead of them in each tree, a record that cannot be read.
+    for tree in [TreeName::Delivered, TreeName::Events] {
+        store
+            .tree::<String, String>(tree)
+            .insert(&"a-garbled".to_string(), &"?".to_string())
+            .unwrap();
+    }
+    deskcliq::actors::outbox::prune(&store, now).unwrap();
+    assert!(marks.is_empty().unwrap());
+    assert!(seen.is_empty().unwrap());
+    assert_eq!(store.corrupt_records(), 2);
+}
+
+#[test]
+fn pruning_quick_action_records_goes_on_past_one_it_cannot_read() {
+    use chrono::{Duration, TimeZone, Utc};
+    use deskcliq::commands::actions::FormContext;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+    let forms = store.tree::<String, FormContext>(TreeName::Forms);
+    forms
+        .insert(
+            &"sato|status:1".to_string(),
+            &FormContext {
+                ticket_id: "1".into(),
+                ticket_number: "101".into(),
+                subject: "opened long ago".into(),
+                department_id: "d".into(),
+                chat_id: None,
+                message_id: None,
+                to: None,
+                from: None,
+                channel: None,
+                choices: Vec::new(),
+                created: now - Duration::days(2),
+            },
+        )
+        .unwrap();
+    store
+        .tree::<String, String>(TreeName::Forms)
+        .insert(&"a-garbled".to_string(), &"?".to_string())
+        .unwrap();
+    deskcliq::commands::actions::prune(&store, now).unwrap();
+    assert!(forms.is_empty().unwrap());
+    assert_eq!(store.corrupt_records(), 1);
+}
+
 #[actix_rt::test]
 async fn a_record_too_large_for_the_log_is_synced_to_disk_before_its_commit_is_ok() {
     let dir = tempfile::tempdir().unwrap();

@@ -356,7 +356,8 @@ pub async fn fire_due_into(shared: &Shared, router: &dyn AlertSink) -> Result<us
         let late = (now - timer.fire_at).num_milliseconds() as f64 / 1000.0;
         match &timer.kind {
             TimerKind::Sla { due, offsets } => {
-                let ticket = tickets.get(&timer.id)?;
+                // Unreadable: unknown, so the timer is stale (the router writes it anew).
+                let ticket = tickets.get_readable(&timer.id)?;
                 let current = ticket
                     .as_ref()
                     .is_some_and(|t| t.status_type == "Open" && t.due_date == Some(*due));

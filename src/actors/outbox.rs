@@ -30,6 +30,9 @@ use crate::store::{Store, StoreError, TreeName};
 pub const LOCKOUT: chrono::Duration = chrono::Duration::minutes(10);
 /// How long delivered keys are remembered (Desk's duplicates come well within this).
 pub const REMEMBER: chrono::Duration = chrono::Duration::days(7);
+/// How long a message Cliq refused for good is kept in the `dead` tree, from when it was
+/// queued.
+pub const DEAD_KEPT: chrono::Duration = chrono::Duration::days(30);
 /// A message's line in a summary card is at most this long; a card holds as many lines as fit
 /// in Cliq's characters of slides ([`summary_capacity`]).
 const LINE_MAX: usize = 150;
@@ -133,6 +136,9 @@ pub struct Outbox {
     ticker: Option<actix::SpawnHandle>,
     /// Set on shutdown: a pump in progress stops before its next post.
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// Held by the pump in progress: shutdown waits for it, so a post Cliq took is marked
+    /// sent before the store's last flush (else it would be posted again after the restart).
+    pumping: Arc<tokio::sync::Mutex<()>>,
     starts: u32,
     handled: u64,
     /// When the queue was last counted for the depth metric.
@@ -152,6 +158,7 @@ impl Outbox {
             busy: false,
             ticker: None,
             stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            pumping: Arc::default(),
             starts: 0,
             handled: 0,
             depth_at: Arc::default(),
@@ -172,6 +179,9 @@ impl Outbox {
             }
             self.idle = None;
         }
+        let Ok(pumping) = self.pumping.clone().try_lock_owned() else {
+            return;
+        };
         self.busy = true;
         let fut = pump(
             self.shared.clone(),
@@ -180,7 +190,8 @@ impl Outbox {
             self.stopping.clone(),
             self.depth_at.clone(),
         );
-        ctx.spawn(fut.into_actor(self).map(|result, act, _| {
+        ctx.spawn(fut.into_actor(self).map(move |result, act, _| {
+            drop(pumping);
             act.busy = false;
             match result {
                 Ok(idle) => act.idle = idle.map(|until| (until, std::time::Instant::now())),
@@ -247,9 +258,9 @@ impl Handler<Reconfigure> for Outbox {
 }
 
 impl Handler<Shutdown> for Outbox {
-    type Result = ();
+    type Result = actix::ResponseFuture<()>;
 
-    fn handle(&mut self, _msg: Shutdown, ctx: &mut Self::Context) {
+    fn handle(&mut self, _msg: Shutdown, ctx: &mut Self::Context) -> Self::Result {
         // The queue is in the store; stop sending so the store can be flushed and closed.
         self.cliq = None;
         self.stopping
@@ -257,7 +268,13 @@ impl Handler<Shutdown> for Outbox {
         if let Some(t) = self.ticker.take() {
             ctx.cancel_future(t);
         }
-        tracing::debug!("outbox shut down");
+        // The reply waits for the post in flight, if any, to be marked (it stops before the
+        // next one): the store's final flush then covers it.
+        let pumping = self.pumping.clone();
+        Box::pin(async move {
+            let _idle = pumping.lock().await;
+            tracing::debug!("outbox shut down");
+        })
     }
 }
 
@@ -379,7 +396,7 @@ fn report_depth(
     metrics.outbox_depth.set(queue.len()? as i64);
     metrics.outbox_oldest_age_seconds.set(
         queue
-            .first(1)?
+            .first_readable(1)?
             .first()
             .map(|(_, q)| (now - q.enqueued_at).num_milliseconds() as f64 / 1000.0)
             .unwrap_or(0.0),
@@ -407,7 +424,21 @@ async fn pump(
             return Ok(None);
         }
         let now = shared.clock.now();
-        let mut budget = budgets.get(&BUDGET_KEY.to_string())?.unwrap_or_default();
+        let mut budget = match budgets.get(&BUDGET_KEY.to_string()) {
+            Ok(budget) => budget.unwrap_or_default(),
+            // Unreadable: what went out lately is unknown, so the window counts as spent now
+            // (written, so the next round reads it): a minute of silence, never a lockout.
+            Err(e @ StoreError::Corrupt { .. }) => {
+                budgets.set_aside(&e);
+                let spent = Budget {
+                    sent: vec![now; limit],
+                    locked_until: None,
+                };
+                budgets.insert(&BUDGET_KEY.to_string(), &spent)?;
+                spent
+            }
+            Err(e) => return Err(e),
+        };
         // Cliq counts a post when it arrives, deskcliq when it sends: a second of margin keeps
         // the two windows from ever seeing one post more than the budget.
         budget.sent.retain(|t| *t > now - WINDOW);
@@ -431,7 +462,8 @@ async fn pump(
         let mut group: Vec<(u64, Queued)> = Vec::new();
         let mut ready = 0;
         let mut first_waiting: Option<DateTime<Utc>> = None;
-        for (read, item) in queue.iter()?.enumerate() {
+        // A message that cannot be read is set aside, not an error every round forever.
+        for (read, item) in queue.iter_readable()?.enumerate() {
             let (seq, q) = item?;
             if ready > available && (group.len() >= SUMMARY_ROWS || read >= SCAN_MAX) {
                 break;
@@ -468,7 +500,10 @@ async fn pump(
         let mut keys = std::collections::HashSet::new();
         let mut batch: Vec<(u64, Queued)> = Vec::with_capacity(group.len());
         for (seq, q) in group {
-            let settled = matches!(marks.get(&q.key)?, Some(Mark::Sent(_) | Mark::Dead(_)));
+            let settled = matches!(
+                marks.get_readable(&q.key)?,
+                Some(Mark::Sent(_) | Mark::Dead(_))
+            );
             if settled || !keys.insert(q.key.clone()) {
                 queue.remove(&seq)?;
                 continue;
@@ -569,13 +604,26 @@ async fn pump(
     Ok(None)
 }
 
-/// Forgets delivered keys older than [`REMEMBER`] and seen webhook events likewise.
+/// Forgets delivered keys older than [`REMEMBER`] and seen webhook events likewise. A record
+/// that cannot be read is set aside on the way (see [`crate::store::Tree::iter_readable`]):
+/// it must not stop every later prune, or the trees would grow for good.
 pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let marks = store.tree::<String, Mark>(TreeName::Delivered);
     let mut n = 0;
-    for (k, m) in marks.all()? {
+    for item in marks.iter_readable()? {
+        let (k, m) = item?;
         if matches!(m, Mark::Sent(t) | Mark::Dead(t) if t < now - REMEMBER) {
             marks.remove(&k)?;
+            n += 1;
+        }
+    }
+    // Dead letters, a month after they were queued: Cliq refused them for good, the log
+    // said why, and nothing reads them again.
+    let dead = store.tree::<String, (Queued, String)>(TreeName::Dead);
+    for item in dead.iter_readable()? {
+        let (k, (q, _)) = item?;
+        if q.enqueued_at < now - DEAD_KEPT {
+            dead.remove(&k)?;
             n += 1;
         }
     }
@@ -584,10 +632,11 @@ pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let month = chrono::Duration::days(30);
     let tickets = store.tree::<String, crate::notify::model::TicketSnapshot>(TreeName::Tickets);
     let armed = store.tree::<String, crate::deadlines::Armed>(TreeName::Armed);
-    for (id, t) in tickets.all()? {
+    for item in tickets.iter_readable()? {
+        let (id, t) = item?;
         if t.status_type == "Closed" && t.modified_time.is_none_or(|m| m < now - month) {
             tickets.remove(&id)?;
-            if armed.get(&id)?.is_some_and(|a| a.keys.is_empty()) {
+            if armed.get_readable(&id)?.is_some_and(|a| a.keys.is_empty()) {
                 armed.remove(&id)?;
             }
             n += 1;
@@ -596,22 +645,28 @@ pub fn prune(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     // Closed activities untouched for a month.
     let activities =
         store.tree::<String, crate::notify::classify::ActivitySnapshot>(TreeName::Activities);
-    for (id, a) in activities.all()? {
+    for item in activities.iter_readable()? {
+        let (id, a) = item?;
         if a.closed && a.modified.is_none_or(|m| m < now - month) {
             activities.remove(&id)?;
             n += 1;
         }
     }
-    // Alert records of due dates long past, with nothing left armed.
-    for (id, a) in armed.all()? {
-        if a.keys.is_empty() && a.due.is_some_and(|d| d < now - chrono::Duration::days(1)) {
+    // Alert records with nothing left armed: of due dates long past, or of activities
+    // forgotten above (an activity's record has no due date, only the reminders it sent).
+    for item in armed.iter_readable()? {
+        let (id, a) = item?;
+        let spent = a.due.is_some_and(|d| d < now - chrono::Duration::days(1))
+            || (a.due.is_none() && !activities.contains(&id)? && !tickets.contains(&id)?);
+        if a.keys.is_empty() && spent {
             armed.remove(&id)?;
             n += 1;
         }
     }
     let seen = store.tree::<String, i64>(TreeName::Events);
     let cutoff = (now - REMEMBER).timestamp_millis();
-    for (k, at) in seen.all()? {
+    for item in seen.iter_readable()? {
+        let (k, at) = item?;
         if at < cutoff {
             seen.remove(&k)?;
             n += 1;

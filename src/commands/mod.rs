@@ -574,7 +574,9 @@ impl Service {
             .store
             .tree::<String, StoredAnswer>(TreeName::Answers);
         let mut n = 0;
-        for (k, a) in tree.all()? {
+        // An answer that cannot be read is set aside: it must not stop every later prune.
+        for item in tree.iter_readable()? {
+            let (k, a) = item?;
             if now - a.created > ANSWER_LIFETIME {
                 tree.remove(&k)?;
                 n += 1;

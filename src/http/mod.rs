@@ -157,6 +157,9 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         let flushes = state.store.commit_flushes();
         m.store_flushes_total
             .inc_by(flushes.saturating_sub(m.store_flushes_total.get()));
+        let corrupt = state.store.corrupt_records();
+        m.store_corrupt_records_total
+            .inc_by(corrupt.saturating_sub(m.store_corrupt_records_total.get()));
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -9,7 +9,7 @@
 //! the idle committer syncs new ones every [`SYNC_EVERY`] (see [`super::blobs`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -67,6 +67,7 @@ impl Committer {
         db: sled::Db,
         blobs: Arc<Blobs>,
         fault: Arc<Fault>,
+        broken: Arc<AtomicBool>,
     ) -> Result<Committer, std::io::Error> {
         let counts = Arc::new(Counts::default());
         let (kick, kicks) = mpsc::sync_channel(1);
@@ -80,7 +81,7 @@ impl Committer {
             let blobs = blobs.clone();
             std::thread::Builder::new()
                 .name("store-commit".into())
-                .spawn(move || run(&db, &blobs, &fault, &counts, &kicks, &publish))?
+                .spawn(move || run(&db, &blobs, &fault, &broken, &counts, &kicks, &publish))?
         };
         Ok(Committer {
             counts,
@@ -181,6 +182,7 @@ fn run(
     db: &sled::Db,
     blobs: &Blobs,
     fault: &Fault,
+    broken: &AtomicBool,
     counts: &Counts,
     kicks: &mpsc::Receiver<()>,
     publish: &watch::Sender<Flushed>,
@@ -228,6 +230,10 @@ fn run(
         } else {
             flush(db, blobs)
         };
+        if matches!(outcome, Err(Failed::Sled(sled::Error::Io(_)))) {
+            // sled fails every write from now on: see `Store::needs_reopen`.
+            broken.store(true, Ordering::SeqCst);
+        }
         let durable = if outcome.is_ok() { covered } else { durable };
         publish.send_replace(Flushed {
             covered,

@@ -86,28 +86,32 @@ pub fn is_echo(store: &crate::store::Store, event_type: &str, payload: &Value) -
     }
 }
 
-/// Forgets echoes and done actions past their lifetime, and stale forms.
+/// Forgets echoes and done actions past their lifetime, and stale forms. A record that
+/// cannot be read is set aside on the way: it must not stop every later prune.
 pub fn prune(
     store: &crate::store::Store,
     now: DateTime<Utc>,
 ) -> Result<usize, crate::store::StoreError> {
     let mut n = 0;
     let echoes = store.tree::<String, DateTime<Utc>>(TreeName::Echoes);
-    for (k, at) in echoes.all()? {
+    for item in echoes.iter_readable()? {
+        let (k, at) = item?;
         if now - at > ECHO_LIFETIME {
             echoes.remove(&k)?;
             n += 1;
         }
     }
     let done = store.tree::<String, ActionRecord>(TreeName::ActionsDone);
-    for (k, r) in done.all()? {
+    for item in done.iter_readable()? {
+        let (k, r) = item?;
         if now - r.at > chrono::Duration::days(1) {
             done.remove(&k)?;
             n += 1;
         }
     }
     let forms = store.tree::<String, FormContext>(TreeName::Forms);
-    for (k, f) in forms.all()? {
+    for item in forms.iter_readable()? {
+        let (k, f) = item?;
         if now - f.created > FORM_LIFETIME {
             forms.remove(&k)?;
             n += 1;
