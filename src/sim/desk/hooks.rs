@@ -79,6 +79,30 @@ const WEBHOOK_EVENTS: [&str; 52] = [
     "Ticket_Attachment_Restored",
 ];
 
+/// Webhook.json's `url`: on create at most 500 characters; on update (`PATCH`) at most 100,
+/// from a narrower set of characters (no `~`, `!`, `*`, brackets…). Both: http(s), a host.
+fn webhook_url_ok(url: &str, create: bool) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (max, extra): (usize, &str) = if create {
+        (500, "-.?,|:'/\\+=&%$#_[]@!()*;~")
+    } else {
+        (100, "-.?,:'/\\+=&;%$#_@")
+    };
+    url.chars().count() <= max
+        && rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+}
+
 pub(super) fn webhook_fields(
     obj: &serde_json::Map<String, Value>,
     require: bool,
@@ -144,10 +168,14 @@ pub(super) fn webhook_fields(
     }
     if let Some(u) = obj.get("url") {
         let url = u.as_str().unwrap_or("");
-        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 500 {
+        if !webhook_url_ok(url, require) {
             return Err(desk_invalid(
                 "url",
-                "must be an http(s) URL of at most 500 characters",
+                if require {
+                    "must be an http(s) URL of at most 500 characters"
+                } else {
+                    "must be an http(s) URL of at most 100 characters, without `~`"
+                },
             ));
         }
     }
