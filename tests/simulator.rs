@@ -124,6 +124,17 @@ async fn an_empty_list_is_204_with_no_body() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 204);
     assert!(r.bytes().await.unwrap().is_empty());
+    // TicketCount.json declares a 204 for counts by field too.
+    let r = raw
+        .desk(
+            reqwest::Method::GET,
+            "/ticketsCountByFieldValues?field=statusType,overDue",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert!(r.bytes().await.unwrap().is_empty());
     // Teams answer an empty list under "teams", not 204.
     let (status, body) =
         status_and_body(raw.desk(reqwest::Method::GET, "/departments/1892000000082070/teams"))
@@ -146,6 +157,10 @@ async fn desk_rejects_what_the_documents_forbid() {
         "/ticketsCountByFieldValues?field=colour",
         "/ticketsCountByFieldValues",
         "/agents?limit=201",
+        // Ranges are UTC with a Z (yyyy-MM-ddThh:mm:ss.SSSZ): no offset, no bare date.
+        "/tickets/search?createdTimeRange=2026-01-01T00:00:00%2B09:00,2026-01-02T00:00:00.000Z",
+        "/tickets/search?modifiedTimeRange=2026-01-01T00:00:00.0000Z,2026-01-02T00:00:00.000Z",
+        "/ticketsCount?createdTimeRange=2026-01-01,2026-01-02",
     ] {
         let (status, body) = status_and_body(get(bad)).await;
         assert_eq!(status, 422, "{bad}: {body}");
