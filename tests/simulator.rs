@@ -266,6 +266,76 @@ async fn cliq_rejects_wrong_shapes() {
     )
     .await;
     assert_eq!(status, 400, "no text");
+    let button = |b: Value| json!({"text": "x", "buttons": [b]});
+    let invoke = json!({"type": "invoke.function", "data": {"name": "deskaction"}});
+    for (what, body) in [
+        (
+            "a label over 20",
+            button(json!({"label": "l".repeat(21), "type": "+", "action": invoke})),
+        ),
+        (
+            "a type other than + or -",
+            button(json!({"label": "l", "type": "*", "action": invoke})),
+        ),
+        (
+            "a hint over 100",
+            button(json!({"label": "l", "hint": "h".repeat(101), "action": invoke})),
+        ),
+        (
+            "invoke.function without a name",
+            button(json!({"label": "l", "action": {"type": "invoke.function", "data": {}}})),
+        ),
+        (
+            "open.url over 256",
+            button(json!({"label": "l", "action": {"type": "open.url",
+                "data": {"web": format!("https://x/{}", "a".repeat(256))}}})),
+        ),
+        (
+            "a row keyed by no header",
+            json!({"text": "x", "slides": [{"type": "table",
+                "data": {"headers": ["#"], "rows": [{"Subject": "s"}]}}]}),
+        ),
+        (
+            "a list of non-strings",
+            json!({"text": "x", "slides": [{"type": "list", "data": [1, 2]}]}),
+        ),
+        (
+            "a text slide without text",
+            json!({"text": "x", "slides": [{"type": "text", "data": ["t"]}]}),
+        ),
+        (
+            "an unknown card theme",
+            json!({"text": "x", "card": {"title": "t", "theme": "fancy"}}),
+        ),
+    ] {
+        let (status, body) = status_and_body(
+            raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot")
+                .json(&body),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("input_invalid")),
+            "{what}"
+        );
+    }
+    // A late answer at response_url is held to the same rules.
+    let late = |output: Value| {
+        raw.http
+            .post(format!("{}/api/v2/responses/1", raw.base))
+            .json(&json!({ "output": output }))
+    };
+    let (status, _) =
+        status_and_body(late(json!({"type": "banner", "status": "ok", "text": "t"}))).await;
+    assert_eq!(status, 400, "a banner's status is success or failure");
+    let (status, _) =
+        status_and_body(late(json!({"text": "x", "buttons": [{"label": "l"}]}))).await;
+    assert_eq!(status, 400, "a button without an action");
+    let (status, _) = status_and_body(late(
+        json!({"type": "banner", "status": "success", "text": "t"}),
+    ))
+    .await;
+    assert_eq!(status, 204);
     let r = raw
         .http
         .post(format!("{}/api/v2/channelsbyname/desk/message", raw.base))
@@ -290,6 +360,19 @@ async fn cliq_rejects_wrong_shapes() {
         (401, Some("oauthtoken_invalid"))
     );
     assert!(z.sim.cliq_messages().is_empty());
+    // Both readings of a label slide pass.
+    for data in [
+        json!([{"Status": "Open"}]),
+        json!([{"label": "Status", "value": "Open"}]),
+    ] {
+        let (status, _) = status_and_body(
+            raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot")
+                .json(&json!({"text": "x", "slides": [{"type": "label", "data": data}]})),
+        )
+        .await;
+        assert_eq!(status, 204, "{data}");
+    }
+    assert_eq!(z.sim.cliq_messages().len(), 2);
 }
 
 #[actix_rt::test]

@@ -22,8 +22,11 @@ async fn response_url(
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return super::gate::cliq_error(400, "invalid_json", "The body is not JSON.");
     };
-    if v.get("output").is_none() {
+    let Some(output) = v.get("output") else {
         return super::gate::cliq_error(400, "output_missing", "No output in the response.");
+    };
+    if let Err(r) = super::cliq::check_output(output) {
+        return r;
     }
     sim.state()
         .cliq
