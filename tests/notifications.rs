@@ -315,6 +315,34 @@ async fn team_only_and_agents_without_a_cliq_user_go_to_the_channel() {
 }
 
 #[actix_rt::test]
+async fn an_assignee_who_is_no_cliq_user_of_the_organisation_is_announced_in_the_channel() {
+    let mut env = Env::start("").await;
+    // Suzuki's Zoho user has no Cliq account; Kim's belongs to another Cliq organisation.
+    env.sim.with(|st| {
+        st.remove_cliq_user(SUZUKI_ZUID);
+        st.add_foreign_cliq_user("55667790", "kim@example.co.jp");
+    });
+    env.restart().await;
+    // The directory is fetched again at start.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while env.app().router.directory.get().cliq_user(SUZUKI).is_some()
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    env.sim
+        .create_ticket(new_ticket("suzuki", SUPPORT, Some(SUZUKI)));
+    env.sim.create_ticket(new_ticket("kim", SUPPORT, Some(KIM)));
+    env.sim
+        .create_ticket(new_ticket("sato", SUPPORT, Some(SATO)));
+    let msgs = env.settle().await;
+    assert_eq!(
+        msgs.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
+        [channel("support"), channel("support"), dm(SATO_ZUID)]
+    );
+}
+
+#[actix_rt::test]
 async fn comments_go_to_the_owner_and_mentions_to_the_mentioned() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));

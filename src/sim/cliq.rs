@@ -385,6 +385,21 @@ async fn post_bot_dm(
             );
         }
     };
+    // Only users of this Cliq organisation can be messaged (by id or email); with none of
+    // them among `userids`, Cliq refuses the message.
+    let org = super::CLIQ_ORG_ID;
+    let users: Vec<String> = if users.iter().any(|u| u == "*") {
+        users
+    } else {
+        users
+            .into_iter()
+            .filter(|u| {
+                st.cliq.users.iter().any(|c| {
+                    c.organization_id == org && (c.id == *u || c.email.eq_ignore_ascii_case(u))
+                })
+            })
+            .collect()
+    };
     if users.is_empty() || users.len() > 100 {
         return cliq_error(
             400,
