@@ -560,6 +560,23 @@ async fn subscriptions_are_checked_and_a_410_deletes_one() {
         .create_webhook(&hook(json!({"Ticket_Add": {"colour": 1}}), &gone.url))
         .await;
     assert!(bad_filter.is_err());
+    // Each event takes the filters Webhook.json gives it: no previous state on a new ticket
+    // or a comment edit, no filter at all on a deletion, at most five fields.
+    for subs in [
+        json!({"Ticket_Add": {"includePrevState": true}}),
+        json!({"Ticket_Comment_Update": {"includePrevState": true}}),
+        json!({"Ticket_Delete": {"departmentIds": [SUPPORT]}}),
+        json!({"Ticket_Update": {"fields": ["a", "b", "c", "d", "e", "f"]}}),
+    ] {
+        let refused = desk.create_webhook(&hook(subs.clone(), &gone.url)).await;
+        assert!(
+            matches!(
+                &refused,
+                Err(deskcliq::desk::DeskError::Api { status: 422, .. })
+            ),
+            "{subs}: {refused:?}"
+        );
+    }
     // Department ids may be numbers.
     desk.create_webhook(&hook(
         json!({"Ticket_Add": {"departmentIds": [1892000000082069u64]}}),
