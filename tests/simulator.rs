@@ -646,3 +646,63 @@ async fn only_successful_calls_spend_credits() {
     assert_eq!(status, 200);
     assert_eq!(z.sim.desk_credits_used(), 3);
 }
+
+#[actix_rt::test]
+async fn an_answer_cliq_would_refuse_comes_back_refused() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let z = Zoho::start().await;
+    let server = HttpServer::new(|| {
+        App::new()
+            .route(
+                "/bad",
+                web::post().to(|| async {
+                    HttpResponse::Ok().json(json!({"output": {"text": "x", "buttons": [
+                        {"label": "A label far longer than twenty", "type": "+",
+                         "action": {"type": "invoke.function", "data": {"name": "deskaction"}}}]}}))
+                }),
+            )
+            .route(
+                "/good",
+                web::post().to(|| async {
+                    HttpResponse::Ok().json(
+                        json!({"output": {"type": "banner", "status": "success", "text": "ok"}}),
+                    )
+                }),
+            )
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    let user = sim::CliqUser::new("55667788", "sato@example.co.jp", "en");
+    let ticket = sim::Invocation::Command {
+        name: "ticket".into(),
+        arguments: String::new(),
+    };
+    let (status, bad) = z
+        .sim
+        .invoke(
+            &format!("http://{addr}/bad"),
+            &ticket,
+            &user,
+            &sim::ChatRef::bot(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(bad.get("output").is_none(), "{bad}");
+    assert!(bad["refused_by_cliq"]["output"].is_object(), "{bad}");
+    let (_, good) = z
+        .sim
+        .invoke(
+            &format!("http://{addr}/good"),
+            &ticket,
+            &user,
+            &sim::ChatRef::bot(),
+        )
+        .await;
+    assert_eq!(good["output"]["status"], "success", "{good}");
+    handle.stop(false).await;
+}

@@ -266,6 +266,21 @@ pub(super) fn check_output(output: &Value) -> Result<(), HttpResponse> {
             }
         }
         Some("form") | Some("message_edit") => Ok(()),
+        // A dynamic select's answer (form_values_handler): `{"options": [{label, value}…]}`.
+        None if output.get("options").is_some() => {
+            let ok = output
+                .get("options")
+                .and_then(Value::as_array)
+                .is_some_and(|o| {
+                    o.iter()
+                        .all(|x| x.get("label").is_some() && x.get("value").is_some())
+                });
+            if ok {
+                Ok(())
+            } else {
+                Err(invalid("options are {label, value} objects."))
+            }
+        }
         _ => {
             let mut message = output.clone();
             if let Some(o) = message.as_object_mut() {
