@@ -129,15 +129,17 @@ impl App {
         let commands = Arc::new(crate::commands::Service::new(router.clone(), linker));
         let mut tasks = Vec::new();
         {
-            let (shared, directory, stale, mut stop) = (
+            let (shared, directory, stale, mut stop, config) = (
                 shared.clone(),
                 directory.clone(),
                 agents_stale.clone(),
                 stop_rx.clone(),
+                config_rx.clone(),
             );
             tasks.push(actix_rt::spawn(async move {
                 loop {
-                    if let Err(e) = directory.refresh(&shared).await {
+                    let cliq_org = config.borrow().cliq.org_id.clone();
+                    if let Err(e) = directory.refresh(&shared, &cliq_org).await {
                         tracing::warn!(error = %e, "cannot refresh the agent directory");
                     }
                     tokio::select! {

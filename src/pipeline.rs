@@ -62,11 +62,13 @@ impl Directory {
             .clone()
     }
 
-    /// Fetches the agent list from Desk and keeps it.
-    pub async fn refresh(&self, shared: &Shared) -> Result<usize, String> {
+    /// Fetches the agent list from Desk, asks Cliq whether each active agent's Zoho user is
+    /// a Cliq user of organisation `cliq_org` (DESIGN: agents who are not are never DMed),
+    /// and keeps it.
+    pub async fn refresh(&self, shared: &Shared, cliq_org: &str) -> Result<usize, String> {
         let Some(z) = &shared.zoho else { return Ok(0) };
         let agents = z.desk.all_agents().await.map_err(|e| e.to_string())?;
-        let list: Vec<AgentInfo> = agents
+        let mut list: Vec<AgentInfo> = agents
             .into_iter()
             .map(|a| AgentInfo {
                 name: a
@@ -89,8 +91,35 @@ impl Directory {
                 active: a.status.as_deref().is_none_or(|s| {
                     !["DISABLED", "DELETED"].contains(&s.to_ascii_uppercase().as_str())
                 }),
+                in_cliq: None,
             })
             .collect();
+        // What Cliq cannot tell (no permission, a limit, an outage) stays as last known, and
+        // an agent never asked about is DMed.
+        let known = self.get();
+        let mut asking = true;
+        for a in list.iter_mut().filter(|a| a.active) {
+            let Some(zuid) = a.zuid.clone().filter(|z| !z.trim().is_empty()) else {
+                continue;
+            };
+            let before = known
+                .get(&a.id)
+                .filter(|k| k.zuid.as_deref() == Some(zuid.as_str()))
+                .and_then(|k| k.in_cliq);
+            if !asking {
+                a.in_cliq = before;
+                continue;
+            }
+            a.in_cliq = match z.cliq.user(zuid.trim()).await {
+                Ok(Some(u)) => Some(u.organization_id.as_deref().is_none_or(|o| o == cliq_org)),
+                Ok(None) => Some(false),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot tell which agents are Cliq users; DMs go to every agent not known to be outside it");
+                    asking = false;
+                    before
+                }
+            };
+        }
         let n = list.len();
         shared
             .store

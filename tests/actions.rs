@@ -343,6 +343,44 @@ async fn a_connect_link_forgotten_after_it_expired_is_not_called_used() {
 }
 
 #[actix_rt::test]
+async fn a_card_is_not_edited_while_cliq_has_the_sender_locked_out() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    link_sato(&env, &card, &key).await;
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    // Cliq throttles the next post: the sender is locked out for ten minutes.
+    env.sim.inject(Fault {
+        path_contains: "/channelsbyname/".into(),
+        kind: FaultKind::Throttle,
+        times: 1,
+    });
+    env.sim.create_ticket(NewTicket {
+        subject: "another".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        ..Default::default()
+    });
+    env.wait_metric("deskcliq_deliveries_total{outcome=\"throttled\"} 1")
+        .await;
+    // The change itself runs in Desk; nothing is sent to Cliq during the lockout.
+    let done = close_from_support(&env, &key).await;
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(
+        env.sim
+            .with(|st| st.ticket(&t.id).map(|t| t.status.clone())),
+        Some("Closed".into())
+    );
+    let edited = env
+        .sim
+        .cliq_messages()
+        .into_iter()
+        .find(|r| r.message_id == card.message_id)
+        .unwrap();
+    assert!(edited.edits.is_empty(), "{:?}", edited.edits);
+}
+
+#[actix_rt::test]
 async fn change_status_runs_as_the_agent_edits_the_card_and_its_echo_is_silent() {
     let env = Env::start("").await;
     env.sim

@@ -132,7 +132,7 @@ async fn the_51st_post_in_a_minute_is_a_throttle_outcome() {
     assert!(matches!(&err, CliqError::Throttled { code, .. } if code == "request_limit_exceeded"));
     // DMs share the sender's budget and lockout.
     assert!(
-        cliq.dm(&["x@example.com".into()], &Message::new("dm"))
+        cliq.dm(&["suzuki@example.co.jp".into()], &Message::new("dm"))
             .await
             .unwrap_err()
             .is_throttle()

@@ -1023,7 +1023,7 @@ async fn a_disabled_agent_is_answered_like_a_non_agent() {
     env.app()
         .router
         .directory
-        .refresh(&env.app().router.shared)
+        .refresh(&env.app().router.shared, deskcliq::sim::CLIQ_ORG_ID)
         .await
         .unwrap();
     let (_, v) = ask(&env, command("ticket", ""), &sato("en"), &ChatRef::bot()).await;

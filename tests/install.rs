@@ -58,19 +58,25 @@ impl Setup {
             "listen = \"127.0.0.1:0\"",
             &format!("listen = \"127.0.0.1:{port}\""),
         );
-        let config =
-            Config::parse(&text, &dir.path().join("config.toml"), &LoadEnv::default()).unwrap();
-        let app = deskcliq::app::App::start(config, sim.clock().clone())
-            .await
-            .unwrap();
-        let addr = app.addrs[0].to_string();
-        sim.with(|st| st.public_host("deskcliq.example.com", &addr));
-        Setup {
+        let mut s = Setup {
             sim,
             dir,
             text,
-            app: Some(app),
-        }
+            app: None,
+        };
+        s.start_daemon().await;
+        s
+    }
+
+    /// Starts the daemon on the current config, reachable at its public URL.
+    async fn start_daemon(&mut self) {
+        let app = deskcliq::app::App::start(self.config(), self.sim.clock().clone())
+            .await
+            .unwrap();
+        let addr = app.addrs[0].to_string();
+        self.sim
+            .with(|st| st.public_host("deskcliq.example.com", &addr));
+        self.app = Some(app);
     }
 
     async fn stop_daemon(&mut self) {
@@ -471,6 +477,36 @@ async fn uninstall_also_removes_the_webhook_it_registered_under_an_older_token()
         .join("\n");
     assert!(lines.contains("removed Desk webhook"), "{lines}");
     assert!(s.sim.with(|st| st.desk.webhooks.is_empty()), "{lines}");
+}
+
+#[actix_rt::test]
+async fn a_webhook_moved_to_a_url_desks_update_refuses_is_registered_anew() {
+    let mut s = Setup::new().await;
+    s.install().await;
+    let old = s.sim.with(|st| st.desk.webhooks[0].id.clone());
+    s.stop_daemon().await;
+    // A new token with `~`: Desk's create takes such a URL, its update (PATCH) does not.
+    s.text = s.text.replace(TOKEN, "wh~rotated~test-token-0123");
+    s.start_daemon().await;
+    let out = install::run(&s.config(), &s.opts(false, false))
+        .await
+        .expect("the webhook is registered anew");
+    let hooks = s.sim.with(|st| st.desk.webhooks.clone());
+    assert_eq!(hooks.len(), 1, "the old webhook is removed: {hooks:?}");
+    assert_ne!(hooks[0].id, old);
+    assert_eq!(hooks[0].url, s.config().webhook_url());
+    assert_eq!(out.webhook_id.as_deref(), Some(hooks[0].id.as_str()));
+    assert!(
+        out.render().contains("registered Desk webhook"),
+        "{}",
+        out.render()
+    );
+    assert_eq!(
+        s.install().await.changes,
+        0,
+        "{}",
+        s.install().await.render()
+    );
 }
 
 #[actix_rt::test]

@@ -315,6 +315,79 @@ async fn team_only_and_agents_without_a_cliq_user_go_to_the_channel() {
 }
 
 #[actix_rt::test]
+async fn an_assignee_who_is_no_cliq_user_of_the_organisation_is_announced_in_the_channel() {
+    let mut env = Env::start("").await;
+    // Suzuki's Zoho user has no Cliq account; Kim's belongs to another Cliq organisation.
+    env.sim.with(|st| {
+        st.remove_cliq_user(SUZUKI_ZUID);
+        st.add_foreign_cliq_user("55667790", "kim@example.co.jp");
+    });
+    env.restart().await;
+    // The directory is fetched again at start.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while env.app().router.directory.get().cliq_user(SUZUKI).is_some()
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    env.sim
+        .create_ticket(new_ticket("suzuki", SUPPORT, Some(SUZUKI)));
+    env.sim.create_ticket(new_ticket("kim", SUPPORT, Some(KIM)));
+    env.sim
+        .create_ticket(new_ticket("sato", SUPPORT, Some(SATO)));
+    let msgs = env.settle().await;
+    assert_eq!(
+        msgs.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
+        [channel("support"), channel("support"), dm(SATO_ZUID)]
+    );
+}
+
+#[actix_rt::test]
+async fn changes_desk_delivers_in_one_array_are_each_announced_in_order() {
+    let env = Env::start("").await;
+    env.sim.with(|st| st.batch_deliveries = true);
+    // Four changes before Desk sends anything: one delivery, an array of four events.
+    let t = env.sim.create_ticket(new_ticket("burst", SUPPORT, None));
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            status: Some("On Hold".into()),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.sim.update_ticket(
+        &t.id,
+        TicketPatch {
+            assignee_id: Some(Some(SATO.into())),
+            ..Default::default()
+        },
+        Some(KIM),
+    );
+    env.sim.add_comment(&t.id, SUZUKI, "please look", false);
+    let msgs = env.settle().await;
+    let deliveries = env.sim.deliveries();
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0].body.as_array().map(Vec::len), Some(4));
+    assert_eq!(deliveries[0].status, Some(200));
+    let seen: Vec<(CliqTarget, String)> =
+        msgs.iter().map(|m| (m.target.clone(), text(m))).collect();
+    assert_eq!(
+        seen.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>(),
+        [
+            channel("support"),
+            channel("support"),
+            dm(SATO_ZUID),
+            dm(SATO_ZUID)
+        ],
+        "{seen:?}"
+    );
+    assert!(seen[0].1.contains("New ticket"), "{}", seen[0].1);
+    assert!(seen[1].1.contains("Open → On Hold"), "{}", seen[1].1);
+    assert!(seen[3].1.contains("please look"), "{}", seen[3].1);
+}
+
+#[actix_rt::test]
 async fn comments_go_to_the_owner_and_mentions_to_the_mentioned() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));

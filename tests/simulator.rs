@@ -124,6 +124,17 @@ async fn an_empty_list_is_204_with_no_body() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 204);
     assert!(r.bytes().await.unwrap().is_empty());
+    // TicketCount.json declares a 204 for counts by field too.
+    let r = raw
+        .desk(
+            reqwest::Method::GET,
+            "/ticketsCountByFieldValues?field=statusType,overDue",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert!(r.bytes().await.unwrap().is_empty());
     // Teams answer an empty list under "teams", not 204.
     let (status, body) =
         status_and_body(raw.desk(reqwest::Method::GET, "/departments/1892000000082070/teams"))
@@ -146,6 +157,10 @@ async fn desk_rejects_what_the_documents_forbid() {
         "/ticketsCountByFieldValues?field=colour",
         "/ticketsCountByFieldValues",
         "/agents?limit=201",
+        // Ranges are UTC with a Z (yyyy-MM-ddThh:mm:ss.SSSZ): no offset, no bare date.
+        "/tickets/search?createdTimeRange=2026-01-01T00:00:00%2B09:00,2026-01-02T00:00:00.000Z",
+        "/tickets/search?modifiedTimeRange=2026-01-01T00:00:00.0000Z,2026-01-02T00:00:00.000Z",
+        "/ticketsCount?createdTimeRange=2026-01-01,2026-01-02",
     ] {
         let (status, body) = status_and_body(get(bad)).await;
         assert_eq!(status, 422, "{bad}: {body}");
@@ -251,6 +266,76 @@ async fn cliq_rejects_wrong_shapes() {
     )
     .await;
     assert_eq!(status, 400, "no text");
+    let button = |b: Value| json!({"text": "x", "buttons": [b]});
+    let invoke = json!({"type": "invoke.function", "data": {"name": "deskaction"}});
+    for (what, body) in [
+        (
+            "a label over 20",
+            button(json!({"label": "l".repeat(21), "type": "+", "action": invoke})),
+        ),
+        (
+            "a type other than + or -",
+            button(json!({"label": "l", "type": "*", "action": invoke})),
+        ),
+        (
+            "a hint over 100",
+            button(json!({"label": "l", "hint": "h".repeat(101), "action": invoke})),
+        ),
+        (
+            "invoke.function without a name",
+            button(json!({"label": "l", "action": {"type": "invoke.function", "data": {}}})),
+        ),
+        (
+            "open.url over 256",
+            button(json!({"label": "l", "action": {"type": "open.url",
+                "data": {"web": format!("https://x/{}", "a".repeat(256))}}})),
+        ),
+        (
+            "a row keyed by no header",
+            json!({"text": "x", "slides": [{"type": "table",
+                "data": {"headers": ["#"], "rows": [{"Subject": "s"}]}}]}),
+        ),
+        (
+            "a list of non-strings",
+            json!({"text": "x", "slides": [{"type": "list", "data": [1, 2]}]}),
+        ),
+        (
+            "a text slide without text",
+            json!({"text": "x", "slides": [{"type": "text", "data": ["t"]}]}),
+        ),
+        (
+            "an unknown card theme",
+            json!({"text": "x", "card": {"title": "t", "theme": "fancy"}}),
+        ),
+    ] {
+        let (status, body) = status_and_body(
+            raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot")
+                .json(&body),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("input_invalid")),
+            "{what}"
+        );
+    }
+    // A late answer at response_url is held to the same rules.
+    let late = |output: Value| {
+        raw.http
+            .post(format!("{}/api/v2/responses/1", raw.base))
+            .json(&json!({ "output": output }))
+    };
+    let (status, _) =
+        status_and_body(late(json!({"type": "banner", "status": "ok", "text": "t"}))).await;
+    assert_eq!(status, 400, "a banner's status is success or failure");
+    let (status, _) =
+        status_and_body(late(json!({"text": "x", "buttons": [{"label": "l"}]}))).await;
+    assert_eq!(status, 400, "a button without an action");
+    let (status, _) = status_and_body(late(
+        json!({"type": "banner", "status": "success", "text": "t"}),
+    ))
+    .await;
+    assert_eq!(status, 204);
     let r = raw
         .http
         .post(format!("{}/api/v2/channelsbyname/desk/message", raw.base))
@@ -275,6 +360,19 @@ async fn cliq_rejects_wrong_shapes() {
         (401, Some("oauthtoken_invalid"))
     );
     assert!(z.sim.cliq_messages().is_empty());
+    // Both readings of a label slide pass.
+    for data in [
+        json!([{"Status": "Open"}]),
+        json!([{"label": "Status", "value": "Open"}]),
+    ] {
+        let (status, _) = status_and_body(
+            raw.cliq("/channelsbyname/desk/message?bot_unique_name=deskbot")
+                .json(&json!({"text": "x", "slides": [{"type": "label", "data": data}]})),
+        )
+        .await;
+        assert_eq!(status, 204, "{data}");
+    }
+    assert_eq!(z.sim.cliq_messages().len(), 2);
 }
 
 #[actix_rt::test]
@@ -462,6 +560,23 @@ async fn subscriptions_are_checked_and_a_410_deletes_one() {
         .create_webhook(&hook(json!({"Ticket_Add": {"colour": 1}}), &gone.url))
         .await;
     assert!(bad_filter.is_err());
+    // Each event takes the filters Webhook.json gives it: no previous state on a new ticket
+    // or a comment edit, no filter at all on a deletion, at most five fields.
+    for subs in [
+        json!({"Ticket_Add": {"includePrevState": true}}),
+        json!({"Ticket_Comment_Update": {"includePrevState": true}}),
+        json!({"Ticket_Delete": {"departmentIds": [SUPPORT]}}),
+        json!({"Ticket_Update": {"fields": ["a", "b", "c", "d", "e", "f"]}}),
+    ] {
+        let refused = desk.create_webhook(&hook(subs.clone(), &gone.url)).await;
+        assert!(
+            matches!(
+                &refused,
+                Err(deskcliq::desk::DeskError::Api { status: 422, .. })
+            ),
+            "{subs}: {refused:?}"
+        );
+    }
     // Department ids may be numbers.
     desk.create_webhook(&hook(
         json!({"Ticket_Add": {"departmentIds": [1892000000082069u64]}}),
@@ -530,4 +645,64 @@ async fn only_successful_calls_spend_credits() {
     let (status, _) = status_and_body(raw.desk(reqwest::Method::GET, "/departments")).await;
     assert_eq!(status, 200);
     assert_eq!(z.sim.desk_credits_used(), 3);
+}
+
+#[actix_rt::test]
+async fn an_answer_cliq_would_refuse_comes_back_refused() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let z = Zoho::start().await;
+    let server = HttpServer::new(|| {
+        App::new()
+            .route(
+                "/bad",
+                web::post().to(|| async {
+                    HttpResponse::Ok().json(json!({"output": {"text": "x", "buttons": [
+                        {"label": "A label far longer than twenty", "type": "+",
+                         "action": {"type": "invoke.function", "data": {"name": "deskaction"}}}]}}))
+                }),
+            )
+            .route(
+                "/good",
+                web::post().to(|| async {
+                    HttpResponse::Ok().json(
+                        json!({"output": {"type": "banner", "status": "success", "text": "ok"}}),
+                    )
+                }),
+            )
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    let user = sim::CliqUser::new("55667788", "sato@example.co.jp", "en");
+    let ticket = sim::Invocation::Command {
+        name: "ticket".into(),
+        arguments: String::new(),
+    };
+    let (status, bad) = z
+        .sim
+        .invoke(
+            &format!("http://{addr}/bad"),
+            &ticket,
+            &user,
+            &sim::ChatRef::bot(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(bad.get("output").is_none(), "{bad}");
+    assert!(bad["refused_by_cliq"]["output"].is_object(), "{bad}");
+    let (_, good) = z
+        .sim
+        .invoke(
+            &format!("http://{addr}/good"),
+            &ticket,
+            &user,
+            &sim::ChatRef::bot(),
+        )
+        .await;
+    assert_eq!(good["output"]["status"], "success", "{good}");
+    handle.stop(false).await;
 }

@@ -383,7 +383,8 @@ impl World<'_> {
                 }
                 if m % 60 == 0 {
                     day.agents += spent(sim, async {
-                        let _ = app.router.directory.refresh(&app.router.shared).await;
+                        let org = app.router.config.borrow().cliq.org_id.clone();
+                        let _ = app.router.directory.refresh(&app.router.shared, &org).await;
                     })
                     .await;
                     day.agent_refreshes += 1;

@@ -144,6 +144,17 @@ pub struct AgentInfo {
     /// False for an agent Desk lists as disabled (or deleted): they cannot use commands.
     #[serde(default = "yes")]
     pub active: bool,
+    /// What Cliq said of the agent's Zoho user: a Cliq user of this organisation or not
+    /// (then never DMed: their notifications go to the channel); `None` until it was asked.
+    #[serde(default)]
+    pub in_cliq: Option<bool>,
+}
+
+impl AgentInfo {
+    /// Whether the agent can be DMed: not known to be outside this Cliq organisation.
+    pub fn reachable_in_cliq(&self) -> bool {
+        self.in_cliq != Some(false)
+    }
 }
 
 fn yes() -> bool {

@@ -22,10 +22,12 @@ impl Agents {
         self.by_id.get(id)
     }
 
-    /// The Cliq user of a Desk agent: their Zoho user, once their account is confirmed.
+    /// The Cliq user of a Desk agent: their Zoho user, once their account is confirmed,
+    /// unless Cliq said that user is no Cliq user of this organisation.
     pub fn cliq_user(&self, agent_id: &str) -> Option<&str> {
         self.by_id
             .get(agent_id)
+            .filter(|a| a.reachable_in_cliq())
             .and_then(|a| a.zuid.as_deref())
             .filter(|z| !z.is_empty())
     }
@@ -109,7 +111,7 @@ pub fn targets(change: &Change, config: &Config, agents: &Agents) -> Vec<Target>
     if let ChangeKind::Mentioned { zuid, edited, .. } = &change.kind {
         // Only agents of this portal are DMed (a comment can name any number), never the one
         // who wrote it.
-        let Some(agent) = agents.by_zuid(zuid) else {
+        let Some(agent) = agents.by_zuid(zuid).filter(|a| a.reachable_in_cliq()) else {
             return Vec::new();
         };
         let actor_zuid = change.actor.as_deref().and_then(|a| agents.cliq_user(a));

@@ -234,46 +234,47 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
             out.webhook_id = Some(h.id.clone());
         }
         Some(h) => {
-            if !dry {
-                let moved = h.url.trim_end_matches('/') != want.url.trim_end_matches('/');
-                z.desk
-                    .update_webhook(&h.id, &want, moved)
-                    .await
-                    .map_err(|e| zoho(&e))?;
+            let moved = h.url.trim_end_matches('/') != want.url.trim_end_matches('/');
+            let updated = if dry {
+                Ok(())
+            } else {
+                z.desk.update_webhook(&h.id, &want, moved).await.map(|_| ())
+            };
+            match updated {
+                Ok(()) => {
+                    out.change(
+                        dry,
+                        format!("updated Desk webhook {} (every event, no department filter, previous state, automation)", h.id),
+                        format!("would update Desk webhook {}", h.id),
+                    );
+                    out.webhook_id = Some(h.id.clone());
+                }
+                // Desk's update takes shorter URLs than its create (Webhook.json: at most 100
+                // characters, no `~`): a URL it refuses there is registered anew, then the
+                // old webhook removed.
+                Err(crate::desk::DeskError::Api { fields, .. })
+                    if moved && fields.iter().any(|f| f.trim_start_matches('/') == "url") =>
+                {
+                    let new = register_webhook(&z, config, &want).await?;
+                    z.desk.delete_webhook(&h.id).await.map_err(|e| zoho(&e))?;
+                    out.change(
+                        dry,
+                        format!(
+                            "registered Desk webhook {} (Desk would not move webhook {} to the new URL; it is removed)",
+                            new.id, h.id
+                        ),
+                        String::new(),
+                    );
+                    out.webhook_id = Some(new.id);
+                }
+                Err(e) => return Err(zoho(&e)),
             }
-            out.change(
-                dry,
-                format!("updated Desk webhook {} (every event, no department filter, previous state, automation)", h.id),
-                format!("would update Desk webhook {}", h.id),
-            );
-            out.webhook_id = Some(h.id.clone());
         }
         None => {
             if dry {
                 out.change(dry, String::new(), "would register the Desk webhook".into());
             } else {
-                let h = z.desk.create_webhook(&want).await.map_err(|e| match &e {
-                    crate::desk::DeskError::Api { fields, .. }
-                        if fields.iter().any(|f| f.trim_start_matches('/') == "url")
-                            && want.url.len() > crate::config::DESK_WEBHOOK_URL_MAX =>
-                    {
-                        // Never the URL itself: its path is the secret token.
-                        SetupError::Refused(format!(
-                            "Desk refused the webhook URL (server.public_url/webhooks/desk/<desk.webhook_token>): it is {} characters long and Desk's webhook API documents at most {}: use a shorter desk.webhook_token (e.g. `openssl rand -hex 16`) or server.public_url ({e})",
-                            want.url.len(),
-                            crate::config::DESK_WEBHOOK_URL_MAX
-                        ))
-                    }
-                    crate::desk::DeskError::Api { fields, .. }
-                        if fields.iter().any(|f| f.trim_start_matches('/') == "url") =>
-                    {
-                        SetupError::Refused(format!(
-                            "Desk could not reach {} (it checks a webhook URL when it is registered): start the daemon first (systemctl start deskcliq) and make sure server.public_url reaches it from the internet ({e})",
-                            config.server.public_url
-                        ))
-                    }
-                    _ => zoho(&e),
-                })?;
+                let h = register_webhook(&z, config, &want).await?;
                 out.change(
                     dry,
                     format!("registered Desk webhook {}", h.id),
@@ -292,6 +293,36 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Outcome, SetupError>
         out.lines.push("nothing to change".into());
     }
     Ok(out)
+}
+
+/// Registers the Desk webhook; a refused URL is explained (its length, or Desk not reaching
+/// it), never shown (its path is the secret token).
+async fn register_webhook(
+    z: &Zoho,
+    config: &Config,
+    want: &crate::desk::NewWebhook,
+) -> Result<crate::desk::Webhook, SetupError> {
+    z.desk.create_webhook(want).await.map_err(|e| match &e {
+        crate::desk::DeskError::Api { fields, .. }
+            if fields.iter().any(|f| f.trim_start_matches('/') == "url")
+                && want.url.len() > crate::config::DESK_WEBHOOK_URL_MAX =>
+        {
+            SetupError::Refused(format!(
+                "Desk refused the webhook URL (server.public_url/webhooks/desk/<desk.webhook_token>): it is {} characters long and Desk's webhook API documents at most {}: use a shorter desk.webhook_token (e.g. `openssl rand -hex 16`) or server.public_url ({e})",
+                want.url.len(),
+                crate::config::DESK_WEBHOOK_URL_MAX
+            ))
+        }
+        crate::desk::DeskError::Api { fields, .. }
+            if fields.iter().any(|f| f.trim_start_matches('/') == "url") =>
+        {
+            SetupError::Refused(format!(
+                "Desk could not reach {} (it checks a webhook URL when it is registered): start the daemon first (systemctl start deskcliq) and make sure server.public_url reaches it from the internet ({e})",
+                config.server.public_url
+            ))
+        }
+        _ => SetupError::Zoho(e.to_string()),
+    })
 }
 
 /// The bot, commands and function: created or updated where Cliq's API allows; returns what

@@ -22,8 +22,11 @@ async fn response_url(
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return super::gate::cliq_error(400, "invalid_json", "The body is not JSON.");
     };
-    if v.get("output").is_none() {
+    let Some(output) = v.get("output") else {
         return super::gate::cliq_error(400, "output_missing", "No output in the response.");
+    };
+    if let Err(r) = super::cliq::check_output(output) {
+        return r;
     }
     sim.state()
         .cliq
@@ -270,7 +273,13 @@ impl Simulator {
     ) -> (u16, Value) {
         let body = self.callback_body(inv, user, chat);
         let (bytes, header) = self.signed_callback(&body, Carrier::Header);
-        send_callback(callback_url, bytes, header).await
+        let (status, reply) = send_callback(callback_url, bytes, header).await;
+        // Cliq shows an error instead of an output it refuses (limits, shapes): the reply is
+        // then handed back under `refused_by_cliq`, with no `output`.
+        match reply.get("output").map(super::cliq::check_output) {
+            Some(Err(_)) => (status, json!({ "refused_by_cliq": reply })),
+            _ => (status, reply),
+        }
     }
 
     /// What reached `response_url`s, in order.

@@ -110,56 +110,15 @@ fn check_message(
             return Err(invalid("At most 5 buttons are allowed."));
         }
         for button in buttons {
-            let label = button.get("label").and_then(|l| l.as_str()).unwrap_or("");
-            if label.is_empty() || label.chars().count() > 30 {
-                return Err(invalid(
-                    "A button label is required (at most 30 characters).",
-                ));
-            }
-            if button
-                .get("key")
-                .and_then(|k| k.as_str())
-                .is_some_and(|k| k.chars().count() > 100)
-            {
-                return Err(invalid("A button key is at most 100 characters."));
-            }
-            let action = button
-                .get("action")
-                .and_then(|a| a.get("type"))
-                .and_then(|t| t.as_str());
-            if action.is_some_and(|a| {
-                ![
-                    "invoke.function",
-                    "open.url",
-                    "system.api",
-                    "preview.url",
-                    "copy",
-                    "invoke.bot",
-                ]
-                .contains(&a)
-            }) {
-                return Err(invalid("Unknown button action type."));
-            }
-            if button
-                .get("action")
-                .and_then(|a| a.get("type"))
-                .and_then(|t| t.as_str())
-                .is_none()
-            {
-                return Err(invalid("A button needs an action type."));
-            }
+            check_button(button).map_err(invalid)?;
         }
     }
     if let Some(s) = obj.get("slides") {
         let Some(slides) = s.as_array() else {
             return Err(invalid("slides must be an array."));
         };
-        if slides.iter().any(|sl| {
-            !sl.get("type")
-                .and_then(|t| t.as_str())
-                .is_some_and(|t| ["table", "list", "label", "text", "images"].contains(&t))
-        }) {
-            return Err(invalid("Unknown slide type."));
+        for slide in slides {
+            check_slide(slide).map_err(invalid)?;
         }
         if slides.len() > 20 || s.to_string().chars().count() > 10_000 {
             return Err(invalid(
@@ -167,14 +126,169 @@ fn check_message(
             ));
         }
     }
-    if let Some(c) = obj.get("card")
-        && c.get("title")
-            .and_then(|t| t.as_str())
-            .is_some_and(|t| t.chars().count() > 200)
-    {
-        return Err(invalid("card title is longer than 200 characters."));
+    if let Some(c) = obj.get("card") {
+        check_card(c).map_err(invalid)?;
     }
     Ok(obj)
+}
+
+/// A string field of `v` that is present, or `None`; `Err` when present but not a string.
+fn opt_str<'a>(v: &'a Value, key: &str) -> Result<Option<&'a str>, &'static str> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err("A field that must be a string is not one."),
+    }
+}
+
+/// A button as cliq-api.md describes it: `label` ≤ 20 (the cards page allows 30; 20 fits
+/// both), `type` `+` or `-`, `key` and `hint` ≤ 100, an action of a known type whose `data`
+/// has what that type needs (`invoke.function` a `name`, `open.url` a `web` ≤ 256).
+fn check_button(button: &Value) -> Result<(), &'static str> {
+    if !button.is_object() {
+        return Err("A button must be an object.");
+    }
+    let label = opt_str(button, "label")?.unwrap_or("");
+    if label.is_empty() || label.chars().count() > 20 {
+        return Err("A button label is required (at most 20 characters).");
+    }
+    if opt_str(button, "type")?.is_some_and(|t| t != "+" && t != "-") {
+        return Err("A button type is + or -.");
+    }
+    if opt_str(button, "key")?.is_some_and(|k| k.chars().count() > 100) {
+        return Err("A button key is at most 100 characters.");
+    }
+    if opt_str(button, "hint")?.is_some_and(|h| h.chars().count() > 100) {
+        return Err("A button hint is at most 100 characters.");
+    }
+    let action = button.get("action").unwrap_or(&Value::Null);
+    let data = action.get("data").unwrap_or(&Value::Null);
+    match opt_str(action, "type")? {
+        None => Err("A button needs an action type."),
+        Some("invoke.function") => match opt_str(data, "name")? {
+            Some(n) if !n.trim().is_empty() => Ok(()),
+            _ => Err("An invoke.function action needs data.name."),
+        },
+        Some("open.url") => match opt_str(data, "web")? {
+            Some(u) if !u.is_empty() && u.chars().count() <= 256 => Ok(()),
+            _ => Err("An open.url action needs data.web (at most 256 characters)."),
+        },
+        Some("system.api" | "preview.url" | "copy" | "invoke.bot") => Ok(()),
+        Some(_) => Err("Unknown button action type."),
+    }
+}
+
+/// A slide of a known type with the `data` that type takes: a table's `headers` (strings)
+/// and `rows` (objects keyed by those headers), a list's strings, a label's pairs (Zoho's
+/// samples `{"Key": "Value"}` or the spec's `{label, value}`: both accepted), a text's
+/// string, images' URLs.
+fn check_slide(slide: &Value) -> Result<(), &'static str> {
+    let data = slide.get("data").unwrap_or(&Value::Null);
+    let strings = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+    match opt_str(slide, "type")? {
+        Some("table") => {
+            let headers = data.get("headers").unwrap_or(&Value::Null);
+            if !strings(headers) {
+                return Err("A table slide needs data.headers, an array of strings.");
+            }
+            let headers: Vec<&str> = headers
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let rows_ok = data
+                .get("rows")
+                .and_then(Value::as_array)
+                .is_some_and(|rows| {
+                    rows.iter().all(|r| {
+                        r.as_object()
+                            .is_some_and(|o| o.keys().all(|k| headers.contains(&k.as_str())))
+                    })
+                });
+            if !rows_ok {
+                return Err("A table slide's rows are objects keyed by its headers.");
+            }
+            Ok(())
+        }
+        Some("list") | Some("images") if strings(data) => Ok(()),
+        Some("list") => Err("A list slide's data is an array of strings."),
+        Some("images") => Err("An images slide's data is an array of URLs."),
+        Some("label") => {
+            let pairs_ok = data.as_array().is_some_and(|a| {
+                a.iter()
+                    .all(|p| p.as_object().is_some_and(|o| !o.is_empty()))
+            });
+            if pairs_ok {
+                Ok(())
+            } else {
+                Err("A label slide's data is an array of objects.")
+            }
+        }
+        Some("text") if data.is_string() => Ok(()),
+        Some("text") => Err("A text slide's data is a string."),
+        _ => Err("Unknown slide type."),
+    }
+}
+
+/// `card.title` ≤ 200; `card.theme` one of Cliq's.
+fn check_card(card: &Value) -> Result<(), &'static str> {
+    if !card.is_object() {
+        return Err("card must be an object.");
+    }
+    if opt_str(card, "title")?.is_some_and(|t| t.chars().count() > 200) {
+        return Err("card title is longer than 200 characters.");
+    }
+    if opt_str(card, "theme")?.is_some_and(|t| !["modern-inline", "poll", "prompt"].contains(&t)) {
+        return Err("card theme must be modern-inline, poll or prompt.");
+    }
+    Ok(())
+}
+
+/// The `output` of a reply Cliq shows the user: a banner (`status` success or failure, a
+/// `text`), a form, a `message_edit`, or a message held to the same limits as a post.
+pub(super) fn check_output(output: &Value) -> Result<(), HttpResponse> {
+    let invalid = |m: &str| cliq_error(400, "input_invalid", m);
+    match output.get("type").and_then(Value::as_str) {
+        Some("banner") => {
+            let status_ok = matches!(
+                output.get("status").and_then(Value::as_str),
+                Some("success" | "failure")
+            );
+            let text_ok = output
+                .get("text")
+                .and_then(Value::as_str)
+                .is_some_and(|t| !t.trim().is_empty());
+            if status_ok && text_ok {
+                Ok(())
+            } else {
+                Err(invalid(
+                    "A banner needs a status (success or failure) and a text.",
+                ))
+            }
+        }
+        Some("form") | Some("message_edit") => Ok(()),
+        // A dynamic select's answer (form_values_handler): `{"options": [{label, value}…]}`.
+        None if output.get("options").is_some() => {
+            let ok = output
+                .get("options")
+                .and_then(Value::as_array)
+                .is_some_and(|o| {
+                    o.iter()
+                        .all(|x| x.get("label").is_some() && x.get("value").is_some())
+                });
+            if ok {
+                Ok(())
+            } else {
+                Err(invalid("options are {label, value} objects."))
+            }
+        }
+        _ => {
+            let mut message = output.clone();
+            if let Some(o) = message.as_object_mut() {
+                o.remove("type");
+            }
+            check_message(message.to_string().as_bytes(), &[]).map(|_| ())
+        }
+    }
 }
 
 fn record(
@@ -285,6 +399,21 @@ async fn post_bot_dm(
                 "No valid users to message.",
             );
         }
+    };
+    // Only users of this Cliq organisation can be messaged (by id or email); with none of
+    // them among `userids`, Cliq refuses the message.
+    let org = super::CLIQ_ORG_ID;
+    let users: Vec<String> = if users.iter().any(|u| u == "*") {
+        users
+    } else {
+        users
+            .into_iter()
+            .filter(|u| {
+                st.cliq.users.iter().any(|c| {
+                    c.organization_id == org && (c.id == *u || c.email.eq_ignore_ascii_case(u))
+                })
+            })
+            .collect()
     };
     if users.is_empty() || users.len() > 100 {
         return cliq_error(

@@ -22,6 +22,9 @@ pub struct State {
     pub deliveries: Vec<Delivery>,
     /// Deliver every batch twice (Desk may).
     pub deliver_twice: bool,
+    /// Deliver the changes queued meanwhile together, one JSON array per webhook, as Desk
+    /// batches events (desk-api.md: "a JSON array of events").
+    pub batch_deliveries: bool,
     /// Send the JWT's `exp` in milliseconds instead of seconds (Desk has done both).
     pub jwt_exp_in_millis: bool,
     pub desk_credits: u64,
@@ -175,6 +178,7 @@ impl State {
             latency: Duration::ZERO,
             deliveries: Vec::new(),
             deliver_twice: false,
+            batch_deliveries: false,
             jwt_exp_in_millis: false,
             desk_credits: 0,
             desk_in_flight: 0,

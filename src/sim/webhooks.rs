@@ -34,14 +34,14 @@ pub fn jwt_for(sim: &Inner, webhook_id: &str) -> String {
     sim.desk_key.sign_jwt(&claims).unwrap_or_default()
 }
 
-/// Counts a batch as pending until its delivery was attempted.
-struct Pending<'a>(&'a Inner);
+/// Counts batches as pending until their delivery was attempted.
+struct Pending<'a>(&'a Inner, usize);
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
         self.0
             .pending
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            .fetch_sub(self.1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -53,12 +53,38 @@ pub fn send(sim: &Inner, batch: Outgoing) {
 }
 
 /// Delivers batches in order, each once (twice when `deliver_twice`), recording every attempt.
+/// With `batch_deliveries`, what was queued meanwhile for the same webhook goes in one array.
 pub async fn deliver(sim: Arc<Inner>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Outgoing>) {
-    while let Some(batch) = rx.recv().await {
-        let _pending = Pending(&sim);
+    while let Some(first) = rx.recv().await {
+        let mut queued = vec![first];
+        if sim.state().batch_deliveries {
+            while let Ok(more) = rx.try_recv() {
+                queued.push(more);
+            }
+        }
+        let mut groups: Vec<(Outgoing, usize)> = Vec::new();
+        for b in queued {
+            match groups.last_mut() {
+                Some((g, n)) if g.webhook_id == b.webhook_id && g.url == b.url => {
+                    g.events.extend(b.events);
+                    *n += 1;
+                }
+                _ => groups.push((b, 1)),
+            }
+        }
+        for (batch, n) in groups {
+            deliver_one(&sim, batch, n).await;
+        }
+    }
+}
+
+/// Delivers one batch (standing for `n` queued ones).
+async fn deliver_one(sim: &Inner, batch: Outgoing, n: usize) {
+    {
+        let _pending = Pending(sim, n);
         let copies = if sim.state().deliver_twice { 2 } else { 1 };
         for _ in 0..copies {
-            let jwt = jwt_for(&sim, &batch.webhook_id);
+            let jwt = jwt_for(sim, &batch.webhook_id);
             let body = serde_json::Value::Array(batch.events.clone());
             let target = sim.state().reach(&batch.url);
             let status = sim

@@ -419,6 +419,18 @@ impl Service {
         let Some(z) = &self.router.shared.zoho else {
             return;
         };
+        // DESIGN: nothing reaches Cliq during a lockout; the banner has told the agent.
+        match crate::actors::outbox::locked_until(&self.router.shared.store, self.now()) {
+            Ok(None) => {}
+            Ok(Some(until)) => {
+                tracing::info!(%until, "Cliq has the sender locked out: the clicked card is left as it was");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read Cliq's lockout: the clicked card is left as it was");
+                return;
+            }
+        }
         let tx = texts(ctx.config.org.locale);
         let text = format!(
             "*#{}* {}\n{}",

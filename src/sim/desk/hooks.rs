@@ -79,6 +79,72 @@ const WEBHOOK_EVENTS: [&str; 52] = [
     "Ticket_Attachment_Restored",
 ];
 
+/// The filters an event's subscription takes (Webhook.json, `subscriptions`): `None` for the
+/// events whose subscription is only ever null (no filter at all).
+fn event_filters(event: &str) -> Option<&'static [&'static str]> {
+    const DEPARTMENTS: &[&str] = &["departmentId", "departmentIds"];
+    const DEPARTMENT_IDS: &[&str] = &["departmentIds"];
+    const PREV: &[&str] = &["includePrevState"];
+    const DEPARTMENT_IDS_PREV: &[&str] = &["departmentIds", "includePrevState"];
+    match event {
+        "Ticket_Update" => Some(&[
+            "departmentId",
+            "departmentIds",
+            "fields",
+            "includePrevState",
+        ]),
+        "Ticket_Thread_Add" => Some(&["departmentId", "departmentIds", "direction"]),
+        "Ticket_Add" | "Ticket_Comment_Add" | "Ticket_Comment_Update" | "IM_Session_Status" => {
+            Some(DEPARTMENTS)
+        }
+        "Task_Add"
+        | "Call_Add"
+        | "Event_Add"
+        | "IM_Message_Add"
+        | "IM_Message_Status"
+        | "Ticket_Attachment_Trashed"
+        | "Ticket_Attachment_Restored"
+        | "Ticket_Attachment_Delete" => Some(DEPARTMENT_IDS),
+        "Task_Update" | "Call_Update" | "Event_Update" => Some(DEPARTMENT_IDS_PREV),
+        "Agent_Update"
+        | "Contact_Update"
+        | "Account_Update"
+        | "Department_Update"
+        | "Article_Update"
+        | "Article_Translation_Update"
+        | "KBSection_Update"
+        | "KBRootCategory_Update"
+        | "TimeEntry_Update"
+        | "Ticket_Approval_Update" => Some(PREV),
+        "Ticket_Attachment_Add" | "Ticket_Attachment_Update" => Some(&[]),
+        _ => None,
+    }
+}
+
+/// Webhook.json's `url`: on create at most 500 characters; on update (`PATCH`) at most 100,
+/// from a narrower set of characters (no `~`, `!`, `*`, brackets…). Both: http(s), a host.
+fn webhook_url_ok(url: &str, create: bool) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (max, extra): (usize, &str) = if create {
+        (500, "-.?,|:'/\\+=&%$#_[]@!()*;~")
+    } else {
+        (100, "-.?,:'/\\+=&;%$#_@")
+    };
+    url.chars().count() <= max
+        && rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+}
+
 pub(super) fn webhook_fields(
     obj: &serde_json::Map<String, Value>,
     require: bool,
@@ -110,22 +176,29 @@ pub(super) fn webhook_fields(
                         "is not a Desk event",
                     ));
                 }
-                if let Some(f) = filter.as_object()
-                    && let Some(bad) = f.keys().find(|k| {
-                        ![
-                            "departmentIds",
-                            "departmentId",
-                            "fields",
-                            "includePrevState",
-                            "direction",
-                        ]
-                        .contains(&k.as_str())
-                    })
-                {
-                    return Err(desk_invalid(
-                        &format!("subscriptions/{event}/{bad}"),
-                        "is not a filter of this event",
-                    ));
+                let allowed = event_filters(event);
+                if let Some(f) = filter.as_object() {
+                    let Some(allowed) = allowed else {
+                        return Err(desk_invalid(
+                            &format!("subscriptions/{event}"),
+                            "takes no filter: pass null",
+                        ));
+                    };
+                    if let Some(bad) = f.keys().find(|k| !allowed.contains(&k.as_str())) {
+                        return Err(desk_invalid(
+                            &format!("subscriptions/{event}/{bad}"),
+                            "is not a filter of this event",
+                        ));
+                    }
+                    if f.get("fields")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.len() > 5)
+                    {
+                        return Err(desk_invalid(
+                            &format!("subscriptions/{event}/fields"),
+                            "lists at most 5 fields",
+                        ));
+                    }
                 }
                 if !(filter.is_null() || filter.is_object()) {
                     return Err(desk_invalid(
@@ -144,10 +217,14 @@ pub(super) fn webhook_fields(
     }
     if let Some(u) = obj.get("url") {
         let url = u.as_str().unwrap_or("");
-        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 500 {
+        if !webhook_url_ok(url, require) {
             return Err(desk_invalid(
                 "url",
-                "must be an http(s) URL of at most 500 characters",
+                if require {
+                    "must be an http(s) URL of at most 500 characters"
+                } else {
+                    "must be an http(s) URL of at most 100 characters, without `~`"
+                },
             ));
         }
     }

@@ -247,14 +247,26 @@ fn range(q: &Query, name: &str) -> Result<Range, HttpResponse> {
         return Ok(None);
     };
     let parts: Vec<&str> = v.split(',').collect();
-    let parse = |s: &str| DateTime::parse_from_rfc3339(s.trim()).map(|t| t.with_timezone(&Utc));
     match parts.as_slice() {
-        [a, b] => match (parse(a), parse(b)) {
-            (Ok(a), Ok(b)) => Ok(Some((a, b))),
+        [a, b] => match (desk_time(a), desk_time(b)) {
+            (Some(a), Some(b)) => Ok(Some((a, b))),
             _ => Err(bad_param(name)),
         },
         _ => Err(bad_param(name)),
     }
+}
+
+/// One end of a range as the OAS pattern has it: UTC with a `Z`, seconds, at most three
+/// digits of fraction (`2017-11-05T00:00:00.000Z`); no offset, no date alone.
+fn desk_time(s: &str) -> Option<DateTime<Utc>> {
+    let body = s.strip_suffix('Z')?;
+    let fraction = body.split_once('.').map(|(_, f)| f).unwrap_or("");
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    chrono::NaiveDateTime::parse_from_str(body, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc())
 }
 
 fn in_range(t: Option<DateTime<Utc>>, r: &Range) -> bool {

@@ -239,6 +239,10 @@ pub(super) async fn count_by_field(
     let now = sim.clock.now();
     let st = sim.state();
     let tickets = or_answer!(counted(&st, &q));
+    // TicketCount.json declares 204 for this call: no ticket matched.
+    if tickets.is_empty() {
+        return with_weight(HttpResponse::NoContent().finish(), 3);
+    }
     let mut out = serde_json::Map::new();
     let grouped = |f: &dyn Fn(&SimTicket) -> String| -> Value {
         let mut counts: Vec<(String, usize)> = Vec::new();

@@ -1,7 +1,6 @@
 //! Tickets: list, search, get, update, replies, comments, tasks.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::*;
@@ -292,15 +291,14 @@ pub(super) async fn update_ticket(
                     patch.department_id = Some(id);
                 }
                 "dueDate" => {
-                    patch.due_date = Some(match v {
-                        Value::Null => None,
-                        Value::String(s) => Some(
-                            DateTime::parse_from_rfc3339(s)
-                                .map_err(|_| desk_invalid(k, "must be yyyy-MM-ddTHH:mm:ss.SSSZ"))?
-                                .with_timezone(&Utc),
-                        ),
-                        _ => return Err(desk_invalid(k, "must be a date")),
-                    })
+                    patch.due_date =
+                        Some(match v {
+                            Value::Null => None,
+                            Value::String(s) => Some(desk_time(s).ok_or_else(|| {
+                                desk_invalid(k, "must be yyyy-MM-ddTHH:mm:ss.SSSZ")
+                            })?),
+                            _ => return Err(desk_invalid(k, "must be a date")),
+                        })
                 }
                 _ => {}
             }
