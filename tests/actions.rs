@@ -448,36 +448,6 @@ async fn a_card_edit_counts_in_the_cliq_budget() {
 }
 
 #[actix_rt::test]
-async fn no_card_is_edited_while_cliq_has_deskcliq_locked_out() {
-    let env = Env::start("").await;
-    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
-    let key = format!("status:{}", t.id);
-    link_sato(&env, &card, &key).await;
-    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
-    env.settle().await;
-    // Cliq throttled a post a moment ago: ten minutes of silence.
-    let mut locked = budget(&env);
-    locked.locked_until = Some(env.clock.now() + chrono::Duration::minutes(10));
-    env.app()
-        .store
-        .tree::<String, deskcliq::actors::outbox::Budget>(deskcliq::store::TreeName::Budget)
-        .insert(&"cliq".to_string(), &locked)
-        .unwrap();
-    let done = close_from_support(&env, &key).await;
-    assert_eq!(done["status"], "success", "the change is made: {done}");
-    assert_eq!(
-        env.sim.with(|st| st.ticket(&t.id).cloned()).unwrap().status,
-        "Closed"
-    );
-    let records = env.settle().await;
-    let edited = records
-        .iter()
-        .find(|r| r.message_id == card.message_id)
-        .unwrap();
-    assert!(edited.edits.is_empty(), "{:?}", edited.edits);
-}
-
-#[actix_rt::test]
 async fn a_throttled_card_edit_locks_the_outbox_out_too() {
     let env = Env::start("").await;
     let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;

@@ -71,19 +71,6 @@ pub struct Budget {
 
 const BUDGET_KEY: &str = "cliq";
 
-/// Until when Cliq has the sender locked out, when it does at `now` (the persisted budget):
-/// nothing may be sent to Cliq before then, card edits included.
-pub fn locked_until(
-    store: &Store,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
-    Ok(store
-        .tree::<String, Budget>(TreeName::Budget)
-        .get(&BUDGET_KEY.to_string())?
-        .and_then(|b| b.locked_until)
-        .filter(|t| *t > now))
-}
-
 /// The window the budget is counted over: Cliq's minute and a second of margin.
 const WINDOW: chrono::Duration = chrono::Duration::seconds(61);
 

@@ -419,18 +419,6 @@ impl Service {
         let Some(z) = &self.router.shared.zoho else {
             return;
         };
-        // DESIGN: nothing reaches Cliq during a lockout; the banner has told the agent.
-        match crate::actors::outbox::locked_until(&self.router.shared.store, self.now()) {
-            Ok(None) => {}
-            Ok(Some(until)) => {
-                tracing::info!(%until, "Cliq has the sender locked out: the clicked card is left as it was");
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read Cliq's lockout: the clicked card is left as it was");
-                return;
-            }
-        }
         let tx = texts(ctx.config.org.locale);
         let text = format!(
             "*#{}* {}\n{}",
@@ -445,8 +433,8 @@ impl Service {
                 ]
             ),
         );
-        // Within the outbox's budget and lockout: the agent's banner says what was done even
-        // when the card cannot be rewritten.
+        // Within the outbox's budget, and nothing during a lockout (DESIGN): the agent's banner
+        // says what was done even when the card cannot be rewritten.
         let shared = &self.router.shared;
         let limit = ctx.config.limits.cliq_posts_per_minute;
         match crate::actors::outbox::take_budget(&shared.store, limit, self.now()).await {
