@@ -4,7 +4,7 @@
 mod common;
 
 use common::app::*;
-use deskcliq::sim::{CliqTarget, NewTicket, SimTask, TicketPatch};
+use deskcliq::sim::{CliqTarget, Fault, FaultKind, NewTicket, SimTask, TicketPatch};
 
 fn new_ticket(subject: &str, dep: &str, assignee: Option<&str>) -> NewTicket {
     NewTicket {
@@ -339,6 +339,28 @@ async fn an_assignee_who_is_no_cliq_user_of_the_organisation_is_announced_in_the
     assert_eq!(
         msgs.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
         [channel("support"), channel("support"), dm(SATO_ZUID)]
+    );
+}
+
+#[actix_rt::test]
+async fn a_cliq_without_the_users_api_still_gets_the_dms() {
+    let mut env = Env::start("").await;
+    // A bare 404 (no such API here), not Cliq saying there is no such user.
+    env.sim.inject(Fault {
+        path_contains: "/api/v2/users/".into(),
+        kind: FaultKind::Answer {
+            status: 404,
+            body: r#"{"code":"url_not_found","message":"Invalid URL"}"#.into(),
+        },
+        times: 100,
+    });
+    env.restart().await;
+    env.sim
+        .create_ticket(new_ticket("sato", SUPPORT, Some(SATO)));
+    let msgs = env.settle().await;
+    assert_eq!(
+        msgs.iter().map(|m| m.target.clone()).collect::<Vec<_>>(),
+        [dm(SATO_ZUID)]
     );
 }
 

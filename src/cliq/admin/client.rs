@@ -145,7 +145,9 @@ impl CliqClient {
         Ok(members.iter().any(|m| m.is_bot(&self.bot)))
     }
 
-    /// A Cliq user by zuid (or email), with their organisation (`None`: no such user).
+    /// A Cliq user by zuid (or email), with their organisation (`None`: no such user). Only
+    /// an error that names a user (`user_not_found`, `invalid_user`…) says there is none: a
+    /// bare 404 may as well mean this Cliq has no such API, and is an error.
     pub async fn user(&self, id: &str) -> Result<Option<CliqUser>, CliqError> {
         match self.get_json(&["api", "v2", "users", id]).await {
             Ok((r, v)) => {
@@ -155,7 +157,16 @@ impl CliqClient {
                 }
                 Ok(Some(u))
             }
-            Err(e) if e.is_not_found() => Ok(None),
+            Err(CliqError::Api { status, code, .. })
+                if (400..500).contains(&status)
+                    && code.contains("user")
+                    && (code.contains("not_found")
+                        || code.contains("not_exist")
+                        || code.starts_with("invalid")
+                        || code.starts_with("no_")) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(e),
         }
     }
