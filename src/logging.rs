@@ -72,6 +72,54 @@ fn one_line(event: &[u8], ansi: bool) -> Vec<u8> {
     out
 }
 
+/// How often a failure that goes on is logged again.
+const STILL_FAILING_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A failure a loop retries every second or so (the store on a full disk): logged when it
+/// starts, every [`STILL_FAILING_EVERY`] while it lasts (with how many retries failed), and
+/// once when it clears, rather than once a retry.
+#[derive(Debug, Default)]
+pub struct Recurring {
+    /// When the failure was last logged, and the failed retries since.
+    failing: Option<(std::time::Instant, u64)>,
+}
+
+impl Recurring {
+    /// A retry failed with `error`; logged as `what` when it is news.
+    pub fn failed(&mut self, what: &str, error: &dyn std::fmt::Display) {
+        if self.failed_at(std::time::Instant::now()) {
+            let again = self.failing.map_or(0, |(_, n)| n);
+            tracing::error!(%error, again, "{what}: retrying quietly until it clears");
+        }
+    }
+
+    /// The work went through: logged when it had been failing.
+    pub fn cleared(&mut self, what: &str) {
+        if let Some((_, n)) = self.failing.take() {
+            tracing::info!(failed_retries = n, "{what}: working again");
+        }
+    }
+
+    /// Whether a failure at `now` is to be logged (and counts it).
+    fn failed_at(&mut self, now: std::time::Instant) -> bool {
+        match &mut self.failing {
+            Some((at, n)) if now.duration_since(*at) < STILL_FAILING_EVERY => {
+                *n += 1;
+                false
+            }
+            Some((at, n)) => {
+                *at = now;
+                *n += 1;
+                true
+            }
+            None => {
+                self.failing = Some((now, 0));
+                true
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +140,23 @@ mod tests {
         );
         assert_eq!(one_line(b"\x1b[1mW\x1b[0m\n", true), b"\x1b[1mW\x1b[0m\n");
         assert_eq!(one_line(b"\x1b[1mW\n", false), b"\\x1b[1mW\n");
+    }
+
+    #[test]
+    fn a_failure_that_goes_on_is_logged_when_it_starts_every_five_minutes_and_not_each_retry() {
+        let t0 = std::time::Instant::now();
+        let mut r = Recurring::default();
+        assert!(r.failed_at(t0), "the first failure is news");
+        for s in 1..300 {
+            assert!(!r.failed_at(t0 + std::time::Duration::from_secs(s)), "{s}");
+        }
+        assert!(r.failed_at(t0 + std::time::Duration::from_secs(300)));
+        assert_eq!(r.failing.map(|(_, n)| n), Some(300));
+        r.cleared("test");
+        assert!(r.failing.is_none());
+        assert!(
+            r.failed_at(t0 + std::time::Duration::from_secs(301)),
+            "a new failure is news"
+        );
     }
 }

@@ -163,11 +163,16 @@ impl Router {
     }
 
     async fn run(&self, mut stop: watch::Receiver<bool>) {
+        let mut failing = crate::logging::Recurring::default();
         loop {
             if *stop.borrow() {
                 return;
             }
-            match self.drain().await {
+            let drained = self.drain().await;
+            if drained.is_ok() {
+                failing.cleared("router: store");
+            }
+            match drained {
                 Ok(0) => {
                     tokio::select! {
                         _ = self.wake.notified() => {}
@@ -177,7 +182,7 @@ impl Router {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::error!(error = %e, "router: store error; retrying");
+                    failing.failed("router: store error", &e);
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }

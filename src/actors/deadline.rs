@@ -27,6 +27,8 @@ pub struct DeadlineWatcher {
     config: Arc<Config>,
     router: Option<Arc<Router>>,
     tracked: i64,
+    /// Store errors of the firing loop, logged when they start and end.
+    failing: crate::logging::Recurring,
     busy: bool,
     ticker: Option<actix::SpawnHandle>,
     starts: u32,
@@ -40,6 +42,7 @@ impl DeadlineWatcher {
             config,
             router: None,
             tracked: 0,
+            failing: Default::default(),
             busy: false,
             ticker: None,
             starts: 0,
@@ -67,8 +70,11 @@ impl DeadlineWatcher {
                 .map(|result, act, _| {
                     act.busy = false;
                     match result {
-                        Ok(fired) => act.set_tracked(-(fired as i64)),
-                        Err(e) => tracing::error!(error = %e, "deadline watcher: store error"),
+                        Ok(fired) => {
+                            act.failing.cleared("deadline watcher: store");
+                            act.set_tracked(-(fired as i64));
+                        }
+                        Err(e) => act.failing.failed("deadline watcher: store error", &e),
                     }
                 }),
         );

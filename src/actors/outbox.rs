@@ -131,6 +131,8 @@ pub struct Outbox {
     shared: Shared,
     cliq: Option<CliqClient>,
     config: Arc<Config>,
+    /// Store errors of the pump, logged when they start and end.
+    failing: crate::logging::Recurring,
     busy: bool,
     /// The pump interval: cancelled on shutdown, so the actor can end once its mailbox closes.
     ticker: Option<actix::SpawnHandle>,
@@ -156,6 +158,7 @@ impl Outbox {
             shared,
             config,
             busy: false,
+            failing: Default::default(),
             ticker: None,
             stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             pumping: Arc::default(),
@@ -194,8 +197,11 @@ impl Outbox {
             drop(pumping);
             act.busy = false;
             match result {
-                Ok(idle) => act.idle = idle.map(|until| (until, std::time::Instant::now())),
-                Err(e) => tracing::error!(error = %e, "outbox: store error"),
+                Ok(idle) => {
+                    act.failing.cleared("outbox: store");
+                    act.idle = idle.map(|until| (until, std::time::Instant::now()));
+                }
+                Err(e) => act.failing.failed("outbox: store error", &e),
             }
         }));
     }
