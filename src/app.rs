@@ -22,6 +22,9 @@ use crate::store::Store;
 const AGENTS_EVERY: Duration = Duration::from_secs(3600);
 /// How often delivered keys and seen events older than 7 days are forgotten.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// The first prune after start: soon, so that a daemon restarted more often than
+/// [`PRUNE_EVERY`] still prunes.
+const FIRST_PRUNE: Duration = Duration::from_secs(300);
 
 pub struct App {
     pub addrs: Vec<SocketAddr>,
@@ -168,11 +171,13 @@ impl App {
         {
             let (shared, commands, mut stop) = (shared.clone(), commands.clone(), stop_rx.clone());
             tasks.push(actix_rt::spawn(async move {
+                let mut wait = FIRST_PRUNE;
                 loop {
                     tokio::select! {
-                        _ = tokio::time::sleep(PRUNE_EVERY) => {}
+                        _ = tokio::time::sleep(wait) => {}
                         _ = stop.changed() => return,
                     }
+                    wait = PRUNE_EVERY;
                     if let Err(e) = commands.prune() {
                         tracing::warn!(error = %e, "cannot prune command answers");
                     }
