@@ -544,6 +544,28 @@ async fn offsets_changed_while_deskcliq_was_stopped_are_applied_to_stored_ticket
 }
 
 #[actix_rt::test]
+async fn changed_offsets_reach_every_ticket_past_an_unreadable_ticket_record() {
+    use deskcliq::store::TreeName;
+    let mut env = Env::start("").await;
+    due_ticket(&env, 180, None);
+    env.settle().await;
+    // A snapshot that cannot be read, first in key order.
+    env.app()
+        .store
+        .tree::<String, String>(TreeName::Tickets)
+        .insert(&"0".to_string(), &"?".to_string())
+        .unwrap();
+    env.config_text
+        .push_str("\n[sla]\nalert_before_minutes = [120]\n");
+    env.restart().await;
+    let at_120 = alerts(&advance(&env, Span::minutes(61)).await);
+    assert_eq!(at_120.len(), 1, "{at_120:?}");
+    assert!(at_120[0].contains("Due in 119 min"), "{at_120:?}");
+    assert_eq!(alerts(&advance(&env, Span::minutes(120)).await), at_120);
+    assert!(env.app().store.corrupt_records() >= 1);
+}
+
+#[actix_rt::test]
 async fn an_offset_added_after_a_nearer_alert_went_does_not_alert_again() {
     let mut env = Env::start("").await;
     due_ticket(&env, 90, None);
