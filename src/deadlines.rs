@@ -257,7 +257,9 @@ impl<'a> Timers<'a> {
             if at.is_none_or(|ms| ms > now.timestamp_millis()) {
                 continue;
             }
-            if let Some(t) = self.timers().get(&k)?
+            // Unreadable: set aside when the watcher reaches it, not an error that would send
+            // this alert again every tick and stop every timer behind it.
+            if let Some(t) = self.timers().get_readable(&k)?
                 && matches!(&t.kind, TimerKind::Sla { due: d, .. } if *d == due)
             {
                 self.fired(&k, &t)?;

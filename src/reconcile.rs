@@ -7,20 +7,21 @@
 //! between, a run searches only the due dates that came into reach since the last one
 //! (`dueDateRange`), so a run costs two searches (6 credits) however many tickets are overdue.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::actors::Track;
+use crate::deadlines::{Timer, TimerKind};
 use crate::desk::{SearchSort, Ticket, TicketQuery, TicketSearch, TicketSort};
 use crate::notify::classify::classify;
 use crate::notify::event::InboxEvent;
 use crate::notify::model::{Change, ChangeKind, Target, TicketSnapshot};
 use crate::notify::route::targets;
 use crate::pipeline::{Router, queue};
-use crate::store::TreeName;
+use crate::store::{Store, StoreError, TreeName};
 
 /// Statuses walked for due dates. Desk's list filter takes status names; custom open statuses
 /// other than these are reached by webhooks only.
@@ -43,6 +44,8 @@ const DUE_COVERED_KEY: &str = "due_covered_until";
 /// meet the last one's, after a pause); between, a run searches only the due dates that came
 /// into reach since the last.
 const FULL_WALK_EVERY: chrono::Duration = chrono::Duration::hours(24);
+/// Tickets read one by one per run at most (1 credit each), to tell whether they still exist.
+const MAX_LOOKUPS: usize = 100;
 
 /// How a run finds the tickets whose alerts it must arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +80,38 @@ fn older_than(stored: Option<&TicketSnapshot>, t: &Ticket) -> bool {
         (stored.and_then(|s| s.modified_time), t.modified_time),
         (Some(known), Some(read)) if known > read
     )
+}
+
+/// The tickets with an SLA alert armed before `horizon` for a due date in `from..=horizon`
+/// (from the oldest when `from` is None) that Desk's answer (`returned`) did not name: deleted
+/// (or changed) in Desk while no webhook told. Few: only alerts within reach are looked at.
+fn out_of_sight(
+    store: &Store,
+    returned: &HashSet<String>,
+    from: Option<DateTime<Utc>>,
+    horizon: DateTime<Utc>,
+) -> Result<BTreeSet<String>, StoreError> {
+    let timers = store.tree::<String, Timer>(TreeName::Deadlines);
+    let mut out = BTreeSet::new();
+    for record in timers.iter()? {
+        let timer = match record {
+            Ok((_, timer)) => timer,
+            // The watcher sets such a timer aside when it reaches it.
+            Err(StoreError::Corrupt { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        if timer.fire_at > horizon {
+            break;
+        }
+        if let TimerKind::Sla { due, .. } = timer.kind
+            && due <= horizon
+            && from.is_none_or(|f| due >= f)
+            && !returned.contains(&timer.id)
+        {
+            out.insert(timer.id);
+        }
+    }
+    Ok(out)
 }
 
 /// Copies the fields a list or search item carries into a snapshot.
@@ -218,6 +253,10 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
     // to the next run), so nothing is reported twice.
     let until = now - WEBHOOK_LAG;
     let mut seen = Vec::new();
+    // Every ticket Desk named, and whether the pass reached the horizon (not stopped by the
+    // page limit): only then does a ticket it did not name say anything.
+    let mut returned = HashSet::new();
+    let mut complete = false;
     match due {
         DuePass::Full => {
             'walk: for page in 0..MAX_LIST_PAGES {
@@ -232,14 +271,17 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
                 let items = z.desk.list_tickets(&q).await.map_err(|e| e.to_string())?;
                 let n = items.len();
                 for t in items {
+                    returned.insert(t.id.clone());
                     // No due date: nothing to arm (wherever Desk sorts such tickets).
                     let Some(at) = t.due_date else { continue };
                     if at > horizon {
+                        complete = true;
                         break 'walk;
                     }
                     seen.push(t);
                 }
                 if n < PAGE as usize {
+                    complete = true;
                     break;
                 }
             }
@@ -249,12 +291,60 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
                 due: Some((from, horizon)),
                 ..Default::default()
             };
+            let found = search_all(&z.desk, base, &mut report.calls).await?;
+            complete = found.len() < (MAX_SEARCH_PAGES * PAGE) as usize;
+            returned.extend(found.iter().map(|t| t.id.clone()));
             seen.extend(
-                search_all(&z.desk, base, &mut report.calls)
-                    .await?
+                found
                     .into_iter()
                     .filter(|t| t.due_date.is_some_and(|d| d >= from && d <= horizon)),
             );
+        }
+    }
+    // A ticket with an alert in reach that Desk did not name: deleted while no webhook told
+    // (deskcliq down), or changed. Read once (1 credit): gone, it is forgotten and its alerts
+    // cancelled; there, it is taken like a listed one.
+    if complete {
+        let from = match due {
+            DuePass::Full => None,
+            DuePass::Window(from) => Some(from),
+        };
+        let missing = out_of_sight(store, &returned, from, horizon).map_err(|e| e.to_string())?;
+        for id in missing.into_iter().take(MAX_LOOKUPS) {
+            report.calls += 1;
+            match z.desk.get_ticket(&id, &[]).await {
+                Ok(t) => seen.push(t),
+                Err(e)
+                    if matches!(e, crate::desk::DeskError::Api { status: 404, .. })
+                        || e.code() == Some("URL_NOT_FOUND") =>
+                {
+                    tracing::info!(ticket = %id, "ticket gone from Desk: its SLA alerts are cancelled");
+                    let gone = tickets.get_readable(&id).map_err(|e| e.to_string())?;
+                    // Without its snapshot a timer left behind is stale, and sends nothing.
+                    match tickets.remove(&id) {
+                        // Removed even when it could not be read.
+                        Ok(_) | Err(StoreError::Corrupt { .. }) => {}
+                        Err(e) => return Err(e.to_string()),
+                    }
+                    let mut t = gone.unwrap_or_else(|| TicketSnapshot {
+                        id: id.clone(),
+                        ..Default::default()
+                    });
+                    t.status_type = "Closed".into();
+                    if let Err(e) = deadline
+                        .send(Track(t))
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r)
+                    {
+                        tracing::warn!(ticket = %id, error = %e, "cannot cancel the alerts of a deleted ticket");
+                    }
+                    report.changed += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(ticket = %id, error = %e, "cannot tell whether a ticket still exists: retried at the next run");
+                }
+            }
         }
     }
     for t in seen {

@@ -400,6 +400,68 @@ async fn an_unreadable_timer_or_ticket_record_does_not_stop_the_alerts_behind_it
 }
 
 #[actix_rt::test]
+async fn an_unreadable_timer_an_alert_stands_for_does_not_stop_the_alerts_behind_it() {
+    use deskcliq::actors::deadline::fire_due_into;
+    use deskcliq::deadlines::{Timer, TimerKind, Timers};
+    use deskcliq::notify::model::TicketSnapshot;
+    use deskcliq::store::TreeName;
+    let (_dir, clock, shared) = watcher_alone();
+    let tickets = shared
+        .store
+        .tree::<String, TicketSnapshot>(TreeName::Tickets);
+    let timers = Timers::new(&shared.store);
+    let due_a = t0() + Span::minutes(90);
+    let due_b = t0() + Span::minutes(95);
+    for (id, due, offsets) in [("a", due_a, vec![60, 30]), ("b", due_b, vec![30])] {
+        let t = TicketSnapshot {
+            id: id.into(),
+            status_type: "Open".into(),
+            due_date: Some(due),
+            ..Default::default()
+        };
+        tickets.insert(&t.id, &t).unwrap();
+        timers.track_ticket(&t, &offsets, t0()).unwrap();
+    }
+    // Ticket a's 30-minute timer cannot be read.
+    let key = Timer {
+        id: "a".into(),
+        fire_at: due_a - Span::minutes(30),
+        kind: TimerKind::Sla {
+            due: due_a,
+            offsets: vec![30],
+        },
+    }
+    .key();
+    shared
+        .store
+        .tree::<String, String>(TreeName::Deadlines)
+        .insert(&key, &"?".to_string())
+        .unwrap();
+    // After downtime, both of a's offsets and b's are due: a's 60-minute alert stands for its
+    // 30-minute one, and b's still comes.
+    clock.advance(Span::minutes(66));
+    let sink = Collect::default();
+    fire_due_into(&shared, &sink).await.unwrap();
+    fire_due_into(&shared, &sink).await.unwrap();
+    let sent: Vec<String> = sink
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(e, _)| e.clone())
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            format!("sla:a:{}:60", due_a.timestamp_millis()),
+            format!("sla:b:{}:30", due_b.timestamp_millis())
+        ]
+    );
+    assert_eq!(shared.store.corrupt_records(), 2);
+    assert!(timers.next().unwrap().is_none());
+}
+
+#[actix_rt::test]
 async fn after_downtime_an_alert_for_a_ticket_already_past_due_is_dropped_and_counted() {
     let mut env = Env::start("").await;
     due_ticket(&env, 90, None);
@@ -541,6 +603,28 @@ async fn offsets_changed_while_deskcliq_was_stopped_are_applied_to_stored_ticket
     assert!(at_120[0].contains("Due in 119 min"), "{at_120:?}");
     let all = alerts(&advance(&env, Span::minutes(120)).await);
     assert_eq!(all, at_120, "the old offsets fired too");
+}
+
+#[actix_rt::test]
+async fn changed_offsets_reach_every_ticket_past_an_unreadable_ticket_record() {
+    use deskcliq::store::TreeName;
+    let mut env = Env::start("").await;
+    due_ticket(&env, 180, None);
+    env.settle().await;
+    // A snapshot that cannot be read, first in key order.
+    env.app()
+        .store
+        .tree::<String, String>(TreeName::Tickets)
+        .insert(&"0".to_string(), &"?".to_string())
+        .unwrap();
+    env.config_text
+        .push_str("\n[sla]\nalert_before_minutes = [120]\n");
+    env.restart().await;
+    let at_120 = alerts(&advance(&env, Span::minutes(61)).await);
+    assert_eq!(at_120.len(), 1, "{at_120:?}");
+    assert!(at_120[0].contains("Due in 119 min"), "{at_120:?}");
+    assert_eq!(alerts(&advance(&env, Span::minutes(120)).await), at_120);
+    assert!(env.app().store.corrupt_records() >= 1);
 }
 
 #[actix_rt::test]

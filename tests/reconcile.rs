@@ -76,6 +76,36 @@ async fn a_ticket_no_webhook_mentioned_is_found_and_alerted() {
 }
 
 #[actix_rt::test]
+async fn a_ticket_deleted_while_no_webhook_came_loses_its_sla_alerts() {
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(NewTicket {
+        subject: "doomed".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        due_date: Some(env.clock.now() + Span::minutes(45)),
+        ..Default::default()
+    });
+    let before = env.settle().await.len();
+    // Deleted in Desk while deskcliq was not listening: no Ticket_Delete reached it.
+    env.sim
+        .with(|st| st.desk.tickets.remove(&t.id.parse::<u64>().unwrap()));
+    env.clock.advance(Span::minutes(1));
+    let credits = env.sim.desk_credits_used();
+    let report = reconcile_once(&env.app().router).await.unwrap();
+    let used = env.sim.desk_credits_used() - credits;
+    // Past the 30-minute alert's time, before the due date.
+    env.clock.advance(Span::minutes(15));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), before, "{:?}", &msgs[before..]);
+    // The ticket was read once to tell (at most 1 credit), beyond the run's search.
+    assert!(
+        used <= u64::from(report.calls - 1) * 3 + 1,
+        "{used} {report:?}"
+    );
+}
+
+#[actix_rt::test]
 async fn a_change_missed_while_not_listening_is_reported_once_in_a_summary() {
     let env = Env::start("").await;
     let (t, msgs) = closed_while_not_listening(&env).await;
