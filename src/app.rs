@@ -205,6 +205,7 @@ impl App {
             clock: clock.clone(),
             jwks: Arc::new(crate::jwks::JwksCache::new(&config.zoho.urls.jwks)),
             webhook_id: webhook_id.clone(),
+            webhook_lookup: Arc::new(crate::pipeline::WebhookIdLookup::new(shared.clone())),
             wake,
             commands: commands.clone(),
             ingest_in_flight,

@@ -31,6 +31,8 @@ pub struct AppState {
     pub jwks: Arc<crate::jwks::JwksCache>,
     /// The webhook's id, the JWT audience, once known (config or learned from Desk).
     pub webhook_id: Arc<RwLock<Option<String>>>,
+    /// A second look at the webhook's id when a delivery names another audience.
+    pub webhook_lookup: Arc<crate::pipeline::WebhookIdLookup>,
     /// Wakes the router after events were stored.
     pub wake: Arc<tokio::sync::Notify>,
     /// Answers Cliq's callbacks.
