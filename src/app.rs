@@ -203,6 +203,7 @@ impl App {
             config: config_rx,
             ready: ready.clone(),
             clock: clock.clone(),
+            desk_org_id: config.desk.org_id.clone(),
             jwks: Arc::new(crate::jwks::JwksCache::new(&config.zoho.urls.jwks)),
             webhook_id: webhook_id.clone(),
             webhook_lookup: Arc::new(crate::pipeline::WebhookIdLookup::new(shared.clone())),

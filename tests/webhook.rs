@@ -277,6 +277,19 @@ async fn without_jwt_verification_the_url_token_alone_guards() {
 }
 
 #[actix_rt::test]
+async fn a_reload_that_changes_desk_org_id_keeps_the_old_issuer_until_the_restart() {
+    let mut env = Env::start("").await;
+    let mut cfg = (*env.app().config()).clone();
+    cfg.desk.org_id = "11111111".into();
+    env.app.as_mut().unwrap().apply(cfg);
+    // desk.org_id takes effect at the next restart: until then deskcliq serves the portal it
+    // started with, its webhook deliveries included.
+    let r = post(&env, TOKEN, Some(&good_jwt(&env)), event_body()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(env.settle().await.len(), 1);
+}
+
+#[actix_rt::test]
 async fn a_webhook_registered_anew_is_accepted_at_its_first_delivery() {
     // No desk.webhook_id: deskcliq learns it from Desk's list of webhooks.
     let clock = deskcliq::clock::Clock::manual(t0());

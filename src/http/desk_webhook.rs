@@ -108,7 +108,7 @@ pub async fn handle(
             .clone();
         let now = state.clock.now().timestamp();
         let check = |id: Option<&str>| {
-            crate::jwt::validate_desk_claims(&claims, &config.desk.org_id, id, now, JWT_LEEWAY_SECS)
+            crate::jwt::validate_desk_claims(&claims, &state.desk_org_id, id, now, JWT_LEEWAY_SECS)
         };
         let mut checked = check(webhook_id.as_deref());
         // Only the audience is wrong (every other claim holds): perhaps a webhook registered

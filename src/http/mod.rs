@@ -27,6 +27,9 @@ pub struct AppState {
     /// False until start-up has finished and again once shutdown begins.
     pub ready: Arc<AtomicBool>,
     pub clock: crate::clock::Clock,
+    /// `desk.org_id` at start, the JWT issuer: like the Desk client's, it changes only at a
+    /// restart.
+    pub desk_org_id: String,
     /// Desk's signing keys.
     pub jwks: Arc<crate::jwks::JwksCache>,
     /// The webhook's id, the JWT audience, once known (config or learned from Desk).
