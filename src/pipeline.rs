@@ -637,6 +637,11 @@ pub async fn learn_webhook_id(shared: &Shared, config: &Config, into: &RwLock<Op
     {
         return;
     }
+    look_up_webhook_id(shared, config, into).await;
+}
+
+/// Finds our URL among the portal's webhooks and keeps its id (in `into` and the store).
+async fn look_up_webhook_id(shared: &Shared, config: &Config, into: &RwLock<Option<String>>) {
     let Some(z) = &shared.zoho else { return };
     match z.desk.list_webhooks().await {
         Ok(hooks) => {
@@ -649,14 +654,64 @@ pub async fn learn_webhook_id(shared: &Shared, config: &Config, into: &RwLock<Op
                 if known.as_deref() != Some(h.id.as_str()) {
                     tracing::info!(webhook_id = %h.id, "learned the webhook id: the JWT audience is checked from now on");
                 }
+                let meta = shared.store.tree::<String, String>(TreeName::Meta);
                 let _ = meta.insert(&"webhook_id".to_string(), &h.id);
                 *into.write().unwrap_or_else(|p| p.into_inner()) = Some(h.id);
                 let _ = shared
                     .store
                     .tree::<String, DateTime<Utc>>(TreeName::Meta)
-                    .insert(&"webhook_id_checked".to_string(), &now);
+                    .insert(&"webhook_id_checked".to_string(), &shared.clock.now());
             }
         }
         Err(e) => tracing::warn!(error = %e, "cannot list the portal's webhooks to learn ours"),
+    }
+}
+
+/// A second look at the webhook's id, for a delivery whose JWT Desk signed for this portal but
+/// for another audience than the learned id: the webhook may have been registered anew (as
+/// `install` does when Desk will not move it to a new URL), and its deliveries must not be
+/// refused until the hourly look. At most one look a minute, whatever deliveries say; never
+/// when `desk.webhook_id` pins the id.
+pub struct WebhookIdLookup {
+    shared: Shared,
+    last: tokio::sync::Mutex<Option<DateTime<Utc>>>,
+}
+
+impl WebhookIdLookup {
+    /// Looks at most this often.
+    pub const EVERY: chrono::Duration = chrono::Duration::minutes(1);
+
+    pub fn new(shared: Shared) -> WebhookIdLookup {
+        WebhookIdLookup {
+            shared,
+            last: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The learned id after a fresh look, when `seen` (the id a delivery was checked against)
+    /// may be outdated: at once when another delivery's look changed it meanwhile; `None` when
+    /// the id is pinned, or a look was made less than [`Self::EVERY`] ago.
+    pub async fn look_again(
+        &self,
+        config: &Config,
+        into: &RwLock<Option<String>>,
+        seen: Option<&str>,
+    ) -> Option<String> {
+        if config.desk.webhook_id.is_some() {
+            return None;
+        }
+        let mut last = self.last.lock().await;
+        let current = || into.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let known = current();
+        if known.as_deref() != seen {
+            return known;
+        }
+        let now = self.shared.clock.now();
+        if last.is_some_and(|t| now - t < Self::EVERY && now >= t) {
+            return None;
+        }
+        *last = Some(now);
+        look_up_webhook_id(&self.shared, config, into).await;
+        current()
     }
 }

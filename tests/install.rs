@@ -280,6 +280,25 @@ async fn doctor_is_all_green_after_install() {
 }
 
 #[actix_rt::test]
+async fn doctor_shows_the_running_daemons_figures_even_when_the_grant_fails() {
+    let s = Setup::new().await;
+    s.install().await;
+    // The service grant revoked in Zoho: doctor gets no token and checks nothing else.
+    s.sim.with(|st| {
+        st.accounts
+            .grants
+            .remove(deskcliq::sim::SERVICE_REFRESH_TOKEN)
+    });
+    let r = s.doctor().await;
+    let text = r.render();
+    assert!(failed(&r, "gives no access token").hint.is_some(), "{text}");
+    assert!(
+        text.contains("daemon up on") && text.contains("dead letters"),
+        "{text}"
+    );
+}
+
+#[actix_rt::test]
 async fn doctor_names_each_problem_with_its_fix() {
     let s = Setup::new().await;
     s.install().await;

@@ -277,6 +277,94 @@ async fn without_jwt_verification_the_url_token_alone_guards() {
 }
 
 #[actix_rt::test]
+async fn a_reload_that_changes_desk_org_id_keeps_the_old_issuer_until_the_restart() {
+    let mut env = Env::start("").await;
+    let mut cfg = (*env.app().config()).clone();
+    cfg.desk.org_id = "11111111".into();
+    env.app.as_mut().unwrap().apply(cfg);
+    // desk.org_id takes effect at the next restart: until then deskcliq serves the portal it
+    // started with, its webhook deliveries included.
+    let r = post(&env, TOKEN, Some(&good_jwt(&env)), event_body()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(env.settle().await.len(), 1);
+}
+
+#[actix_rt::test]
+async fn a_webhook_registered_anew_is_accepted_at_its_first_delivery() {
+    // No desk.webhook_id: deskcliq learns it from Desk's list of webhooks.
+    let clock = deskcliq::clock::Clock::manual(t0());
+    let sim = deskcliq::sim::Simulator::start(clock.clone())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = sim.daemon_config(
+        &dir.path().join("state"),
+        TEST_SECRET_KEY,
+        TOKEN,
+        None,
+        DEPARTMENTS,
+    );
+    let config = deskcliq::config::Config::parse(
+        &text,
+        &dir.path().join("config.toml"),
+        &deskcliq::config::LoadEnv::default(),
+    )
+    .unwrap();
+    let url = config.webhook_url();
+    let old_id = sim.with(|st| {
+        st.add_channel("support", true);
+        st.desk.new_id()
+    });
+    sim.with(|st| st.add_deskcliq_webhook(&old_id, url.clone(), t0()));
+    let app = deskcliq::app::App::start(config, clock.clone())
+        .await
+        .unwrap();
+    let env = Env {
+        sim,
+        app: Some(app),
+        clock,
+        dir,
+        config_text: text,
+    };
+    let learned = || {
+        env.app()
+            .store
+            .tree::<String, String>(TreeName::Meta)
+            .get(&"webhook_id".to_string())
+            .unwrap()
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while learned().as_deref() != Some(old_id.as_str()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "webhook id not learned"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The webhook is registered anew (as install does when Desk will not move it to a new
+    // URL): same URL, a new id, and so a new JWT audience, well inside the hourly look.
+    let new_id = env.sim.with(|st| {
+        let id = st.desk.new_id();
+        st.desk.webhooks.retain(|w| w.id != old_id);
+        st.add_deskcliq_webhook(&id, url.clone(), t0());
+        id
+    });
+    env.clock.advance(chrono::Duration::minutes(5));
+    let org = format!("orgId:{}", deskcliq::sim::DESK_ORG_ID);
+    let jwt = |aud: &str| {
+        env.sim
+            .sign_desk_jwt(&claims(&env, &org, &format!("webhookId:{aud}"), 300))
+    };
+    let r = post(&env, TOKEN, jwt(&new_id).as_deref(), event_body()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(learned().as_deref(), Some(new_id.as_str()));
+    assert_eq!(env.settle().await.len(), 1);
+    // Another audience is still refused.
+    let r = post(&env, TOKEN, jwt(&old_id).as_deref(), event_body()).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+}
+
+#[actix_rt::test]
 async fn an_unreachable_jwks_is_503_so_desk_retries() {
     let env = Env::start("").await;
     // Break the JWKS endpoint for the next fetches.

@@ -27,10 +27,15 @@ pub struct AppState {
     /// False until start-up has finished and again once shutdown begins.
     pub ready: Arc<AtomicBool>,
     pub clock: crate::clock::Clock,
+    /// `desk.org_id` at start, the JWT issuer: like the Desk client's, it changes only at a
+    /// restart.
+    pub desk_org_id: String,
     /// Desk's signing keys.
     pub jwks: Arc<crate::jwks::JwksCache>,
     /// The webhook's id, the JWT audience, once known (config or learned from Desk).
     pub webhook_id: Arc<RwLock<Option<String>>>,
+    /// A second look at the webhook's id when a delivery names another audience.
+    pub webhook_lookup: Arc<crate::pipeline::WebhookIdLookup>,
     /// Wakes the router after events were stored.
     pub wake: Arc<tokio::sync::Notify>,
     /// Answers Cliq's callbacks.

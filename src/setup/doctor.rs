@@ -100,6 +100,7 @@ pub async fn run(config: &Config) -> Result<Report, SetupError> {
                 format!("the service grant gives no access token: {e}"),
                 "make a new refresh token in Zoho's API console (Self Client) with deskcliq's scopes and put it in zoho.refresh_token; check zoho.client_id, client_secret and data_center",
             );
+            live_figures(&mut r, config).await;
             return Ok(r);
         }
     }
@@ -119,6 +120,7 @@ pub async fn run(config: &Config) -> Result<Report, SetupError> {
                 format!("the grant does not belong to Desk organisation {}", config.desk.org_id),
                 "set desk.org_id to the portal's id (Desk: Setup → Developer Space → API), or make the grant with a user of that portal",
             );
+            live_figures(&mut r, config).await;
             return Ok(r);
         }
         Err(e) if missing_scope(&e) => {
@@ -130,6 +132,7 @@ pub async fn run(config: &Config) -> Result<Report, SetupError> {
                 format!("Desk does not answer: {e}"),
                 "check zoho.data_center (or desk_url) and the network",
             );
+            live_figures(&mut r, config).await;
             return Ok(r);
         }
     };
@@ -312,7 +315,13 @@ pub async fn run(config: &Config) -> Result<Report, SetupError> {
         ),
     }
 
-    // The running daemon's figures.
+    live_figures(&mut r, config).await;
+    Ok(r)
+}
+
+/// The running daemon's figures (from its `/metrics`), whatever the checks before found: they
+/// need no grant, and a daemon that cannot reach Zoho is when they matter most.
+async fn live_figures(r: &mut Report, config: &Config) {
     match live_metrics(config).await {
         Some(page) => {
             let f = |n: &str| {
@@ -334,5 +343,4 @@ pub async fn run(config: &Config) -> Result<Report, SetupError> {
             config.server.listen
         )),
     }
-    Ok(r)
 }
