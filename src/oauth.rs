@@ -326,9 +326,11 @@ impl TokenManager {
         metrics: Arc<Metrics>,
     ) -> Result<TokenManager, TokenError> {
         let fingerprint = oauth.fingerprint(&refresh_token);
+        // Unreadable (a corrupt record): set aside, and a new token requested; the next
+        // refresh writes the record anew.
         let cached = store
             .tree::<String, CachedToken>(TreeName::Tokens)
-            .get(&format!("{grant}:access"))?
+            .get_readable(&format!("{grant}:access"))?
             // A token of another grant (zoho.refresh_token, client_id or the accounts server
             // changed since it was kept) would act with that grant's user and scopes.
             .filter(|t| {
@@ -517,7 +519,10 @@ impl TokenManager {
         let now = self.clock.now();
         let log_tree = self.store.tree::<String, RefreshLog>(TreeName::Tokens);
         let log_key = format!("{}:refreshes", self.grant);
-        let mut log = log_tree.get(&log_key)?.unwrap_or_default();
+        // Unreadable: set aside and started anew (it is rewritten below), rather than every
+        // refresh of this grant failing for good. At worst Zoho sees more than its 10 in this
+        // one window, and blocks new tokens for the rest of it, as this guard would.
+        let mut log = log_tree.get_readable(&log_key)?.unwrap_or_default();
         log.at.retain(|t| *t > now - REFRESH_WINDOW);
         if log.at.len() >= self.max_refreshes {
             let next_allowed = log.at.iter().min().copied().unwrap_or(now) + REFRESH_WINDOW;

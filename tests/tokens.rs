@@ -102,6 +102,39 @@ async fn no_more_than_ten_refreshes_in_ten_minutes_even_across_a_restart() {
 }
 
 #[actix_rt::test]
+async fn an_unreadable_token_record_is_set_aside_not_the_grant_dead_for_good() {
+    use deskcliq::store::TreeName;
+    let z = Zoho::start().await;
+    // The kept access token and the refresh log of a grant, both unreadable (a corrupt store,
+    // or a shape this build does not know).
+    let tokens = z.store.tree::<String, String>(TreeName::Tokens);
+    for key in ["unreadable:access", "unreadable:refreshes"] {
+        tokens
+            .insert(&key.to_string(), &"not a record".to_string())
+            .unwrap();
+    }
+    let tm = manager(
+        &z,
+        oauth(&z.sim),
+        "unreadable",
+        deskcliq::sim::SERVICE_REFRESH_TOKEN,
+    );
+    let first = tm.access_token().await.unwrap();
+    assert_eq!(z.store.corrupt_records(), 2);
+    // Both records were written anew: a restart uses the kept token, and refreshes go on.
+    let again = manager(
+        &z,
+        oauth(&z.sim),
+        "unreadable",
+        deskcliq::sim::SERVICE_REFRESH_TOKEN,
+    );
+    assert_eq!(again.access_token().await.unwrap(), first);
+    again.invalidate(&first);
+    assert_ne!(again.access_token().await.unwrap(), first);
+    assert_eq!(z.store.corrupt_records(), 2);
+}
+
+#[actix_rt::test]
 async fn a_revoked_token_is_refreshed_once_and_the_call_retried() {
     let z = Zoho::start().await;
     let desk = z.desk(4);
