@@ -546,10 +546,19 @@ impl TokenManager {
             grant: Some(self.fingerprint.clone()),
         };
         if self.persist_access {
-            self.store
+            // Zoho has issued it (one of its 10 in 10 minutes): a store that cannot keep it
+            // (a full disk) costs only a new one after a restart, not this one.
+            let kept = match self
+                .store
                 .tree::<String, CachedToken>(TreeName::Tokens)
-                .insert(&format!("{}:access", self.grant), &token)?;
-            self.store.flush().await?;
+                .insert(&format!("{}:access", self.grant), &token)
+            {
+                Ok(()) => self.store.flush().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = kept {
+                tracing::warn!(grant = %self.grant, error = %e, "the new access token cannot be kept in the store; using it from memory");
+            }
         }
         tracing::info!(grant = %self.grant, expires_at = %token.expires_at, "access token refreshed");
         let refused_by = self

@@ -427,6 +427,51 @@ async fn a_failed_refresh_ahead_of_expiry_keeps_the_token_until_it_expires() {
 }
 
 #[actix_rt::test]
+async fn a_token_issued_while_the_store_cannot_be_written_is_still_used() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let z = Zoho::start().await;
+    // The disk fills while the refresh is at Zoho: the refresh log was written, the new
+    // access token cannot be.
+    let calls: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let (c, store) = (calls.clone(), z.store.clone());
+    let server = HttpServer::new(move || {
+        let (c, store) = (c.clone(), store.clone());
+        App::new().route(
+            "/oauth/v2/token",
+            web::post().to(move || {
+                let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                store.inject_fault(true);
+                async move {
+                    HttpResponse::Ok().json(serde_json::json!({
+                        "access_token": format!("1000.token-{n}"),
+                        "expires_in": 3600,
+                        "api_domain": "https://www.zohoapis.jp",
+                        "token_type": "Bearer"
+                    }))
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let url = format!("http://{}", server.addrs()[0]);
+    actix_rt::spawn(server.run());
+    let tm = manager(
+        &z,
+        oauth_at(&url),
+        "service",
+        deskcliq::sim::SERVICE_REFRESH_TOKEN,
+    );
+    // The token Zoho issued is used, not thrown away (and a new one spent on every call).
+    assert_eq!(tm.access_token().await.unwrap(), "1000.token-1");
+    assert_eq!(tm.access_token().await.unwrap(), "1000.token-1");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    z.store.inject_fault(false);
+}
+
+#[actix_rt::test]
 async fn a_401_unauthorized_from_desk_refreshes_once_and_retries_like_invalid_oauth() {
     use actix_web::{App, HttpResponse, HttpServer, web};
     let z = Zoho::start().await;
