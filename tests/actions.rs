@@ -216,6 +216,59 @@ async fn an_unlinked_agent_gets_a_connect_prompt_and_the_oauth_round_trip_links_
 }
 
 #[actix_rt::test]
+async fn an_unreadable_grant_is_set_aside_and_a_new_link_offered() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    // Sato's sealed grant cannot be read (a damaged store, or a shape this build does not know).
+    env.app()
+        .store
+        .tree::<String, String>(deskcliq::store::TreeName::Tokens)
+        .insert(
+            &format!("agent:{SATO_ZUID}:grant"),
+            &"not a record".to_string(),
+        )
+        .unwrap();
+    let deskcliq = |arguments: &str| Invocation::Command {
+        name: "deskcliq".into(),
+        arguments: arguments.into(),
+    };
+    // /deskcliq link offers a link, not "Desk did not answer" every time.
+    let (_, v) = env
+        .sim
+        .invoke(
+            &env.callback_url(),
+            &deskcliq("link"),
+            &sato(),
+            &ChatRef::bot(),
+        )
+        .await;
+    assert_eq!(
+        v["output"]["buttons"][0]["label"], "Connect Zoho Desk",
+        "{v}"
+    );
+    // Unlinking forgets it rather than failing.
+    let (_, v) = env
+        .sim
+        .invoke(
+            &env.callback_url(),
+            &deskcliq("unlink"),
+            &sato(),
+            &ChatRef::bot(),
+        )
+        .await;
+    assert_eq!(
+        v["output"]["text"], "No Zoho Desk account was connected.",
+        "{v}"
+    );
+    assert!(env.app().store.corrupt_records() >= 1);
+    // Linking writes the grant anew, and the action opens.
+    link_sato(&env, &card, &key).await;
+    let form = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    assert_eq!(form["type"], "form", "{form}");
+}
+
+#[actix_rt::test]
 async fn a_grant_of_another_user_and_a_forged_or_reused_state_are_refused() {
     let env = Env::start("").await;
     let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
