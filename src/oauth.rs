@@ -34,6 +34,10 @@ pub enum TokenError {
     Http { status: u16, message: String },
     #[error("token endpoint: {0}")]
     Transport(String),
+    /// No connection to the accounts server (DNS, refused, unreachable): the request never
+    /// reached Zoho.
+    #[error("token endpoint unreachable: {0}")]
+    Unreachable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A refresh just failed; callers that were waiting for it get its outcome instead of
@@ -137,7 +141,13 @@ impl OAuthClient {
             .query(&query)
             .send()
             .await
-            .map_err(|e| TokenError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| {
+                if e.is_connect() {
+                    TokenError::Unreachable(e.without_url().to_string())
+                } else {
+                    TokenError::Transport(e.without_url().to_string())
+                }
+            })?;
         let status = resp.status().as_u16();
         let body = resp
             .bytes()
@@ -539,7 +549,22 @@ impl TokenManager {
         log_tree.insert(&log_key, &log)?;
         self.store.flush().await?;
         self.metrics.token_refreshes_total.inc();
-        let issued = self.oauth.refresh(&self.grant, &self.refresh_token).await?;
+        let issued = match self.oauth.refresh(&self.grant, &self.refresh_token).await {
+            Ok(issued) => issued,
+            Err(e) => {
+                // Never reached Zoho: not one of its 10, and an outage of the network must
+                // not leave the grant refused here for 10 minutes after it ends.
+                if matches!(e, TokenError::Unreachable(_)) {
+                    if let Some(i) = log.at.iter().rposition(|t| *t == now) {
+                        log.at.remove(i);
+                    }
+                    if let Err(e) = log_tree.insert(&log_key, &log) {
+                        tracing::warn!(grant = %self.grant, error = %e, "cannot uncount a refresh that never reached Zoho");
+                    }
+                }
+                return Err(e);
+            }
+        };
         let token = CachedToken {
             access_token: issued.access_token.clone(),
             expires_at: self.clock.now() + issued.expires_in,

@@ -135,6 +135,36 @@ async fn an_unreadable_token_record_is_set_aside_not_the_grant_dead_for_good() {
 }
 
 #[actix_rt::test]
+async fn refreshes_that_never_reach_zoho_do_not_spend_the_grants_ten() {
+    let z = Zoho::start().await;
+    // An accounts server nobody answers at (the network is down): a port just let go.
+    let url = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    // Many attempts (a restart each, so none waits for the last one's failure to cool down).
+    for _ in 0..MAX_REFRESHES + 2 {
+        let tm = manager(
+            &z,
+            oauth_at(&url),
+            "unreachable",
+            deskcliq::sim::SERVICE_REFRESH_TOKEN,
+        );
+        let err = tm.access_token().await.unwrap_err();
+        assert!(!matches!(err, TokenError::Budget { .. }), "{err}");
+    }
+    assert_eq!(z.metrics.token_refresh_refused_total.get(), 0);
+    // Once Zoho answers again, a token at once rather than 10 minutes later.
+    let tm = manager(
+        &z,
+        oauth(&z.sim),
+        "unreachable",
+        deskcliq::sim::SERVICE_REFRESH_TOKEN,
+    );
+    assert!(tm.access_token().await.is_ok());
+}
+
+#[actix_rt::test]
 async fn a_revoked_token_is_refreshed_once_and_the_call_retried() {
     let z = Zoho::start().await;
     let desk = z.desk(4);
