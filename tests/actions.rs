@@ -832,6 +832,40 @@ async fn a_revoked_grant_asks_to_reconnect_and_a_desk_validation_error_is_shown(
 }
 
 #[actix_rt::test]
+async fn a_401_to_a_newly_issued_token_keeps_the_agents_grant() {
+    let env = Env::start("").await;
+    let (t, _card, key) = status_form_opened_by_sato(&env).await;
+    let grant = sato_grant(&env).unwrap();
+    // Desk refuses Sato's change with a 401, and again after her grant gave a new token: the
+    // grant works (Zoho just issued that token), so it is neither forgotten nor revoked.
+    env.sim.inject(Fault {
+        path_contains: format!("/tickets/{}", t.id),
+        kind: FaultKind::Answer {
+            status: 401,
+            body: r#"{"errorCode":"UNAUTHORIZED","message":"You are not authorized to perform this operation."}"#.into(),
+        },
+        times: 2,
+    });
+    let refused = close_from_support(&env, &key).await;
+    assert_eq!(refused["status"], "failure", "{refused}");
+    assert!(
+        refused["text"]
+            .as_str()
+            .unwrap()
+            .contains("You are not authorized to perform this operation."),
+        "{refused}"
+    );
+    assert_eq!(sato_grant(&env), Some(grant), "revoked at Zoho");
+    let stored = env
+        .app()
+        .store
+        .tree::<String, Value>(deskcliq::store::TreeName::Tokens)
+        .get(&format!("agent:{SATO_ZUID}:grant"))
+        .unwrap();
+    assert!(stored.is_some(), "the sealed grant was forgotten");
+}
+
+#[actix_rt::test]
 async fn a_change_desk_forbids_is_shown_in_desks_words_not_as_a_missing_ticket() {
     let env = Env::start("").await;
     let (t, _, key) = status_form_opened_by_sato(&env).await;
