@@ -443,7 +443,12 @@ impl Linker {
             .store
             .tree::<String, serde_json::Value>(TreeName::Tokens);
         let mut n = 0;
-        for (k, v) in tree.all()? {
+        // A record that cannot be read is set aside (removed, logged, counted) rather than
+        // stop the pruning for good.
+        let records = tree
+            .iter_readable()?
+            .collect::<Result<Vec<_>, crate::store::StoreError>>()?;
+        for (k, v) in records {
             if k.starts_with("oauth-pending:")
                 && v.get("x")
                     .and_then(serde_json::Value::as_i64)

@@ -396,6 +396,41 @@ async fn a_connect_link_forgotten_after_it_expired_is_not_called_used() {
 }
 
 #[actix_rt::test]
+async fn an_unreadable_record_does_not_stop_expired_connect_links_being_pruned() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let store = env.app().store.clone();
+    // A record whose key cannot be read (a damaged store) among the Connect links.
+    store
+        .tree::<u64, Value>(deskcliq::store::TreeName::Tokens)
+        .insert(&u64::MAX, &json!({}))
+        .unwrap();
+    let config = deskcliq::config::Config::parse(
+        &env.config_text,
+        &env.dir.path().join("config.toml"),
+        &deskcliq::config::LoadEnv::default(),
+    )
+    .unwrap();
+    let (_keep, config) = tokio::sync::watch::channel(std::sync::Arc::new(config));
+    let linker = deskcliq::link::Linker::new(
+        deskcliq::actors::Shared {
+            store: store.clone(),
+            metrics: env.app().metrics.clone(),
+            clock: env.clock.clone(),
+            zoho: None,
+        },
+        config,
+        deskcliq::pipeline::Directory::default(),
+    );
+    env.clock.advance(chrono::Duration::hours(2));
+    assert_eq!(linker.prune().unwrap(), 1, "the expired Connect link");
+    assert_eq!(store.corrupt_records(), 1);
+    assert_eq!(linker.prune().unwrap(), 0);
+}
+
+#[actix_rt::test]
 async fn a_card_is_not_edited_while_cliq_has_the_sender_locked_out() {
     let env = Env::start("").await;
     let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
