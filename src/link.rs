@@ -358,12 +358,14 @@ impl Linker {
             .ok_or_else(|| LinkError::Zoho("no Desk client".into()))
     }
 
+    /// An unreadable grant (a corrupt record) is set aside and taken as none: the agent is
+    /// offered a new link, which writes the record anew.
     pub fn grant(&self, cliq_user: &str) -> Result<Option<LinkedGrant>, LinkError> {
         Ok(self
             .shared
             .store
             .tree::<String, LinkedGrant>(TreeName::Tokens)
-            .get(&grant_key(cliq_user))?)
+            .get_readable(&grant_key(cliq_user))?)
     }
 
     /// Forgets a Cliq user's grant (and its cached access token); whether there was one.
@@ -372,7 +374,14 @@ impl Linker {
             .shared
             .store
             .tree::<String, LinkedGrant>(TreeName::Tokens);
-        let had = tokens.remove(&grant_key(cliq_user))?;
+        // An unreadable one is removed all the same (there is nothing in it to revoke).
+        let had = match tokens.remove(&grant_key(cliq_user)) {
+            Err(e @ crate::store::StoreError::Corrupt { .. }) => {
+                tokens.set_aside(&e);
+                None
+            }
+            other => other?,
+        };
         self.shared.store.flush().await?;
         self.managers
             .lock()
@@ -434,7 +443,12 @@ impl Linker {
             .store
             .tree::<String, serde_json::Value>(TreeName::Tokens);
         let mut n = 0;
-        for (k, v) in tree.all()? {
+        // A record that cannot be read is set aside (removed, logged, counted) rather than
+        // stop the pruning for good.
+        let records = tree
+            .iter_readable()?
+            .collect::<Result<Vec<_>, crate::store::StoreError>>()?;
+        for (k, v) in records {
             if k.starts_with("oauth-pending:")
                 && v.get("x")
                     .and_then(serde_json::Value::as_i64)

@@ -34,6 +34,10 @@ pub enum TokenError {
     Http { status: u16, message: String },
     #[error("token endpoint: {0}")]
     Transport(String),
+    /// No connection to the accounts server (DNS, refused, unreachable): the request never
+    /// reached Zoho.
+    #[error("token endpoint unreachable: {0}")]
+    Unreachable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A refresh just failed; callers that were waiting for it get its outcome instead of
@@ -137,7 +141,13 @@ impl OAuthClient {
             .query(&query)
             .send()
             .await
-            .map_err(|e| TokenError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| {
+                if e.is_connect() {
+                    TokenError::Unreachable(e.without_url().to_string())
+                } else {
+                    TokenError::Transport(e.without_url().to_string())
+                }
+            })?;
         let status = resp.status().as_u16();
         let body = resp
             .bytes()
@@ -326,9 +336,11 @@ impl TokenManager {
         metrics: Arc<Metrics>,
     ) -> Result<TokenManager, TokenError> {
         let fingerprint = oauth.fingerprint(&refresh_token);
+        // Unreadable (a corrupt record): set aside, and a new token requested; the next
+        // refresh writes the record anew.
         let cached = store
             .tree::<String, CachedToken>(TreeName::Tokens)
-            .get(&format!("{grant}:access"))?
+            .get_readable(&format!("{grant}:access"))?
             // A token of another grant (zoho.refresh_token, client_id or the accounts server
             // changed since it was kept) would act with that grant's user and scopes.
             .filter(|t| {
@@ -517,7 +529,10 @@ impl TokenManager {
         let now = self.clock.now();
         let log_tree = self.store.tree::<String, RefreshLog>(TreeName::Tokens);
         let log_key = format!("{}:refreshes", self.grant);
-        let mut log = log_tree.get(&log_key)?.unwrap_or_default();
+        // Unreadable: set aside and started anew (it is rewritten below), rather than every
+        // refresh of this grant failing for good. At worst Zoho sees more than its 10 in this
+        // one window, and blocks new tokens for the rest of it, as this guard would.
+        let mut log = log_tree.get_readable(&log_key)?.unwrap_or_default();
         log.at.retain(|t| *t > now - REFRESH_WINDOW);
         if log.at.len() >= self.max_refreshes {
             let next_allowed = log.at.iter().min().copied().unwrap_or(now) + REFRESH_WINDOW;
@@ -534,17 +549,41 @@ impl TokenManager {
         log_tree.insert(&log_key, &log)?;
         self.store.flush().await?;
         self.metrics.token_refreshes_total.inc();
-        let issued = self.oauth.refresh(&self.grant, &self.refresh_token).await?;
+        let issued = match self.oauth.refresh(&self.grant, &self.refresh_token).await {
+            Ok(issued) => issued,
+            Err(e) => {
+                // Never reached Zoho: not one of its 10, and an outage of the network must
+                // not leave the grant refused here for 10 minutes after it ends.
+                if matches!(e, TokenError::Unreachable(_)) {
+                    if let Some(i) = log.at.iter().rposition(|t| *t == now) {
+                        log.at.remove(i);
+                    }
+                    if let Err(e) = log_tree.insert(&log_key, &log) {
+                        tracing::warn!(grant = %self.grant, error = %e, "cannot uncount a refresh that never reached Zoho");
+                    }
+                }
+                return Err(e);
+            }
+        };
         let token = CachedToken {
             access_token: issued.access_token.clone(),
             expires_at: self.clock.now() + issued.expires_in,
             grant: Some(self.fingerprint.clone()),
         };
         if self.persist_access {
-            self.store
+            // Zoho has issued it (one of its 10 in 10 minutes): a store that cannot keep it
+            // (a full disk) costs only a new one after a restart, not this one.
+            let kept = match self
+                .store
                 .tree::<String, CachedToken>(TreeName::Tokens)
-                .insert(&format!("{}:access", self.grant), &token)?;
-            self.store.flush().await?;
+                .insert(&format!("{}:access", self.grant), &token)
+            {
+                Ok(()) => self.store.flush().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = kept {
+                tracing::warn!(grant = %self.grant, error = %e, "the new access token cannot be kept in the store; using it from memory");
+            }
         }
         tracing::info!(grant = %self.grant, expires_at = %token.expires_at, "access token refreshed");
         let refused_by = self

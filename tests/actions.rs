@@ -216,6 +216,59 @@ async fn an_unlinked_agent_gets_a_connect_prompt_and_the_oauth_round_trip_links_
 }
 
 #[actix_rt::test]
+async fn an_unreadable_grant_is_set_aside_and_a_new_link_offered() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    // Sato's sealed grant cannot be read (a damaged store, or a shape this build does not know).
+    env.app()
+        .store
+        .tree::<String, String>(deskcliq::store::TreeName::Tokens)
+        .insert(
+            &format!("agent:{SATO_ZUID}:grant"),
+            &"not a record".to_string(),
+        )
+        .unwrap();
+    let deskcliq = |arguments: &str| Invocation::Command {
+        name: "deskcliq".into(),
+        arguments: arguments.into(),
+    };
+    // /deskcliq link offers a link, not "Desk did not answer" every time.
+    let (_, v) = env
+        .sim
+        .invoke(
+            &env.callback_url(),
+            &deskcliq("link"),
+            &sato(),
+            &ChatRef::bot(),
+        )
+        .await;
+    assert_eq!(
+        v["output"]["buttons"][0]["label"], "Connect Zoho Desk",
+        "{v}"
+    );
+    // Unlinking forgets it rather than failing.
+    let (_, v) = env
+        .sim
+        .invoke(
+            &env.callback_url(),
+            &deskcliq("unlink"),
+            &sato(),
+            &ChatRef::bot(),
+        )
+        .await;
+    assert_eq!(
+        v["output"]["text"], "No Zoho Desk account was connected.",
+        "{v}"
+    );
+    assert!(env.app().store.corrupt_records() >= 1);
+    // Linking writes the grant anew, and the action opens.
+    link_sato(&env, &card, &key).await;
+    let form = click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    assert_eq!(form["type"], "form", "{form}");
+}
+
+#[actix_rt::test]
 async fn a_grant_of_another_user_and_a_forged_or_reused_state_are_refused() {
     let env = Env::start("").await;
     let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
@@ -340,6 +393,41 @@ async fn a_connect_link_forgotten_after_it_expired_is_not_called_used() {
     assert_eq!(r.status().as_u16(), 400);
     let page = r.text().await.unwrap();
     assert!(page.contains("expired"), "never used, only expired: {page}");
+}
+
+#[actix_rt::test]
+async fn an_unreadable_record_does_not_stop_expired_connect_links_being_pruned() {
+    let env = Env::start("").await;
+    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
+    let key = format!("status:{}", t.id);
+    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let store = env.app().store.clone();
+    // A record whose key cannot be read (a damaged store) among the Connect links.
+    store
+        .tree::<u64, Value>(deskcliq::store::TreeName::Tokens)
+        .insert(&u64::MAX, &json!({}))
+        .unwrap();
+    let config = deskcliq::config::Config::parse(
+        &env.config_text,
+        &env.dir.path().join("config.toml"),
+        &deskcliq::config::LoadEnv::default(),
+    )
+    .unwrap();
+    let (_keep, config) = tokio::sync::watch::channel(std::sync::Arc::new(config));
+    let linker = deskcliq::link::Linker::new(
+        deskcliq::actors::Shared {
+            store: store.clone(),
+            metrics: env.app().metrics.clone(),
+            clock: env.clock.clone(),
+            zoho: None,
+        },
+        config,
+        deskcliq::pipeline::Directory::default(),
+    );
+    env.clock.advance(chrono::Duration::hours(2));
+    assert_eq!(linker.prune().unwrap(), 1, "the expired Connect link");
+    assert_eq!(store.corrupt_records(), 1);
+    assert_eq!(linker.prune().unwrap(), 0);
 }
 
 #[actix_rt::test]
@@ -776,6 +864,40 @@ async fn a_revoked_grant_asks_to_reconnect_and_a_desk_validation_error_is_shown(
             .unwrap()
             .contains("/oauth/start")
     );
+}
+
+#[actix_rt::test]
+async fn a_401_to_a_newly_issued_token_keeps_the_agents_grant() {
+    let env = Env::start("").await;
+    let (t, _card, key) = status_form_opened_by_sato(&env).await;
+    let grant = sato_grant(&env).unwrap();
+    // Desk refuses Sato's change with a 401, and again after her grant gave a new token: the
+    // grant works (Zoho just issued that token), so it is neither forgotten nor revoked.
+    env.sim.inject(Fault {
+        path_contains: format!("/tickets/{}", t.id),
+        kind: FaultKind::Answer {
+            status: 401,
+            body: r#"{"errorCode":"UNAUTHORIZED","message":"You are not authorized to perform this operation."}"#.into(),
+        },
+        times: 2,
+    });
+    let refused = close_from_support(&env, &key).await;
+    assert_eq!(refused["status"], "failure", "{refused}");
+    assert!(
+        refused["text"]
+            .as_str()
+            .unwrap()
+            .contains("You are not authorized to perform this operation."),
+        "{refused}"
+    );
+    assert_eq!(sato_grant(&env), Some(grant), "revoked at Zoho");
+    let stored = env
+        .app()
+        .store
+        .tree::<String, Value>(deskcliq::store::TreeName::Tokens)
+        .get(&format!("agent:{SATO_ZUID}:grant"))
+        .unwrap();
+    assert!(stored.is_some(), "the sealed grant was forgotten");
 }
 
 #[actix_rt::test]

@@ -102,6 +102,69 @@ async fn no_more_than_ten_refreshes_in_ten_minutes_even_across_a_restart() {
 }
 
 #[actix_rt::test]
+async fn an_unreadable_token_record_is_set_aside_not_the_grant_dead_for_good() {
+    use deskcliq::store::TreeName;
+    let z = Zoho::start().await;
+    // The kept access token and the refresh log of a grant, both unreadable (a corrupt store,
+    // or a shape this build does not know).
+    let tokens = z.store.tree::<String, String>(TreeName::Tokens);
+    for key in ["unreadable:access", "unreadable:refreshes"] {
+        tokens
+            .insert(&key.to_string(), &"not a record".to_string())
+            .unwrap();
+    }
+    let tm = manager(
+        &z,
+        oauth(&z.sim),
+        "unreadable",
+        deskcliq::sim::SERVICE_REFRESH_TOKEN,
+    );
+    let first = tm.access_token().await.unwrap();
+    assert_eq!(z.store.corrupt_records(), 2);
+    // Both records were written anew: a restart uses the kept token, and refreshes go on.
+    let again = manager(
+        &z,
+        oauth(&z.sim),
+        "unreadable",
+        deskcliq::sim::SERVICE_REFRESH_TOKEN,
+    );
+    assert_eq!(again.access_token().await.unwrap(), first);
+    again.invalidate(&first);
+    assert_ne!(again.access_token().await.unwrap(), first);
+    assert_eq!(z.store.corrupt_records(), 2);
+}
+
+#[actix_rt::test]
+async fn refreshes_that_never_reach_zoho_do_not_spend_the_grants_ten() {
+    let z = Zoho::start().await;
+    // An accounts server nobody answers at (the network is down): a port just let go.
+    let url = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    // Many attempts (a restart each, so none waits for the last one's failure to cool down).
+    for _ in 0..MAX_REFRESHES + 2 {
+        let tm = manager(
+            &z,
+            oauth_at(&url),
+            "unreachable",
+            deskcliq::sim::SERVICE_REFRESH_TOKEN,
+        );
+        let err = tm.access_token().await.unwrap_err();
+        assert!(!matches!(err, TokenError::Budget { .. }), "{err}");
+    }
+    assert_eq!(z.metrics.token_refresh_refused_total.get(), 0);
+    // Once Zoho answers again, a token at once rather than 10 minutes later.
+    let tm = manager(
+        &z,
+        oauth(&z.sim),
+        "unreachable",
+        deskcliq::sim::SERVICE_REFRESH_TOKEN,
+    );
+    assert!(tm.access_token().await.is_ok());
+}
+
+#[actix_rt::test]
 async fn a_revoked_token_is_refreshed_once_and_the_call_retried() {
     let z = Zoho::start().await;
     let desk = z.desk(4);
@@ -391,6 +454,51 @@ async fn a_failed_refresh_ahead_of_expiry_keeps_the_token_until_it_expires() {
     // Expired, it is not used any more.
     z.clock.advance(Duration::minutes(4));
     assert!(tm.access_token().await.is_err());
+}
+
+#[actix_rt::test]
+async fn a_token_issued_while_the_store_cannot_be_written_is_still_used() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let z = Zoho::start().await;
+    // The disk fills while the refresh is at Zoho: the refresh log was written, the new
+    // access token cannot be.
+    let calls: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let (c, store) = (calls.clone(), z.store.clone());
+    let server = HttpServer::new(move || {
+        let (c, store) = (c.clone(), store.clone());
+        App::new().route(
+            "/oauth/v2/token",
+            web::post().to(move || {
+                let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                store.inject_fault(true);
+                async move {
+                    HttpResponse::Ok().json(serde_json::json!({
+                        "access_token": format!("1000.token-{n}"),
+                        "expires_in": 3600,
+                        "api_domain": "https://www.zohoapis.jp",
+                        "token_type": "Bearer"
+                    }))
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let url = format!("http://{}", server.addrs()[0]);
+    actix_rt::spawn(server.run());
+    let tm = manager(
+        &z,
+        oauth_at(&url),
+        "service",
+        deskcliq::sim::SERVICE_REFRESH_TOKEN,
+    );
+    // The token Zoho issued is used, not thrown away (and a new one spent on every call).
+    assert_eq!(tm.access_token().await.unwrap(), "1000.token-1");
+    assert_eq!(tm.access_token().await.unwrap(), "1000.token-1");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    z.store.inject_fault(false);
 }
 
 #[actix_rt::test]

@@ -17,13 +17,13 @@ use crate::zoho_http::CallError;
 
 use super::forms::*;
 
-/// Whether Desk refused the agent's grant itself (revoked, expired): they must link again.
+/// Whether Zoho refused the agent's grant itself (revoked, expired): they must link again.
+/// Told only by the accounts server refusing a refresh: a 401 that reaches here was given to
+/// an access token the grant has just been issued (the call refreshes once after a 401), so
+/// the grant works, and forgetting and revoking it would not help.
 pub(super) fn grant_dead(e: &DeskError) -> bool {
     match e {
         DeskError::Call(CallError::Token(t)) => t.grant_rejected(),
-        DeskError::Api {
-            status: 401, code, ..
-        } => code == "INVALID_OAUTH" || code == "UNAUTHORIZED",
         _ => false,
     }
 }
