@@ -433,10 +433,7 @@ async fn an_unreadable_record_does_not_stop_expired_connect_links_being_pruned()
 #[actix_rt::test]
 async fn a_card_is_not_edited_while_cliq_has_the_sender_locked_out() {
     let env = Env::start("").await;
-    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
-    let key = format!("status:{}", t.id);
-    link_sato(&env, &card, &key).await;
-    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let (t, card, key) = status_form_opened_by_sato(&env).await;
     // Cliq throttles the next post: the sender is locked out for ten minutes.
     env.sim.inject(Fault {
         path_contains: "/channelsbyname/".into(),
@@ -519,10 +516,7 @@ fn budget(env: &Env) -> deskcliq::actors::outbox::Budget {
 #[actix_rt::test]
 async fn a_card_edit_counts_in_the_cliq_budget() {
     let env = Env::start("").await;
-    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
-    let key = format!("status:{}", t.id);
-    link_sato(&env, &card, &key).await;
-    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let (_, card, key) = status_form_opened_by_sato(&env).await;
     env.settle().await;
     let posts = budget(&env).sent.len();
     assert_eq!(close_from_support(&env, &key).await["status"], "success");
@@ -538,10 +532,7 @@ async fn a_card_edit_counts_in_the_cliq_budget() {
 #[actix_rt::test]
 async fn a_throttled_card_edit_locks_the_outbox_out_too() {
     let env = Env::start("").await;
-    let (t, card) = ticket_with_card(&env, "Printer on fire", SUPPORT).await;
-    let key = format!("status:{}", t.id);
-    link_sato(&env, &card, &key).await;
-    click(&env, &sato(), &key, &card, &ChatRef::channel("support")).await;
+    let (_, _, key) = status_form_opened_by_sato(&env).await;
     env.settle().await;
     env.sim.inject(Fault {
         path_contains: "/messages/".into(),
