@@ -329,6 +329,42 @@ async fn doctor_names_each_problem_with_its_fix() {
 }
 
 #[actix_rt::test]
+async fn doctor_takes_a_cliq_user_whose_organisation_cliq_does_not_name_for_a_cliq_user() {
+    // Cliq's users API is not documented to name the organisation: an answer without it is
+    // "not known to be outside", as the daemon reads it (it DMs such an agent), not "a Cliq
+    // user of another organisation".
+    let s = Setup::new().await;
+    s.install().await;
+    s.sim.with(|st| {
+        let u = st
+            .cliq
+            .users
+            .iter_mut()
+            .find(|u| u.id == "55667789")
+            .expect("user");
+        u.organization_id = String::new();
+    });
+    let r = s.doctor().await;
+    assert!(r.healthy(), "{}", r.render());
+    // A user Cliq names in another organisation is still reported.
+    s.sim.with(|st| {
+        let u = st
+            .cliq
+            .users
+            .iter_mut()
+            .find(|u| u.id == "55667789")
+            .expect("user");
+        u.organization_id = "999".into();
+    });
+    let r = s.doctor().await;
+    assert!(
+        failed(&r, "map to no Cliq user")
+            .what
+            .contains("another organisation")
+    );
+}
+
+#[actix_rt::test]
 async fn doctor_warns_when_webhooks_are_not_verified() {
     let s = Setup::new().await;
     s.install().await;

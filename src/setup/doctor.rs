@@ -281,8 +281,12 @@ pub async fn run(config: &Config) -> Result<Report, SetupError> {
                     continue;
                 };
                 match z.cliq.user(zuid).await {
+                    // An answer that names no organisation is read as the daemon reads it
+                    // (`pipeline::Directory::refresh`): not known to be outside, so DMed.
                     Ok(Some(u))
-                        if u.organization_id.as_deref() == Some(config.cliq.org_id.as_str()) => {}
+                        if u.organization_id
+                            .as_deref()
+                            .is_none_or(|o| o == config.cliq.org_id) => {}
                     Ok(Some(_)) => {
                         unmapped.push(format!("{name} (a Cliq user of another organisation)"))
                     }
