@@ -348,7 +348,9 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         }
     }
     for t in seen {
-        let stored = tickets.get(&t.id).map_err(|e| e.to_string())?;
+        // A snapshot that cannot be read counts as unknown and is written anew, as the router
+        // does: it must not fail every run (and every ticket's alerts with it).
+        let stored = tickets.get_readable(&t.id).map_err(|e| e.to_string())?;
         // A closed ticket deskcliq never knew has nothing to arm or cancel.
         if (stored.is_none() && t.status_kind() == Some(crate::desk::StatusType::Closed))
             || older_than(stored.as_ref(), &t)
@@ -405,7 +407,7 @@ pub async fn reconcile_once(router: &Router) -> Result<Report, String> {
         ..Default::default()
     };
     for t in search_all(&z.desk, base, &mut report.calls).await? {
-        let stored = tickets.get(&t.id).map_err(|e| e.to_string())?;
+        let stored = tickets.get_readable(&t.id).map_err(|e| e.to_string())?;
         if older_than(stored.as_ref(), &t) {
             continue;
         }

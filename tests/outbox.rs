@@ -338,6 +338,36 @@ async fn an_unreadable_message_mark_or_budget_record_does_not_stop_the_outbox() 
 }
 
 #[actix_rt::test]
+async fn a_card_edit_is_not_sent_while_the_send_budget_cannot_be_read() {
+    use deskcliq::actors::outbox::{Budget, take_budget};
+    let dir = tempfile::tempdir().unwrap();
+    let store = deskcliq::store::Store::open(dir.path()).unwrap();
+    let now = chrono::Utc::now();
+    // What went out lately, and whether Cliq has deskcliq locked out, is unknown.
+    store
+        .tree::<String, String>(TreeName::Budget)
+        .insert(&"cliq".to_string(), &"garbled".to_string())
+        .unwrap();
+    assert!(
+        !take_budget(&store, 45, now).await.unwrap(),
+        "an unreadable budget is a window spent now, as the outbox takes it"
+    );
+    assert_eq!(store.corrupt_records(), 1);
+    let budget = store
+        .tree::<String, Budget>(TreeName::Budget)
+        .get(&"cliq".to_string())
+        .unwrap()
+        .unwrap();
+    assert_eq!(budget.sent.len(), 45, "{budget:?}");
+    // A minute of silence, not a lockout.
+    assert!(
+        take_budget(&store, 45, now + Span::seconds(62))
+            .await
+            .unwrap()
+    );
+}
+
+#[actix_rt::test]
 async fn a_stop_waits_for_the_post_in_flight_to_be_marked_sent() {
     use deskcliq::actors::outbox::{Budget, Mark};
     let mut env = Env::start("").await;

@@ -76,6 +76,49 @@ async fn a_ticket_no_webhook_mentioned_is_found_and_alerted() {
 }
 
 #[actix_rt::test]
+async fn a_ticket_whose_record_cannot_be_read_is_reconciled_and_alerted() {
+    let env = Env::start("").await;
+    webhooks(&env, false);
+    let t = env.sim.create_ticket(NewTicket {
+        subject: "garbled".into(),
+        department_id: SUPPORT.into(),
+        contact_email: "c@example.com".into(),
+        due_date: Some(env.clock.now() + Span::minutes(45)),
+        ..Default::default()
+    });
+    // deskcliq's record of the ticket can no longer be read.
+    let store = env.app().store.clone();
+    store
+        .tree::<String, String>(deskcliq::store::TreeName::Tickets)
+        .insert(&t.id, &"garbled".to_string())
+        .unwrap();
+    let report = reconcile_once(&env.app().router)
+        .await
+        .expect("an unreadable record does not fail the run");
+    assert_eq!(report.changed, 1, "{report:?}");
+    assert!(
+        store
+            .tree::<String, deskcliq::notify::model::TicketSnapshot>(
+                deskcliq::store::TreeName::Tickets
+            )
+            .get(&t.id)
+            .unwrap()
+            .is_some(),
+        "written anew"
+    );
+    env.clock.advance(Span::seconds(1));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(
+        msgs[0].message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Due in 45 min")
+    );
+}
+
+#[actix_rt::test]
 async fn a_ticket_deleted_while_no_webhook_came_loses_its_sla_alerts() {
     let env = Env::start("").await;
     let t = env.sim.create_ticket(NewTicket {

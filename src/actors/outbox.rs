@@ -314,6 +314,26 @@ fn lock_out(
     Ok(b.locked_until.unwrap_or(until))
 }
 
+/// The stored send budget. One that cannot be read is set aside: what went out lately is
+/// unknown, so the window counts as spent now (written, so the next reader sees it): a minute
+/// of silence, never a lockout.
+fn read_budget(store: &Store, now: DateTime<Utc>, limit: usize) -> Result<Budget, StoreError> {
+    let budgets = store.tree::<String, Budget>(TreeName::Budget);
+    match budgets.get(&BUDGET_KEY.to_string()) {
+        Ok(budget) => Ok(budget.unwrap_or_default()),
+        Err(e @ StoreError::Corrupt { .. }) => {
+            budgets.set_aside(&e);
+            let spent = Budget {
+                sent: vec![now; limit],
+                locked_until: None,
+            };
+            budgets.insert(&BUDGET_KEY.to_string(), &spent)?;
+            Ok(spent)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Takes one post of the send budget for a request made outside the queue (a card rewritten
 /// after a quick action), so that Cliq sees no more than the budget from deskcliq in any
 /// window: refused during a lockout or with the window's budget spent. Made durable as the
@@ -323,6 +343,9 @@ pub async fn take_budget(
     limit: u32,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    // An unreadable record is replaced first as the pump replaces it (a window spent now):
+    // `Tree::update` would take it as absent, an empty window without a lockout.
+    read_budget(store, now, limit as usize)?;
     let taken = std::cell::Cell::new(false);
     store
         .tree::<String, Budget>(TreeName::Budget)
@@ -430,21 +453,7 @@ async fn pump(
             return Ok(None);
         }
         let now = shared.clock.now();
-        let mut budget = match budgets.get(&BUDGET_KEY.to_string()) {
-            Ok(budget) => budget.unwrap_or_default(),
-            // Unreadable: what went out lately is unknown, so the window counts as spent now
-            // (written, so the next round reads it): a minute of silence, never a lockout.
-            Err(e @ StoreError::Corrupt { .. }) => {
-                budgets.set_aside(&e);
-                let spent = Budget {
-                    sent: vec![now; limit],
-                    locked_until: None,
-                };
-                budgets.insert(&BUDGET_KEY.to_string(), &spent)?;
-                spent
-            }
-            Err(e) => return Err(e),
-        };
+        let mut budget = read_budget(store, now, limit)?;
         // Cliq counts a post when it arrives, deskcliq when it sends: a second of margin keeps
         // the two windows from ever seeing one post more than the budget.
         budget.sent.retain(|t| *t > now - WINDOW);
