@@ -346,22 +346,30 @@ pub async fn take_budget(
     // An unreadable record is replaced first as the pump replaces it (a window spent now):
     // `Tree::update` would take it as absent, an empty window without a lockout.
     read_budget(store, now, limit as usize)?;
+    let taken = count_post(store, limit as usize, now)?;
+    if taken {
+        store.flush().await?;
+    }
+    Ok(taken)
+}
+
+/// Counts one post at `now` in the stored window, in one atomic step with the check that
+/// there is room for it (no lockout, fewer than `limit` posts in the window); whether it was
+/// counted. Not made durable here.
+fn count_post(store: &Store, limit: usize, now: DateTime<Utc>) -> Result<bool, StoreError> {
     let taken = std::cell::Cell::new(false);
     store
         .tree::<String, Budget>(TreeName::Budget)
         .update(&BUDGET_KEY.to_string(), |old| {
             let mut b = old.unwrap_or_default();
             b.sent.retain(|t| *t > now - WINDOW);
-            let free = b.locked_until.is_none_or(|t| t <= now) && b.sent.len() < limit as usize;
+            let free = b.locked_until.is_none_or(|t| t <= now) && b.sent.len() < limit;
             taken.set(free);
             if free {
                 b.sent.push(now);
             }
             b
         })?;
-    if taken.get() {
-        store.flush().await?;
-    }
     Ok(taken.get())
 }
 
@@ -446,7 +454,6 @@ async fn pump(
     let metrics = &shared.metrics;
     let limit = config.limits.cliq_posts_per_minute as usize;
     let queue = store.tree::<u64, Queued>(TreeName::Outbox);
-    let budgets = store.tree::<String, Budget>(TreeName::Budget);
     let marks = store.tree::<String, Mark>(TreeName::Delivered);
     for _ in 0..limit.max(1) {
         if stopping.load(std::sync::atomic::Ordering::SeqCst) {
@@ -536,14 +543,12 @@ async fn pump(
             batch[0].1.message.clone()
         };
         // The post is counted before it is sent, and made durable: a crash cannot give back
-        // budget that Cliq has already counted. Counted into the stored window, which a card
-        // edit (see `take_budget`) may have added to meanwhile.
-        budgets.update(&BUDGET_KEY.to_string(), |old| {
-            let mut b = old.unwrap_or_default();
-            b.sent.retain(|t| *t > now - WINDOW);
-            b.sent.push(now);
-            b
-        })?;
+        // budget that Cliq has already counted. Counted into the stored window with one more
+        // look at it: a card edit (see `take_budget`) may have taken the last post or met a
+        // lockout since the window was read above.
+        if !count_post(store, limit, now)? {
+            return Ok(None);
+        }
         store.flush().await?;
         let result = match &target {
             Target::Channel(channel) => cliq.post_raw_to_channel(channel, &message).await,
