@@ -549,11 +549,13 @@ pub async fn poll_once(router: &Router) -> Result<usize, String> {
         let n = batch.len();
         // Desk's reference documents no time filter for this list (desk-api.md [?]): a Desk
         // that ignores `startTime` answers with older ratings too, which are history, not news.
-        ratings.extend(
-            batch
-                .into_iter()
-                .filter(|r| r.rated_time.is_none_or(|t| since.is_none_or(|s| t >= s))),
-        );
+        // Compared to the whole second: Desk writes times to the millisecond or the second,
+        // the last poll's time has nanoseconds, and a rating at that very instant is new (one
+        // seen already is skipped by its identity below).
+        ratings.extend(batch.into_iter().filter(|r| {
+            r.rated_time
+                .is_none_or(|t| since.is_none_or(|s| t.timestamp() >= s.timestamp()))
+        }));
         if n < 100 {
             break;
         }

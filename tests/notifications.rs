@@ -622,6 +622,34 @@ async fn a_reload_shortening_rating_poll_minutes_polls_from_the_last_poll() {
 }
 
 #[actix_rt::test]
+async fn a_rating_in_the_same_second_as_the_last_poll_is_announced() {
+    // The last poll's time has nanoseconds; Desk writes a rating's time to the millisecond.
+    let env = Env::start("").await;
+    let t = env.sim.create_ticket(new_ticket("x", SUPPORT, Some(SATO)));
+    env.settle().await;
+    let at = env.clock.now();
+    let meta = env
+        .app()
+        .store
+        .tree::<String, chrono::DateTime<chrono::Utc>>(deskcliq::store::TreeName::Meta);
+    meta.insert(
+        &"ratings_since".to_string(),
+        &(at + chrono::Duration::nanoseconds(400_000)),
+    )
+    .unwrap();
+    env.sim.with(|st| {
+        st.desk.ratings_time_filter = false;
+        st.add_rating(&t.id, "good", Some("just now"), at);
+    });
+    assert_eq!(
+        deskcliq::pipeline::poll_once(&env.app().router)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[actix_rt::test]
 async fn a_rating_older_than_the_last_poll_is_not_announced_when_desk_ignores_the_time_window() {
     // The ratings list's time filter is not in Zoho's documents: a Desk that ignores it
     // answers with last month's ratings too. Only the new one is news.
