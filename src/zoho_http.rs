@@ -8,6 +8,20 @@ use reqwest::header::HeaderMap;
 
 use crate::oauth::{TokenError, TokenManager};
 
+/// A `Retry-After` value read at `now`: delay-seconds or an HTTP date (IMF-fixdate, which
+/// RFC 2822 parsing reads).
+fn retry_after_at(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    (at.with_timezone(&chrono::Utc) - now)
+        .to_std()
+        .ok()
+        .filter(|d| !d.is_zero())
+}
+
 /// The raw outcome of a call: status, headers and body, for the client to decode.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
@@ -21,11 +35,10 @@ impl RawResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// `Retry-After` in seconds, when present.
+    /// `Retry-After`, when present: seconds, or an HTTP date (RFC 9110 allows both), counted
+    /// from now. A date already past says nothing: the caller's own waits apply.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs)
+        retry_after_at(self.header("retry-after")?, chrono::Utc::now())
     }
 
     /// The body's error object: the body itself, or what it holds under `error` (Cliq's v3
@@ -172,6 +185,24 @@ mod tests {
             headers: HeaderMap::new(),
             body: body.as_bytes().to_vec(),
         }
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-26T07:28:00Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        assert_eq!(retry_after_at(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after_at("Thu, 26 Nov 2026 07:38:00 GMT", now),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(
+            retry_after_at("Thu, 26 Nov 2026 07:00:00 GMT", now),
+            None,
+            "a date already past"
+        );
+        assert_eq!(retry_after_at("soon", now), None);
     }
 
     #[test]
