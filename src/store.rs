@@ -1,8 +1,8 @@
 //! The durable store. This module alone talks to sled: every tree has a name, typed keys
 //! and serde values, and the store carries a schema version.
 
-use std::fs::{File, TryLockError};
-use std::io::{Read as _, Seek as _, Write as _};
+use std::fs::File;
+use std::io::Write as _;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,11 +13,19 @@ use serde::de::DeserializeOwned;
 
 mod blobs;
 mod commit;
+mod fault;
+mod key;
+mod lock;
+mod readable;
+
+pub use fault::Fault;
+pub use key::Key;
+pub use lock::holder;
+use lock::take_lock;
 
 /// The schema this build writes. Bump it with a migration in [`Store::open`].
 pub const SCHEMA_VERSION: u32 = 1;
 
-const LOCK_FILE: &str = "deskcliq.lock";
 /// What [`Store::has_room`] writes: room for sled to start a new segment of its log.
 const ROOM_PROBE: usize = 1 << 20;
 const SCHEMA_KEY: &str = "schema_version";
@@ -150,94 +158,6 @@ impl TreeName {
             TreeName::Forms => "forms",
             TreeName::ActionsDone => "actions_done",
             TreeName::Echoes => "echoes",
-        }
-    }
-}
-
-/// A key that orders in the tree as it orders in Rust.
-pub trait Key: Sized {
-    fn encode(&self) -> Vec<u8>;
-    fn decode(bytes: &[u8]) -> Option<Self>;
-}
-
-impl Key for u64 {
-    fn encode(&self) -> Vec<u8> {
-        self.to_be_bytes().to_vec()
-    }
-    fn decode(bytes: &[u8]) -> Option<Self> {
-        Some(u64::from_be_bytes(bytes.try_into().ok()?))
-    }
-}
-
-impl Key for String {
-    fn encode(&self) -> Vec<u8> {
-        self.as_bytes().to_vec()
-    }
-    fn decode(bytes: &[u8]) -> Option<Self> {
-        String::from_utf8(bytes.to_vec()).ok()
-    }
-}
-
-/// `(text, number)`: groups by the text, then orders by the number (e.g. ticket id, due time).
-impl Key for (String, u64) {
-    fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.0.len() + 9);
-        out.extend_from_slice(self.0.as_bytes());
-        out.push(0);
-        out.extend_from_slice(&self.1.to_be_bytes());
-        out
-    }
-    fn decode(bytes: &[u8]) -> Option<Self> {
-        let split = bytes.len().checked_sub(9)?;
-        if bytes[split] != 0 {
-            return None;
-        }
-        let text = String::from_utf8(bytes[..split].to_vec()).ok()?;
-        let num = u64::from_be_bytes(bytes[split + 1..].try_into().ok()?);
-        Some((text, num))
-    }
-}
-
-/// Fault injection: while on, every write fails as on a full disk. Turned on in-process
-/// ([`Store::inject_fault`]) or, for a running daemon, by the existence of the file named by
-/// `DESKCLIQ_STORE_FAULT_FILE` (looked at most every 200 ms).
-#[derive(Default)]
-pub struct Fault {
-    on: std::sync::atomic::AtomicBool,
-    file: Option<PathBuf>,
-    file_on: std::sync::atomic::AtomicBool,
-    checked_ms: AtomicU64,
-}
-
-impl Fault {
-    fn from_env() -> Fault {
-        Fault {
-            file: std::env::var_os("DESKCLIQ_STORE_FAULT_FILE").map(PathBuf::from),
-            ..Fault::default()
-        }
-    }
-
-    fn active(&self) -> bool {
-        if self.on.load(Ordering::Relaxed) {
-            return true;
-        }
-        let Some(file) = &self.file else { return false };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        if now.saturating_sub(self.checked_ms.load(Ordering::Relaxed)) >= 200 {
-            self.checked_ms.store(now, Ordering::Relaxed);
-            self.file_on.store(file.exists(), Ordering::Relaxed);
-        }
-        self.file_on.load(Ordering::Relaxed)
-    }
-
-    fn check(&self) -> Result<(), StoreError> {
-        if self.active() {
-            Err(StoreError::Injected)
-        } else {
-            Ok(())
         }
     }
 }
@@ -435,75 +355,6 @@ impl Store {
     }
 }
 
-fn take_lock(dir: &Path) -> Result<File, StoreError> {
-    let lock_path = dir.join(LOCK_FILE);
-    let lock_err = |source| StoreError::Lock {
-        path: lock_path.clone(),
-        source,
-    };
-    let mut file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(lock_err)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let mut text = String::new();
-            let pid = file
-                .read_to_string(&mut text)
-                .ok()
-                .and_then(|_| text.trim().parse().ok());
-            return Err(StoreError::Locked {
-                path: dir.to_path_buf(),
-                pid,
-            });
-        }
-        Err(TryLockError::Error(e)) => return Err(lock_err(e)),
-    }
-    file.set_len(0).map_err(lock_err)?;
-    file.rewind().map_err(lock_err)?;
-    writeln!(file, "{}", std::process::id()).map_err(lock_err)?;
-    Ok(file)
-}
-
-/// Who holds the store at `dir`: `None` when nobody does (or there is no store), else the
-/// holder's pid when it wrote one. Takes nothing: a free lock is released at once. An error
-/// when the lock cannot be looked at (another user's store): nobody can tell then.
-pub fn holder(dir: &Path) -> Result<Option<Option<u32>>, StoreError> {
-    let lock_path = dir.join(LOCK_FILE);
-    let file = match File::options().read(true).write(true).open(&lock_path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StoreError::Lock {
-                path: lock_path,
-                source,
-            });
-        }
-    };
-    match file.try_lock() {
-        Ok(()) => {
-            let _ = file.unlock();
-            Ok(None)
-        }
-        Err(TryLockError::Error(source)) => Err(StoreError::Lock {
-            path: lock_path,
-            source,
-        }),
-        Err(TryLockError::WouldBlock) => {
-            let mut text = String::new();
-            let pid = (&file)
-                .read_to_string(&mut text)
-                .ok()
-                .and_then(|_| text.trim().parse().ok());
-            Ok(Some(pid))
-        }
-    }
-}
-
 /// A typed tree. Values are stored as JSON, so a record stays readable in a dump.
 pub struct Tree<K, V> {
     db: sled::Db,
@@ -545,67 +396,6 @@ impl<K: Key, V: Serialize + DeserializeOwned> Tree<K, V> {
             Some(bytes) => self.decode_value(&bytes).map(Some),
             None => Ok(None),
         }
-    }
-
-    /// Like [`Tree::get`], but a record that cannot be read is logged, counted
-    /// ([`Store::corrupt_records`]) and taken as absent, for callers that overwrite it: one
-    /// bad record must not stop the router, the outbox or the timers for good.
-    pub fn get_readable(&self, key: &K) -> Result<Option<V>, StoreError> {
-        match self.get(key) {
-            Err(e @ StoreError::Corrupt { .. }) => {
-                self.set_aside(&e);
-                Ok(None)
-            }
-            other => other,
-        }
-    }
-
-    /// Logs and counts ([`Store::corrupt_records`]) a record of this tree that cannot be
-    /// read, for a caller that handles it in its own way.
-    pub fn set_aside(&self, e: &StoreError) {
-        self.corrupt.fetch_add(1, Ordering::Relaxed);
-        tracing::error!(tree = self.name.as_str(), error = %e, "a stored record cannot be read: set aside");
-    }
-
-    /// The first `n` records in key order that can be read (see [`Tree::iter_readable`]).
-    pub fn first_readable(&self, n: usize) -> Result<Vec<(K, V)>, StoreError> {
-        self.iter_readable()?.take(n).collect()
-    }
-
-    /// The records in key order, like [`Tree::iter`], except that a record that cannot be
-    /// read is removed, logged and counted ([`Store::corrupt_records`]) instead of being an
-    /// error every time it is reached: a queue (the inbox, the outbox, the timers) goes on
-    /// past it.
-    pub fn iter_readable(
-        &self,
-    ) -> Result<impl Iterator<Item = Result<(K, V), StoreError>> + '_, StoreError> {
-        let tree = self.sled()?;
-        Ok(tree.iter().filter_map(move |item| {
-            let (k, v) = match item {
-                Ok(kv) => kv,
-                Err(e) => return Some(Err(self.err(e))),
-            };
-            let key = K::decode(&k).ok_or_else(|| StoreError::Corrupt {
-                tree: self.name.as_str(),
-                reason: "undecodable key".into(),
-            });
-            match key.and_then(|key| Ok((key, self.decode_value(&v)?))) {
-                Ok(record) => Some(Ok(record)),
-                Err(e) => {
-                    if let Err(fault) = self.fault.check() {
-                        return Some(Err(fault));
-                    }
-                    // Only the value read: one written meanwhile under that key is kept.
-                    if let Err(removing) =
-                        tree.compare_and_swap(&k, Some(&v), None as Option<&[u8]>)
-                    {
-                        return Some(Err(self.err(removing)));
-                    }
-                    self.set_aside(&e);
-                    None
-                }
-            }
-        }))
     }
 
     pub fn insert(&self, key: &K, value: &V) -> Result<(), StoreError> {
