@@ -63,16 +63,7 @@ async fn a_ticket_no_webhook_mentioned_is_found_and_alerted() {
     });
     let report = reconcile_once(&env.app().router).await.unwrap();
     assert_eq!(report.changed, 1, "{report:?}");
-    env.clock.advance(Span::seconds(1));
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let msgs = env.settle().await;
-    assert_eq!(msgs.len(), 1, "{msgs:?}");
-    assert!(
-        msgs[0].message["text"]
-            .as_str()
-            .unwrap()
-            .contains("Due in 45 min")
-    );
+    the_one_alert_says_due_in_45_min(&env).await;
 }
 
 #[actix_rt::test]
@@ -106,16 +97,7 @@ async fn a_ticket_whose_record_cannot_be_read_is_reconciled_and_alerted() {
             .is_some(),
         "written anew"
     );
-    env.clock.advance(Span::seconds(1));
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let msgs = env.settle().await;
-    assert_eq!(msgs.len(), 1, "{msgs:?}");
-    assert!(
-        msgs[0].message["text"]
-            .as_str()
-            .unwrap()
-            .contains("Due in 45 min")
-    );
+    the_one_alert_says_due_in_45_min(&env).await;
 }
 
 #[actix_rt::test]
@@ -442,4 +424,18 @@ fn check_config_shows_what_reconciliation_costs() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("at least 864 credits a day"), "{stdout}");
+}
+
+/// A second later, Cliq has received exactly one message: the SLA alert 45 minutes ahead.
+async fn the_one_alert_says_due_in_45_min(env: &Env) {
+    env.clock.advance(Span::seconds(1));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let msgs = env.settle().await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(
+        msgs[0].message["text"]
+            .as_str()
+            .unwrap()
+            .contains("Due in 45 min")
+    );
 }
